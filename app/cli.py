@@ -1,0 +1,125 @@
+"""Administrator commands: `flask db-upgrade`, `seed-demo`, `init-admin`, `audit verify`, `tokens`, `deadline`."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from datetime import datetime
+from typing import cast
+
+import click
+from flask import Flask, current_app
+
+from app import migrate
+from app.domain.calendar import CalendarYearMissing
+from app.domain.deadlines import due_date
+from app.errors import NotFound
+from app.services import audit, auth, seed
+from app.services.actors import Actor
+from app.services.calendar import load_calendar, load_rule
+from app.services.platform import Platform
+from app.services.users import add_user
+
+CLI_ACTOR = Actor(label="cli")
+
+
+def _platform() -> Platform:
+    return cast(Platform, current_app.extensions["huiyin"])
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_upgrade)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(init_admin)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(tokens_group)
+    app.cli.add_command(deadline)
+
+
+@click.command("db-upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema."""
+    migrate.upgrade(_platform().settings.DATABASE_URL)
+    click.echo("数据库已升级到最新版本")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo city once and print the demo accounts."""
+    p = _platform()
+    result = seed.seed_demo(p)
+    click.echo("已创建演示数据" if result.created else "演示数据已存在")
+    click.echo(f"演示账号(密码均为 DEMO_PASSWORD,当前为 {p.settings.DEMO_PASSWORD}):")
+    for staff_no, name, roles in result.accounts:
+        click.echo(f"  {staff_no:<12} {name:<6} {roles}")
+
+
+@click.command("init-admin")
+@click.option("--staff-no", default="sysadmin", show_default=True)
+@click.option("--name", default="系统管理员", show_default=True)
+def init_admin(staff_no: str, name: str) -> None:
+    """Create the first system administrator in a production install (must change the password at once)."""
+    p = _platform()
+    password = secrets.token_urlsafe(12) + "a1A!"
+    with p.db.unit_of_work() as session:
+        seed.seed_reference_data(session, p)
+        units = seed.add_units(session, [("centre", "市12345热线中心", "centre", None)])
+        add_user(session, p, staff_no=staff_no, name=name, unit=units["centre"], password=password,
+                      roles={"sysadmin"}, must_change_password=True)
+        audit.record(session, p, CLI_ACTOR, "user.created", detail={"user": staff_no, "roles": ["sysadmin"]})
+        session.commit()
+    click.echo(f"已创建 {staff_no},一次性密码:{password}(首次登录须修改)")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Audit log commands."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the HMAC chain of the whole audit log; exit 1 on any break."""
+    problems = audit.verify_chain(_platform())
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        click.echo(f"审计日志校验失败:{len(problems)} 处异常", err=True)
+        sys.exit(1)
+    click.echo("审计日志完整,校验通过")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens for machine clients."""
+
+
+@tokens_group.command("create")
+@click.option("--name", required=True, help="who uses it, e.g. pbx-1")
+@click.option("--scope", required=True, type=click.Choice(["calls"]), help="what it may do")
+def tokens_create(name: str, scope: str) -> None:
+    """Print a new bearer token (stored only hashed: copy it now)."""
+    click.echo(auth.create_machine_token(_platform(), CLI_ACTOR, name, scope))
+
+
+@tokens_group.command("revoke")
+@click.option("--name", required=True)
+def tokens_revoke(name: str) -> None:
+    """Revoke every live token with this name."""
+    click.echo(f"已吊销 {auth.revoke_token(_platform(), CLI_ACTOR, name)} 个令牌")
+
+
+@click.command("deadline")
+@click.argument("rule_key")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+def deadline(rule_key: str, start: datetime) -> None:
+    """Print the due date (ISO) of RULE_KEY counted from START, as the rule table and calendar say."""
+    with _platform().db.reading() as session:
+        try:
+            rule = load_rule(session, rule_key)
+        except NotFound as e:
+            raise click.ClickException(e.message) from e
+        calendar = load_calendar(session)
+    try:
+        click.echo(due_date(rule, start.date(), calendar).isoformat())
+    except CalendarYearMissing as e:
+        raise click.ClickException(str(e)) from e

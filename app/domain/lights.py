@@ -1,0 +1,53 @@
+"""Traffic lights (绿/黄/红) for a step with a due time: when it turns yellow, and what colour it is now.
+
+All datetimes must be alike — all naive Asia/Shanghai local time (the platform's convention) or all
+aware; mixing them raises ``TypeError`` from the comparison.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from app.domain.calendar import WorkCalendar
+
+__all__ = ["LIGHT_LABELS", "Light", "light", "light_label", "warn_at"]
+
+Light = Literal["green", "yellow", "red"]
+LIGHT_LABELS: dict[Light, str] = {"green": "绿", "yellow": "黄", "red": "红"}
+
+
+def _start_of_last_working_day(due: datetime, calendar: WorkCalendar) -> datetime:
+    """Midnight starting the last working day that begins before ``due`` (the due day itself, if working)."""
+    day: date = due.date()
+    if datetime.combine(day, time(), tzinfo=due.tzinfo) >= due:
+        day -= timedelta(days=1)
+    if not calendar.is_working_day(day):
+        day = calendar.previous_working_day(day)
+    return datetime.combine(day, time(), tzinfo=due.tzinfo)
+
+
+def warn_at(start: datetime, due: datetime, calendar: WorkCalendar, fraction: float = 0.2) -> datetime:
+    """When the light turns yellow: the earlier of the start of the last working day before ``due``
+    and the moment when ``1 - fraction`` of the period has elapsed — never before ``start``.
+    """
+    if due < start:
+        raise ValueError(f"due {due} is before start {start}")
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must lie between 0 and 1, got {fraction}")
+    elapsed_mark = start + (due - start) * (1 - fraction)
+    return max(start, min(_start_of_last_working_day(due, calendar), elapsed_mark))
+
+
+def light(now: datetime, warn_at: datetime, due_at: datetime) -> Light:
+    """Red strictly after ``due_at``, yellow from ``warn_at`` on, green before."""
+    if now > due_at:
+        return "red"
+    if now >= warn_at:
+        return "yellow"
+    return "green"
+
+
+def light_label(value: Light) -> str:
+    """The Chinese label of a light: 绿, 黄 or 红."""
+    return LIGHT_LABELS[value]

@@ -1,0 +1,63 @@
+"""The fixed catalogue of roles and permissions, and the separation of the three admin powers (三权分立)."""
+
+from __future__ import annotations
+
+ROLES: dict[str, str] = {
+    "agent": "话务员",
+    "handler": "经办人",
+    "leader": "分管领导",
+    "dispatcher": "派单员",
+    "sysadmin": "系统管理员",
+    "secadmin": "安全管理员",
+    "auditor": "审计员",
+}
+
+PERMISSIONS: dict[str, str] = {
+    "case.read": "查看诉求件",
+    "case.read_personal": "查看诉求人完整信息",
+    "case.create": "登记诉求件",
+    "case.dispatch": "派单",
+    "case.handle": "办理",
+    "case.approve": "审批",
+    "case.supervise": "督办",
+    "definition.deploy": "部署流程定义",
+    "settings.edit": "修改参数配置",
+    "dictionary.edit": "维护数据字典",
+    "calendar.edit": "维护工作日历",
+    "user.manage": "管理用户",
+    "role.assign": "分配角色",
+    "audit.read": "查看审计日志",
+}
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "agent": ("case.read", "case.read_personal", "case.create"),
+    "dispatcher": ("case.read", "case.read_personal", "case.dispatch", "case.create"),
+    "handler": ("case.read", "case.read_personal", "case.handle"),
+    "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise"),
+    "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "user.manage"),
+    "secadmin": ("role.assign",),
+    "auditor": ("audit.read",),
+}
+
+# 三权分立: system, security and audit administration never sit with one person.
+SEPARATED_ROLES = frozenset({"sysadmin", "secadmin", "auditor"})
+
+# Roles whose work is cases; the admin roles read no case (nor its personal data) by default.
+CASE_ROLES = frozenset({"agent", "handler", "leader", "dispatcher"})
+
+
+class RoleConflict(ValueError):
+    """A role set that breaks the separation of powers, or names an unknown role."""
+
+
+def check_role_set(roles: set[str]) -> None:
+    """Refuse unknown roles and any two of sysadmin / secadmin / auditor together."""
+    unknown = roles - ROLES.keys()
+    if unknown:
+        raise RoleConflict(f"未知角色:{'、'.join(sorted(unknown))}")
+    admin = roles & SEPARATED_ROLES
+    if len(admin) > 1:
+        names = "、".join(ROLES[r] for r in sorted(admin))
+        raise RoleConflict(f"三权分立:{names}不能由同一人担任")
+    if admin and roles & CASE_ROLES:
+        raise RoleConflict(f"三权分立:{ROLES[next(iter(admin))]}不能同时担任业务角色")

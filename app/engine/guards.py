@@ -1,0 +1,387 @@
+"""Run-time guards for restricted scripts: a budget per run, size-bounded operators, safe attribute access.
+
+Every guard raises `ScriptLimit` (a Chinese message) when a script tries something refused or too big.
+The budget is per script run and lives in a thread-local, so the guard functions are plain module
+functions and one globals template serves every run.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+
+MAX_SEQUENCE = 1_000_000  # longest str / list / tuple one operation may build
+MAX_INT_BITS = 65_536  # biggest integer one operation may build
+MAX_TICKS = 2_000_000  # loop iterations + function calls per script run
+MAX_SECONDS = 1.0  # wall time per script run
+MAX_ALLOCATED = 20_000_000  # total elements built through guarded operations per run
+MAX_DATA = 2_000_000  # size of the task data a script may leave behind (chars / items)
+MAX_FORMAT_WIDTH = 10_000  # widths and precisions in % formatting and f-string specs
+
+
+class ScriptLimit(Exception):
+    """A restricted script was refused at run time; the message is Chinese."""
+
+
+class Budget:
+    """Ticks, wall time and allocation left to one script run; once spent it stays spent."""
+
+    __slots__ = ("ticks", "deadline", "allocated", "now", "spent")
+
+    def __init__(self, now: datetime, seconds: float = MAX_SECONDS) -> None:
+        self.ticks = 0
+        self.deadline = time.monotonic() + seconds
+        self.allocated = 0
+        self.now = now
+        self.spent = ""
+
+
+_local = threading.local()
+
+
+def current_budget() -> Budget:
+    """The budget of the script running on this thread."""
+    budget: Budget | None = getattr(_local, "budget", None)
+    if budget is None:
+        raise ScriptLimit("脚本只能在流程引擎中运行")
+    return budget
+
+
+def set_budget(budget: Budget | None) -> Budget | None:
+    """Install a budget on this thread and return the previous one."""
+    previous: Budget | None = getattr(_local, "budget", None)
+    _local.budget = budget
+    return previous
+
+
+def tick(value: Any = None) -> Any:
+    """Count one step of a loop or call; stop the script when its budget is spent."""
+    budget = current_budget()
+    if budget.spent:
+        raise ScriptLimit(budget.spent)
+    budget.ticks += 1
+    if budget.ticks > MAX_TICKS:
+        budget.spent = f"脚本执行步数超过上限（{MAX_TICKS}），已被终止"
+        raise ScriptLimit(budget.spent)
+    if budget.ticks & 63 == 0 and time.monotonic() > budget.deadline:
+        budget.spent = f"脚本执行时间超过上限（{MAX_SECONDS} 秒），已被终止"
+        raise ScriptLimit(budget.spent)
+    return value
+
+
+def _allocate(size: int) -> None:
+    if size > MAX_SEQUENCE:
+        raise ScriptLimit(f"脚本试图生成过大的数据（{size} > {MAX_SEQUENCE}）")
+    budget = current_budget()
+    budget.allocated += size
+    if budget.allocated > MAX_ALLOCATED:
+        budget.spent = "脚本生成的数据总量超过上限，已被终止"
+        raise ScriptLimit(budget.spent)
+
+
+def guarded_iter(ob: Any) -> Iterator[Any]:
+    """`for x in ob` and comprehensions: every item costs one tick."""
+    for item in iter(ob):
+        tick()
+        yield item
+
+
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _int_bits(value: Any) -> int:
+    return abs(value).bit_length() if isinstance(value, int) else 0
+
+
+def _check_int(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise ScriptLimit(f"脚本试图计算过大的整数（约 {bits} 位）")
+
+
+def _mult(a: Any, b: Any) -> Any:
+    if isinstance(a, _SEQUENCES) and isinstance(b, int):
+        _allocate(len(a) * max(b, 0))
+    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+        _allocate(len(b) * max(a, 0))
+    elif isinstance(a, int) and isinstance(b, int):
+        _check_int(_int_bits(a) + _int_bits(b))
+    return a * b
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and _int_bits(a) > 1:
+        _check_int(_int_bits(a) * b)
+    return a**b
+
+
+def _lshift(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and a:
+        _check_int(_int_bits(a) + max(b, 0))
+    return a << b
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        _allocate(len(a) + len(b))
+    return a + b
+
+
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def check_format_widths(template: str) -> None:
+    """Refuse `*` and huge widths / precisions in a %-format or a format spec."""
+    for width, precision in _PERCENT.findall(template):
+        for part in (width, precision):
+            if part == "*" or (part and int(part) > MAX_FORMAT_WIDTH):
+                raise ScriptLimit("格式化宽度或精度过大")
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str):
+        check_format_widths(a)
+        args = b if isinstance(b, tuple) else (b,)
+        _allocate(len(a) + sum(data_size(x, MAX_SEQUENCE) for x in args))
+    return a % b
+
+
+BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _add,
+    "*": _mult,
+    "**": _pow,
+    "<<": _lshift,
+    "%": _mod,
+}
+
+
+def binop(op: str, a: Any, b: Any) -> Any:
+    """Guarded `+ * ** << %`."""
+    return BINOPS[op](a, b)
+
+
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": _add,
+    "*=": _mult,
+    "**=": _pow,
+    "<<=": _lshift,
+    "%=": _mod,
+    "-=": operator.sub,
+    "/=": operator.truediv,
+    "//=": operator.floordiv,
+    ">>=": operator.rshift,
+    "&=": operator.and_,
+    "|=": operator.or_,
+    "^=": operator.xor,
+}
+
+
+def inplacevar(op: str, x: Any, y: Any) -> Any:
+    """`x op= y` on a name; returns the new value (lists get a fresh list)."""
+    if op in ("|=", "&=", "^=") and isinstance(x, (set, dict)):
+        _allocate(len(x) + (len(y) if hasattr(y, "__len__") else 0))
+    if op not in _INPLACE:
+        raise ScriptLimit(f"不支持的运算 {op}")
+    return _INPLACE[op](x, y)
+
+
+def data_size(value: Any, limit: int) -> int:
+    """Rough size of a value as it would be written out; stops counting past `limit`."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += 1
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 1
+            stack.extend(item)
+        elif isinstance(item, int):
+            total += 1 + item.bit_length() // 3
+        else:
+            total += 8
+        if total > limit:
+            return total
+    return total
+
+
+def guarded_str(value: Any = "") -> str:
+    """`str()` that refuses to render a structure too big to print."""
+    size = data_size(value, MAX_SEQUENCE)
+    _allocate(size)
+    return str(value)
+
+
+def guarded_repr(value: Any) -> str:
+    """`repr()` bounded like `str()`."""
+    _allocate(data_size(value, MAX_SEQUENCE))
+    return repr(value)
+
+
+def fstring_value(value: Any) -> Any:
+    """Wraps every f-string replacement field so big structures are refused before rendering."""
+    if not isinstance(value, (int, float, bool, type(None))):
+        _allocate(data_size(value, MAX_SEQUENCE))
+    return value
+
+
+# --- attribute access ---------------------------------------------------------------------------------------
+
+_STR_BOUND = {
+    "ljust": lambda s, width, *a: (_allocate(width), s.ljust(width, *a))[1],
+    "rjust": lambda s, width, *a: (_allocate(width), s.rjust(width, *a))[1],
+    "center": lambda s, width, *a: (_allocate(width), s.center(width, *a))[1],
+    "zfill": lambda s, width: (_allocate(width), s.zfill(width))[1],
+    "expandtabs": lambda s, tabsize=8: (_allocate(len(s) + s.count("\t") * tabsize), s.expandtabs(tabsize))[1],
+}
+
+
+def _str_join(sep: Any, items: Iterable[Any]) -> Any:
+    parts = list(guarded_iter(items))
+    _allocate(sum(len(p) for p in parts if isinstance(p, (str, bytes))) + len(sep) * len(parts))
+    return sep.join(parts)
+
+
+def _str_replace(s: Any, old: Any, new: Any, count: int = -1) -> Any:
+    hits = s.count(old) + (1 if not old else 0)
+    if count >= 0:
+        hits = min(hits, count)
+    _allocate(len(s) + hits * len(new))
+    return s.replace(old, new, count)
+
+
+def _list_extend(target: list[Any], items: Iterable[Any]) -> None:
+    new = list(guarded_iter(items))
+    _allocate(len(target) + len(new))
+    target.extend(new)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ALLOWED_ATTRS: dict[type, frozenset[str]] = {
+    str: _words(
+        "capitalize casefold center count endswith expandtabs find index isalnum isalpha isascii isdecimal "
+        "isdigit islower isnumeric isspace istitle isupper join ljust lower lstrip partition removeprefix "
+        "removesuffix replace rfind rindex rjust rpartition rsplit rstrip split splitlines startswith strip "
+        "swapcase title upper zfill"
+    ),
+    list: _words("append clear copy count extend index insert pop remove reverse sort"),
+    dict: _words("clear copy get items keys pop popitem setdefault update values"),
+    set: _words(
+        "add clear copy difference discard intersection isdisjoint issubset issuperset pop remove "
+        "symmetric_difference union update"
+    ),
+    tuple: _words("count index"),
+    int: _words("bit_length real imag"),
+    float: _words("is_integer real imag"),
+    date: _words("year month day weekday isoweekday isoformat replace strftime toordinal"),
+    datetime: _words(
+        "year month day hour minute second microsecond tzinfo weekday isoweekday isoformat replace "
+        "strftime date time timestamp astimezone toordinal"
+    ),
+    timedelta: _words("days seconds microseconds total_seconds"),
+}
+_ALLOWED_ATTRS[frozenset] = _ALLOWED_ATTRS[set] - {"add", "clear", "discard", "pop", "remove", "update"}
+_ALLOWED_ATTRS[bool] = _ALLOWED_ATTRS[int]
+
+
+def _bind(func: Callable[..., Any], ob: Any) -> Callable[..., Any]:
+    def bound(*args: Any, **kwargs: Any) -> Any:
+        return func(ob, *args, **kwargs)
+
+    return bound
+
+
+def guarded_getattr(ob: Any, name: str, default: Any = None) -> Any:
+    """`ob.name` for plain data types and whitelisted names only; str.format is never reachable."""
+    allowed = _ALLOWED_ATTRS.get(type(ob))
+    if allowed is None or name not in allowed:
+        raise ScriptLimit(f"不允许访问属性 {name}（{type(ob).__name__}）")
+    if isinstance(ob, str):
+        if name in _STR_BOUND:
+            return _bind(_STR_BOUND[name], ob)
+        if name == "join":
+            return _bind(_str_join, ob)
+        if name == "replace":
+            return _bind(_str_replace, ob)
+    if isinstance(ob, list) and name == "extend":
+        return _bind(_list_extend, ob)
+    if isinstance(ob, datetime | date) and name == "strftime":
+        return _bind(lambda d, fmt: (_allocate(len(fmt) * 4), d.strftime(fmt))[1], ob)
+    return getattr(ob, name)
+
+
+def guarded_getitem(ob: Any, index: Any) -> Any:
+    """`ob[index]` on plain data only."""
+    if type(ob) not in _ALLOWED_ATTRS:
+        raise ScriptLimit(f"不允许对 {type(ob).__name__} 取下标")
+    return ob[index]
+
+
+class _ListWriter:
+    """What `_write_(a_list)` gives: item and slice assignment with the size bound."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: list[Any]) -> None:
+        self._target = target
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            value = list(guarded_iter(value))
+            _allocate(len(self._target) + len(value))
+        self._target[index] = value
+
+    def __delitem__(self, index: Any) -> None:
+        del self._target[index]
+
+
+def guarded_write(ob: Any) -> Any:
+    """`ob[k] = v` / `del ob[k]` on dicts and lists only; no attribute writes."""
+    if type(ob) is dict:
+        return ob
+    if type(ob) is list:
+        return _ListWriter(ob)
+    raise ScriptLimit(f"不允许修改 {type(ob).__name__} 对象")
+
+
+def guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`f(*a, **k)`: one tick, then the call."""
+    tick()
+    return func(*args, **kwargs)
+
+
+def iter_unpack_sequence(it: Any, spec: Any, getiter: Any) -> Any:
+    """`for a, b in ...` with guarded iteration."""
+    return guarded_iter_unpack_sequence(it, spec, getiter)
+
+
+def unpack_sequence(it: Any, spec: Any, getiter: Any) -> Any:
+    """`a, b = ...` with guarded iteration."""
+    return guarded_unpack_sequence(it, spec, getiter)
+
+
+GUARDS: dict[str, Any] = {
+    "_getattr_": guarded_getattr,
+    "_getitem_": guarded_getitem,
+    "_getiter_": guarded_iter,
+    "_write_": guarded_write,
+    "_apply_": guarded_apply,
+    "_inplacevar_": inplacevar,
+    "_iter_unpack_sequence_": iter_unpack_sequence,
+    "_unpack_sequence_": unpack_sequence,
+    "_binop_": binop,
+    "_tick_": tick,
+    "_fstr_": fstring_value,
+}

@@ -1,0 +1,149 @@
+"""Timer event definitions that read the run's injected clock instead of `datetime.now()`.
+
+SpiffWorkflow 3.2 evaluates timers against `datetime.now(timezone.utc)` inside
+`SpiffWorkflow.bpmn.specs.event_definitions.timer`. These subclasses keep the same class names (so the
+serialized spec stays plain SpiffWorkflow) and are registered last in our serializer, so every spec we
+load gets them. They take "now" from `workflow.script_engine.now` — the `now` the service passed.
+Naive timer datetimes are read in the timezone of that `now`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition as SpiffCycle,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition as SpiffDuration,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    TimeDateEventDefinition as SpiffTimeDate,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    TimerEventDefinition as SpiffTimer,
+)
+from SpiffWorkflow.util.task import TaskState
+
+
+def engine_now(my_task: Any) -> datetime:
+    """The clock of the run this task is part of (aware, UTC if the service passed a naive time)."""
+    now: datetime = my_task.workflow.script_engine.now
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def to_instant(value: Any, now: datetime) -> datetime:
+    """A timer value (ISO text, date or datetime) as an aware datetime; naive ones take `now`'s zone."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return moment
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+
+
+class TimeDateEventDefinition(SpiffTimeDate):
+    """A timer at a fixed date/time, compared with the injected clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        now = engine_now(my_task)
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            event_value = to_instant(value, now).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if to_instant(event_value, now) <= now:
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class DurationTimerEventDefinition(SpiffDuration):
+    """A timer a duration after it started waiting, on the injected clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        now = engine_now(my_task)
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = _text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
+            parsed = SpiffTimer.parse_iso_duration(expression)
+            event_value = (now + SpiffTimer.get_timedelta_from_start(parsed, now)).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if to_instant(event_value, now) <= now:
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class CycleTimerEventDefinition(SpiffCycle):
+    """A repeating timer (`R3/PT1H`), on the injected clock; a start without one begins at `now`."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        now = engine_now(my_task)
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = _text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
+            event_value = _parse_cycle(expression, now)
+
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = to_instant(event_value["next"], now)
+            if next_event <= now:
+                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+    def update_task(self, my_task: Any) -> None:
+        if self.cycle_complete(my_task):
+            for output in my_task.task_spec.outputs:
+                child = my_task._add_child(output, TaskState.FUTURE)
+                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+                child.task_spec._update(child)
+
+
+def _parse_cycle(expression: str, now: datetime) -> dict[str, Any]:
+    components = expression.upper().replace("--", "/").strip("R").split("/")
+    cycles = int(components[0]) if components[0] else -1
+    first = SpiffTimer.parse_time_or_duration(components[1])
+    second = SpiffTimer.parse_time_or_duration(components[2]) if len(components) == 3 else None
+    if isinstance(first, datetime) and isinstance(second, dict):
+        start, duration = first, SpiffTimer.get_timedelta_from_start(second, first)
+    elif isinstance(first, dict) and isinstance(second, datetime):
+        duration = SpiffTimer.get_timedelta_from_end(first, second)
+        start = second - duration
+    elif isinstance(first, dict) and second is None:
+        duration = SpiffTimer.get_timedelta_from_start(first, now)
+        start = now + duration
+    else:
+        raise ValueError("无效的循环定时表达式")
+    return {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+
+
+TIMER_CLASSES = (TimeDateEventDefinition, DurationTimerEventDefinition, CycleTimerEventDefinition)
+
+
+def fire_at(my_task: Any) -> datetime | None:
+    """When a waiting timer task will fire, or None if it is not a timer (or has not been evaluated)."""
+    definition = my_task.task_spec.event_definition
+    if not isinstance(definition, SpiffTimer):
+        return None
+    event_value = my_task._get_internal_data("event_value")
+    if event_value is None:
+        return None
+    now = engine_now(my_task)
+    if isinstance(event_value, dict):
+        return to_instant(event_value["next"], now) if event_value.get("cycles", 0) != 0 else None
+    return to_instant(event_value, now)

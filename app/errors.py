@@ -1,0 +1,48 @@
+"""One vocabulary of errors, mapped to HTTP in one place (app/web/errors.py).
+
+HuiyinError
+├── NotFound            404  (also what an out-of-scope case answers: its existence is not told)
+├── NotPermitted        403
+├── NotSignedIn         401
+├── Conflict            409  (a task already handled, a stale form)
+├── Invalid             422  (fields → Chinese messages)
+└── Locked              423  (account locked)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HuiyinError(Exception):
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(HuiyinError):
+    status, code = 404, "not_found"
+
+
+class NotPermitted(HuiyinError):
+    status, code = 403, "not_permitted"
+
+
+class NotSignedIn(HuiyinError):
+    status, code = 401, "not_signed_in"
+
+
+class Conflict(HuiyinError):
+    status, code = 409, "conflict"
+
+
+class Invalid(HuiyinError):
+    status, code = 422, "invalid"
+
+
+class Locked(HuiyinError):
+    status, code = 423, "locked"

@@ -1,0 +1,23 @@
+"""All tables, typed SQLAlchemy 2 models; import from here.
+
+org (units, users, roles) · auth (sessions, API tokens) · cases (case, requester) ·
+workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
+settings, deadline rules, calendar) · outbox (SMS).
+"""
+
+from app.models.audit import AuditEvent
+from app.models.auth import ApiToken, UserSession
+from app.models.base import Base
+from app.models.cases import Case, Requester, case_assisting_unit
+from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Setting
+from app.models.counter import Counter
+from app.models.org import Permission, Role, Unit, User, role_permission, user_role
+from app.models.outbox import SmsMessage
+from app.models.workflow import HumanTask, ProcessDefinition, ProcessTimer, WorkflowState
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "Counter", "DeadlineRule",
+    "DictionaryEntry", "HumanTask", "Permission", "ProcessDefinition", "ProcessTimer", "Requester",
+    "Role", "Setting", "SmsMessage", "Unit", "User", "UserSession", "WorkflowState",
+    "case_assisting_unit", "role_permission", "user_role",
+]

@@ -1,0 +1,63 @@
+"""Cases and requesters: the appeal itself. Phones and ID numbers are stored only encrypted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+from app.models.org import Unit
+
+case_assisting_unit = Table(
+    "case_assisting_unit",
+    Base.metadata,
+    Column("case_id", ForeignKey("case.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("unit.id"), primary_key=True, index=True),
+)
+
+
+class Requester(Base):
+    """The citizen. `*_enc` hold AES-GCM ciphertext, `*_hash` a keyed hash for exact search."""
+
+    __tablename__ = "requester"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """One appeal from one person, whatever the channel; its status mirrors where its process stands."""
+
+    __tablename__ = "case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    query_code: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requester.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(60))
+    registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    accepted_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    requester: Mapped[Requester] = relationship(lazy="joined")
+    assisting_units: Mapped[list[Unit]] = relationship(secondary=case_assisting_unit)
+

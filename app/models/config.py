@@ -1,0 +1,67 @@
+"""Administrator-edited data: dictionary, settings, deadline rules and the working calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class DictionaryEntry(Base):
+    """One item of an admin-editable list (categories form a tree through parent_id)."""
+
+    __tablename__ = "dictionary_entry"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # category, kind, channel, reject_reason …
+    code: Mapped[str] = mapped_column(String(80))
+    label: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("dictionary_entry.id"))
+    sort: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Setting(Base):
+    """A parameter that takes effect at once (read on each use, never cached across requests)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict[str, Any]]  # {"value": …} so any JSON value fits
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class DeadlineRule(Base):
+    """A time limit as data: amount and unit, how the period counts, the most it may be extended, its basis."""
+
+    __tablename__ = "deadline_rule"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    amount: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(20))  # calendar_day, working_day
+    count_start_day: Mapped[bool] = mapped_column(default=False)
+    roll_forward: Mapped[bool] = mapped_column(default=True)
+    max_extension: Mapped[int] = mapped_column(default=0)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+
+
+class CalendarDay(Base):
+    """A day that differs from the Monday–Friday rule: a holiday, or a 调休 weekend workday."""
+
+    __tablename__ = "calendar_day"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(String(40), default="")
+
+
+class CalendarYear(Base):
+    """A year whose holidays are confirmed; computing into any other year is refused."""
+
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(60))  # 'chinese-calendar 1.11.0' or who entered it
+    confirmed_at: Mapped[datetime]

@@ -1,0 +1,70 @@
+"""Process definitions, each case's saved engine state, and the tables read by worklists and the scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class ProcessDefinition(Base):
+    """An immutable deployed version of a BPMN process with its forms and parsed spec."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    forms_json: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    deployed_at: Mapped[datetime]
+
+
+class WorkflowState(Base):
+    """The instance part of a case's serialized workflow; `revision` rises with every run."""
+
+    __tablename__ = "workflow_state"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    state_json: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(default=0)
+    incident: Mapped[str | None] = mapped_column(Text)  # why the last run failed, for administrators
+    updated_at: Mapped[datetime]
+
+
+class HumanTask(Base):
+    """One waiting user task: the projection that worklists, lights and counts are SQL over."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_human_task_unit_due", "unit_id", "due_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    form: Mapped[str | None] = mapped_column(String(80))
+    deadline_rule: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(12), default="ready")  # ready → completing (compare-and-set)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    warn_at: Mapped[datetime | None]
+
+
+class ProcessTimer(Base):
+    """A waiting BPMN timer; schedulers claim due rows so none fires twice."""
+
+    __tablename__ = "process_timer"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(80))
+    fire_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,28 @@
+"""Who is acting: a signed-in user or a machine client, as services see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting party; `unit_path` is the prefix every unit under the actor's unit shares."""
+
+    label: str  # 工号, token name, or 'system'
+    user_id: int | None = None
+    name: str = ""
+    unit_id: int | None = None
+    unit_path: str = ""
+    roles: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    scope: str = "user"  # 'user' or a machine scope such as 'calls'
+    ip: str | None = None
+    must_change_password: bool = False
+    session_token: str | None = field(default=None, repr=False)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+SYSTEM = Actor(label="system")

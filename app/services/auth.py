@@ -1,0 +1,216 @@
+"""Sign-in, sessions, lockout, passwords and API tokens. Counters live in the database, shared by all workers."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.passwords import WeakPassword, check_password_policy
+from app.errors import Invalid, Locked, NotSignedIn
+from app.models import ApiToken, User, UserSession
+from app.services import audit
+from app.services.actors import Actor
+from app.services.platform import Platform
+
+BAD_CREDENTIALS = "工号或密码错误"
+_DUMMY_HASH: dict[int, str] = {}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_for(user: User, *, ip: str | None = None, session_token: str | None = None,
+              platform: Platform | None = None) -> Actor:
+    """The Actor a signed-in user acts as."""
+    return Actor(label=user.staff_no, user_id=user.id, name=user.name, unit_id=user.unit_id,
+                 unit_path=user.unit.path, roles=frozenset(user.role_codes),
+                 permissions=frozenset(user.permission_codes), ip=ip,
+                 must_change_password=_must_change(user, platform) if platform else False,
+                 session_token=session_token)
+
+
+def _must_change(user: User, platform: Platform) -> bool:
+    max_age = platform.settings.PASSWORD_MAX_AGE_DAYS
+    expired = max_age > 0 and user.password_changed_at + timedelta(days=max_age) < platform.clock.now()
+    return user.must_change_password or expired
+
+
+def sign_in(platform: Platform, staff_no: str, password: str, ip: str | None = None) -> tuple[str, Actor]:
+    """Check the credentials and open a server-side session; answers the same for unknown user and bad password."""
+    with platform.db.unit_of_work() as session:
+        user = _check_credentials(session, platform, staff_no, password, ip)
+        token = secrets.token_urlsafe(32)
+        now = platform.clock.now()
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now,
+                                last_seen_at=now, ip=ip))
+        actor = actor_for(user, ip=ip, session_token=token, platform=platform)
+        audit.record(session, platform, actor, "login.ok")
+        session.commit()
+        return token, actor
+
+
+def _check_credentials(session: Session, platform: Platform, staff_no: str, password: str,
+                       ip: str | None) -> User:
+    """The user, or a failure that is audited and committed before it is raised."""
+    s = platform.settings
+    now = platform.clock.now()
+    user = session.scalar(select(User).where(User.staff_no == staff_no.strip()).with_for_update(of=User))
+    who = Actor(label=staff_no.strip()[:60] or "?", user_id=user.id if user else None, ip=ip)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        audit.record(session, platform, who, "login.refused_locked")
+        session.commit()
+        raise Locked(f"账号已锁定,请于{user.locked_until:%H:%M}后再试或联系安全管理员")
+    if user is None or not user.active or not _verify(platform, user.password_hash, password):
+        if user is None:
+            _verify(platform, _dummy_hash(platform), password)  # same work as a real check
+        detail = {}
+        if user is not None:
+            failures = user.failed_logins + 1
+            locked = now + timedelta(minutes=s.LOCKOUT_MINUTES) if failures >= s.LOCKOUT_THRESHOLD else None
+            session.execute(update(User).where(User.id == user.id)
+                            .values(failed_logins=0 if locked else failures, locked_until=locked))
+            detail = {"failures": failures}
+            if locked:
+                audit.record(session, platform, who, "login.locked", detail={"until": locked.isoformat()})
+        audit.record(session, platform, who, "login.failed", detail=detail)
+        session.commit()
+        raise Invalid(BAD_CREDENTIALS)
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+    if platform.hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = platform.hasher.hash(password)
+    return user
+
+
+def _verify(platform: Platform, stored: str, password: str) -> bool:
+    try:
+        return platform.hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash(platform: Platform) -> str:
+    key = id(platform.hasher)
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = platform.hasher.hash(secrets.token_hex(8))
+    return _DUMMY_HASH[key]
+
+
+def load_session(platform: Platform, token: str, ip: str | None = None) -> Actor | None:
+    """The actor behind a session cookie, or None when it was signed out, idled out or outlived."""
+    s = platform.settings
+    now = platform.clock.now()
+    with platform.db.unit_of_work() as session:
+        row = session.get(UserSession, token_hash(token))
+        if row is None:
+            return None
+        user = session.get(User, row.user_id)
+        idle = now - row.last_seen_at > timedelta(minutes=s.SESSION_IDLE_MINUTES)
+        too_old = now - row.created_at > timedelta(hours=s.SESSION_MAX_HOURS)
+        if idle or too_old or user is None or not user.active:
+            session.delete(row)
+            if user is not None:
+                why = "idle" if idle else "lifetime" if too_old else "inactive"
+                audit.record(session, platform, Actor(label=user.staff_no, user_id=user.id, ip=ip),
+                             "session.expired", detail={"reason": why})
+            session.commit()
+            return None
+        if now - row.last_seen_at > timedelta(seconds=30):  # spare a write on every click
+            row.last_seen_at = now
+            session.commit()
+        return actor_for(user, ip=ip, session_token=token, platform=platform)
+
+
+def sign_out(platform: Platform, actor: Actor) -> None:
+    """End the session for good: the same cookie replayed later finds no row."""
+    if not actor.session_token:
+        return
+    with platform.db.unit_of_work() as session:
+        session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(actor.session_token)))
+        audit.record(session, platform, actor, "logout")
+        session.commit()
+
+
+def change_password(platform: Platform, actor: Actor, old: str, new: str) -> None:
+    """Change the actor's own password under the policy; other sessions of the user end."""
+    s = platform.settings
+    with platform.db.unit_of_work() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or not _verify(platform, user.password_hash, old):
+            raise Invalid("原密码不正确", {"old_password": "原密码不正确"})
+        try:
+            check_password_policy(new, min_length=s.PASSWORD_MIN_LENGTH, min_classes=s.PASSWORD_MIN_CLASSES,
+                                  staff_no=user.staff_no)
+        except WeakPassword as e:
+            raise Invalid(str(e), {"new_password": str(e)}) from e
+        if _verify(platform, user.password_hash, new):
+            raise Invalid("新密码不能与原密码相同", {"new_password": "新密码不能与原密码相同"})
+        user.password_hash = platform.hasher.hash(new)
+        user.password_changed_at = platform.clock.now()
+        user.must_change_password = False
+        keep = token_hash(actor.session_token) if actor.session_token else ""
+        session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                  UserSession.token_hash != keep))
+        audit.record(session, platform, actor, "password.changed")
+        session.commit()
+
+
+def issue_user_token(platform: Platform, staff_no: str, password: str, ip: str | None = None) -> str:
+    """A bearer token acting as the user, for API clients; same checks and lockout as the sign-in page."""
+    with platform.db.unit_of_work() as session:
+        user = _check_credentials(session, platform, staff_no, password, ip)
+        token = "hy_" + secrets.token_urlsafe(32)
+        now = platform.clock.now()
+        session.add(ApiToken(name=f"user:{user.staff_no}", token_hash=token_hash(token), scope="user",
+                             user_id=user.id, created_at=now,
+                             expires_at=now + timedelta(hours=platform.settings.API_TOKEN_HOURS)))
+        audit.record(session, platform, actor_for(user, ip=ip), "token.issued")
+        session.commit()
+        return token
+
+
+def create_machine_token(platform: Platform, actor: Actor, name: str, scope: str) -> str:
+    """A long-lived token for a machine client (the telephony bridge: scope 'calls'); shown once."""
+    token = "hy_" + secrets.token_urlsafe(32)
+    with platform.db.unit_of_work() as session:
+        row = ApiToken(name=name, token_hash=token_hash(token), scope=scope, created_at=platform.clock.now())
+        session.add(row)
+        session.flush()
+        audit.record(session, platform, actor, "token.created", detail={"name": name, "scope": scope})
+        session.commit()
+    return token
+
+
+def revoke_token(platform: Platform, actor: Actor, name: str) -> int:
+    """Revoke every live token with this name; answers how many."""
+    with platform.db.unit_of_work() as session:
+        now = platform.clock.now()
+        tokens = session.scalars(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))).all()
+        for token in tokens:
+            token.revoked_at = now
+        n = len(tokens)
+        audit.record(session, platform, actor, "token.revoked", detail={"name": name, "count": n})
+        session.commit()
+        return n
+
+
+def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
+    """The actor behind a bearer token; NotSignedIn when unknown, revoked or expired."""
+    now = platform.clock.now()
+    with platform.db.reading() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+        if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+            raise NotSignedIn("令牌无效或已过期")
+        if row.scope != "user":
+            return Actor(label=row.name, scope=row.scope, ip=ip)
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            raise NotSignedIn("令牌无效或已过期")
+        return actor_for(user, ip=ip)
+

@@ -1,0 +1,89 @@
+"""Registering and reading cases. Reads check scope (out of scope is 'not found'); reveals are audited."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.masking import mask_id_number, mask_phone
+from app.errors import NotFound, NotPermitted
+from app.models import Case, Requester, Unit
+from app.services import audit
+from app.services.actors import Actor
+from app.services.counters import next_value
+from app.services.platform import Platform
+from app.services.scope import visible_cases
+
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+
+
+@dataclass(frozen=True)
+class RequesterInput:
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+
+
+def new_requester(session: Session, platform: Platform, data: RequesterInput) -> Requester:
+    """Store a requester with phone and ID number encrypted and a keyed hash of each for exact search."""
+    c = platform.cipher
+    row = Requester(name=data.name, address=data.address, created_at=platform.clock.now(),
+                    phone_enc=c.encrypt(data.phone, "requester.phone"),
+                    phone_hash=c.search_hash(data.phone, "requester.phone"),
+                    id_number_enc=c.encrypt(data.id_number, "requester.id_number"),
+                    id_number_hash=c.search_hash(data.id_number, "requester.id_number"))
+    session.add(row)
+    return row
+
+
+def new_case_identity(session: Session, platform: Platform) -> tuple[str, str]:
+    """A 受理号 from the day's gap-free counter and an unguessable 查询码."""
+    today = platform.clock.now().strftime("%Y%m%d")
+    serial = next_value(session, f"case:{today}")
+    code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(10))
+    return f"12345-{today}-{serial:06d}", code
+
+
+def find_case(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case if the actor may see it; otherwise NotFound, so its existence is not told."""
+    if not actor.can("case.read"):
+        raise NotFound("诉求件不存在")
+    case = session.scalar(select(Case).where(Case.id == case_id, visible_cases(actor)))
+    if case is None:
+        raise NotFound("诉求件不存在")
+    return case
+
+
+def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
+    """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
+    with platform.db.unit_of_work() as session:
+        case = find_case(session, actor, case_id)
+        if reveal and not actor.can("case.read_personal"):
+            raise NotPermitted("无权查看诉求人完整信息")
+        req = case.requester
+        phone = platform.cipher.decrypt(req.phone_enc, "requester.phone")
+        id_number = platform.cipher.decrypt(req.id_number_enc, "requester.id_number")
+        lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+        result = {
+            "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
+            "category": case.category, "subject": case.subject, "content": case.content,
+            "status": case.status, "lead_unit": lead.name if lead else None,
+            "created_at": case.created_at.isoformat(),
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+            "requester": {
+                "name": req.name,
+                "phone": phone if reveal else mask_phone(phone) if phone else None,
+                "id_number": id_number if reveal else mask_id_number(id_number) if id_number else None,
+                "address": req.address,
+                "revealed": reveal,
+            },
+        }
+        if reveal:
+            audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
+            session.commit()
+        return result

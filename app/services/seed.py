@@ -1,0 +1,134 @@
+"""The demo city and the reference data every installation starts with (rules, calendar, dictionary)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.calendar import official_calendar_entries
+from app.domain.deadlines import SEED_RULES
+from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
+from app.services import audit
+from app.services.actors import SYSTEM
+from app.services.platform import Platform
+from app.services.users import add_user
+
+CALENDAR_YEARS = (2025, 2026)
+
+# (code, name, kind, parent code)
+UNITS = [
+    ("centre", "市12345热线中心", "centre", None),
+    ("cgj", "市城管局", "bureau", "centre"),
+    ("zjj", "市住建局", "bureau", "centre"),
+    ("scjgj", "市市场监管局", "bureau", "centre"),
+    ("rsj", "市人社局", "bureau", "centre"),
+    ("sthjj", "市生态环境局", "bureau", "centre"),
+    ("dcq", "东城区", "district", "centre"),
+    ("dcq.hpl", "东城区和平里街道", "street", "dcq"),
+    ("dcq.jgh", "东城区建国门街道", "street", "dcq"),
+    ("xcq", "西城区", "district", "centre"),
+    ("xcq.xcm", "西城区西长安街街道", "street", "xcq"),
+    ("xcq.dsl", "西城区德胜门街道", "street", "xcq"),
+]
+
+# (工号, name, unit code, roles)
+DEMO_USERS = [
+    ("agent01", "王晓燕", "centre", {"agent"}),
+    ("dispatch01", "李建国", "centre", {"dispatcher"}),
+    ("leader01", "张卫东", "centre", {"leader"}),
+    ("cg01", "刘志强", "cgj", {"handler"}),
+    ("cgleader01", "陈立新", "cgj", {"leader"}),
+    ("zj01", "赵明", "zjj", {"handler"}),
+    ("sysadmin", "周系统", "centre", {"sysadmin"}),
+    ("secadmin", "吴安全", "centre", {"secadmin"}),
+    ("auditor", "郑审计", "centre", {"auditor"}),
+]
+
+CATEGORIES = {
+    "城乡建设": ["供水", "供暖", "燃气", "物业管理", "房屋质量"],
+    "市场监管": ["食品安全", "价格投诉", "消费维权"],
+    "劳动保障": ["欠薪", "社保", "劳动合同"],
+    "环境保护": ["噪声", "大气污染", "水污染"],
+    "城市管理": ["占道经营", "违章建筑", "市容环卫"],
+}
+
+DICTIONARY = {
+    "kind": {"consultation": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
+             "suggestion": "建议", "praise": "表扬/感谢"},
+    "channel": {"phone": "电话", "web": "网站", "app": "APP", "wechat": "微信", "letter": "来信",
+                "visit": "来访", "mailbox": "市长信箱", "weibo": "微博", "sms": "短信"},
+    "reject_reason": {"litigation": "涉法涉诉", "terminated": "已三级终结", "out_of_scope": "不属于受理范围",
+                      "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
+}
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    created: bool
+    accounts: list[tuple[str, str, str]]  # 工号, name, role labels
+
+
+def seed_reference_data(session: Session, platform: Platform) -> None:
+    """Deadline rules, the official calendar and the dictionary; each part only if still empty."""
+    if session.scalar(select(DeadlineRule.key).limit(1)) is None:
+        session.add_all(DeadlineRule(key=r.key, name=r.name, amount=r.amount, unit=r.unit,
+                                     count_start_day=r.count_start_day, roll_forward=r.roll_forward,
+                                     max_extension=r.max_extension, legal_basis=r.legal_basis)
+                        for r in SEED_RULES)
+    source = f"chinese-calendar {importlib.metadata.version('chinesecalendar')}"
+    for year in CALENDAR_YEARS:
+        if session.get(CalendarYear, year) is None:
+            session.add_all(CalendarDay(day=e.day, is_workday=e.is_workday, note=e.note or "")
+                            for e in official_calendar_entries(year))
+            session.add(CalendarYear(year=year, source=source, confirmed_at=platform.clock.now()))
+    if session.scalar(select(DictionaryEntry.id).limit(1)) is None:
+        _seed_dictionary(session)
+    session.flush()
+
+
+def _seed_dictionary(session: Session) -> None:
+    for kind, items in DICTIONARY.items():
+        session.add_all(DictionaryEntry(kind=kind, code=code, label=label, sort=i)
+                        for i, (code, label) in enumerate(items.items()))
+    for i, (top, children) in enumerate(CATEGORIES.items()):
+        parent = DictionaryEntry(kind="category", code=top, label=top, sort=i)
+        session.add(parent)
+        session.flush()
+        session.add_all(DictionaryEntry(kind="category", code=f"{top}/{child}", label=child,
+                                        parent_id=parent.id, sort=j) for j, child in enumerate(children))
+
+
+def add_units(session: Session, units: list[tuple[str, str, str, str | None]]) -> dict[str, Unit]:
+    """Create units in tree order, each with its materialized path."""
+    by_code: dict[str, Unit] = {}
+    for code, name, kind, parent_code in units:
+        parent = by_code[parent_code] if parent_code else None
+        unit = Unit(code=code, name=name, kind=kind, parent=parent)
+        session.add(unit)
+        session.flush()
+        unit.path = (parent.path if parent else "/") + f"{unit.id}/"
+        by_code[code] = unit
+    session.flush()
+    return by_code
+
+
+def seed_demo(platform: Platform) -> SeedResult:
+    """The believable demo city, once: units, one account per role, rules, calendar, dictionary."""
+    from app.domain.roles import ROLES
+
+    accounts = [(no, name, "、".join(ROLES[r] for r in sorted(roles))) for no, name, _, roles in DEMO_USERS]
+    with platform.db.unit_of_work() as session:
+        seed_reference_data(session, platform)
+        if session.scalar(select(User.id).limit(1)) is not None:
+            session.commit()
+            return SeedResult(created=False, accounts=accounts)
+        units = add_units(session, UNITS)
+        for staff_no, name, unit_code, roles in DEMO_USERS:
+            add_user(session, platform, staff_no=staff_no, name=name, unit=units[unit_code],
+                     password=platform.settings.DEMO_PASSWORD, roles=roles, must_change_password=False)
+        audit.record(session, platform, SYSTEM, "seed.demo", detail={"users": len(DEMO_USERS)})
+        session.commit()
+    return SeedResult(created=True, accounts=accounts)

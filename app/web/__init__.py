@@ -1,0 +1,24 @@
+"""Thin Flask routes: load the request, call one service, render or serialize.
+
+context (platform, acting user) · errors (one mapping of errors to HTTP) · auth (sign-in pages) ·
+api (JSON under /api/v1, bearer tokens only) · pages (the workstation) · health.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.web import api, auth, context, errors, health, pages
+
+
+def register_web(app: Flask) -> None:
+    app.before_request(context.load_actor)
+    app.after_request(context.security_headers)
+    errors.register(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    from app import csrf
+
+    csrf.exempt(api.bp)  # the API takes bearer tokens only, never the session cookie

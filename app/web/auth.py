@@ -1,0 +1,71 @@
+"""Sign-in, sign-out and password change pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from app.errors import Invalid, Locked
+from app.services import auth
+from app.web.context import client_ip, current_actor, platform
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never send a user elsewhere after sign-in."""
+    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("pages.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    error = None
+    staff_no = ""
+    if request.method == "POST":
+        staff_no = request.form.get("staff_no", "").strip()
+        password = request.form.get("password", "")
+        if not staff_no or not password:
+            error = "请输入工号和密码"
+        else:
+            try:
+                token, actor = auth.sign_in(platform(), staff_no, password, client_ip())
+            except (Invalid, Locked) as e:
+                error = e.message
+            else:
+                session.clear()  # a fresh cookie: nothing from before sign-in carries over
+                session["sid"] = token
+                if actor.must_change_password:
+                    return redirect(url_for("auth.change_password"))
+                return redirect(_safe_next(request.args.get("next")))
+    status = 200 if error is None else 401
+    return render_template("login.html", error=error, staff_no=staff_no), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    auth.sign_out(platform(), current_actor())
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> ResponseReturnValue:
+    actor = current_actor()
+    errors: dict[str, object] = {}
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            errors = {"confirm_password": "两次输入的新密码不一致"}
+        else:
+            try:
+                auth.change_password(platform(), actor, request.form.get("old_password", ""), new)
+            except Invalid as e:
+                errors = e.details or {"new_password": e.message}
+            else:
+                return redirect(url_for("pages.home"))
+    forced = actor.must_change_password
+    return render_template("password.html", errors=errors, forced=forced), 422 if errors else 200

@@ -1,0 +1,78 @@
+"""The request's platform handle and acting user; the only place that reads cookies and tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Response, current_app, g, redirect, request, session, url_for
+
+from app.errors import NotPermitted, NotSignedIn
+from app.services import auth
+from app.services.actors import Actor
+from app.services.platform import Platform
+
+F = TypeVar("F", bound=Callable[..., Any])
+OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token"}
+PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
+
+
+def platform() -> Platform:
+    return cast(Platform, current_app.extensions["huiyin"])
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def load_actor() -> Response | None:
+    """Find who is calling: a bearer token on the API, the session cookie on pages."""
+    g.actor = None
+    if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            g.actor = auth.load_token(platform(), header[7:].strip(), client_ip())
+        return None
+    sid = session.get("sid")
+    if sid:
+        g.actor = auth.load_session(platform(), sid, client_ip())
+        if g.actor is None:
+            session.clear()
+    endpoint = request.endpoint or ""
+    if endpoint in OPEN_ENDPOINTS:
+        return None
+    if g.actor is None:
+        return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+    if g.actor.must_change_password and endpoint not in PASSWORD_ENDPOINTS:
+        return cast(Response, redirect(url_for("auth.change_password")))
+    return None
+
+
+def current_actor() -> Actor:
+    actor = g.get("actor")
+    if actor is None:
+        raise NotSignedIn("请先登录")
+    return cast(Actor, actor)
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Refuse the view unless the actor holds the permission."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_actor().can(permission):
+                raise NotPermitted("没有权限执行此操作")
+            return view(*args, **kwargs)
+        return cast(F, wrapper)
+    return decorate
+
+
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
+    if g.get("actor") is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,169 @@
+"""Fixtures shared by every test: real SQLite and real PostgreSQL, a frozen clock, the demo city.
+
+`db_url` is parametrized over both databases; a test that takes it (or `platform`, `app`, `client`)
+runs twice. PostgreSQL comes from TEST_DATABASE_URL (`scripts/test` sets it, starting a throwaway
+server when none is reachable); without it PostgreSQL tests fail — they never skip silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.clock import FrozenClock
+from app.crypto import load_keys
+from app.db import Database
+from app.migrate import upgrade
+from app.models import Base
+from app.services.platform import Platform
+from app.settings import Settings
+
+TEST_KEYS = {name: base64.urlsafe_b64encode(bytes([i + 1]) * 32).decode()
+             for i, name in enumerate(("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY"))}
+FAST_HASH = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
+CATALOGUE = {"role", "permission", "role_permission", "alembic_version"}
+START = datetime(2026, 11, 25, 9, 0, 0)  # a Wednesday, a working day
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("TEST_DATABASE_URL is not set: run the suite with scripts/test, which provides PostgreSQL")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url(pg_base_url: str) -> str:
+    """A schema of our own in the test database, migrated once per worker."""
+    schema = f"huiyin_{_worker()}"
+    admin = create_engine(pg_base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in pg_base_url else "?"
+    url = f"{pg_base_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    upgrade(url)
+    return url
+
+
+def _empty_pg(url: str) -> None:
+    """Remove every row the test wrote; triggers (the audit guard) are off for this superuser session only."""
+    engine = create_engine(url)
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in CATALOGUE]
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "huiyin.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_schema_url")
+    _empty_pg(url)
+    yield url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def test_config(db_url: str, tmp_path: Path) -> dict[str, object]:
+    """What create_app gets in tests: the database, fixed keys, cheap hashing, no CSRF in the test client."""
+    return {"DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
+            **TEST_KEYS, **FAST_HASH}
+
+
+@pytest.fixture
+def platform(test_config: dict[str, object], clock: FrozenClock) -> Iterator[Platform]:
+    """The services' handle on the test database (no Flask)."""
+    settings = Settings(**{k: v for k, v in test_config.items() if k in Settings.__dataclass_fields__})
+    keys = load_keys(TEST_KEYS, str(test_config["INSTANCE_PATH"]))
+    p = Platform(db=Database(settings.DATABASE_URL), settings=settings, keys=keys, clock=clock)
+    yield p
+    p.db.dispose()
+
+
+@pytest.fixture
+def demo(platform: Platform) -> Platform:
+    """The demo city seeded into the test database."""
+    from app.services.seed import seed_demo
+
+    seed_demo(platform)
+    return platform
+
+
+@pytest.fixture
+def app(test_config: dict[str, object], clock: FrozenClock, demo: Platform):  # type: ignore[no-untyped-def]
+    """The web application on the seeded test database, sharing the frozen clock."""
+    application = create_app(test_config, clock=clock)
+    yield application
+    application.extensions["huiyin"].db.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+DEMO_PASSWORD = "Huiyin@2026"
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token a rendered form carries, as a browser would submit it."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+class Auth:
+    """Signs the test client in and out through the real pages, CSRF token included."""
+
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+
+    def login(self, staff_no: str = "cg01", password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+        token = csrf_token_of(self.client.get("/login").get_data(as_text=True))
+        return self.client.post("/login", data={"staff_no": staff_no, "password": password,
+                                                "csrf_token": token})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = csrf_token_of(self.client.get("/").get_data(as_text=True))
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> Auth:  # type: ignore[no-untyped-def]
+    return Auth(client)
