@@ -114,6 +114,10 @@ class CallTracker:
             call.touched = False
             call.queue_seen = False
 
+    def abort_resync(self) -> None:
+        """The connection broke mid-snapshot: forget it; the next connection starts a new one."""
+        self._resync_channels = None
+
     def end_resync(self, now: float) -> None:
         """Calls and channels missing from the snapshot went away while we were disconnected."""
         seen = self._resync_channels or set()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from .calls import CallTracker
 from .poster import OutcomeQueue
-from .protocol import BANNER_PREFIX, AmiParser, Message, encode_action
+from .protocol import BANNER_PREFIX, AmiParser, Message, ParserStats, encode_action
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,10 @@ class AmiClient:
         self.tracker = tracker
         self.outcomes = outcomes
         self.clock = clock
-        self.parser_stats: list[AmiParser] = []
-        self.sessions = 0
+        self.stats = ParserStats()
+        self.parser: AmiParser | None = None
         self.connected = asyncio.Event()
+        self._logged_in = False
 
     def _on_event(self, msg: Message) -> None:
         for outcome in self.tracker.feed(msg, self.clock()):
@@ -134,6 +135,7 @@ class AmiClient:
         s = self.settings
         delay, refused = s.ami_reconnect_min, 0
         while True:
+            self._logged_in = False
             try:
                 await self._session()
             except LoginFailed as exc:
@@ -147,13 +149,20 @@ class AmiClient:
                             exc or type(exc).__name__)
             finally:
                 self.connected.clear()
-            if self.sessions and refused == 0:
-                delay = s.ami_reconnect_min  # it worked last time: come back quickly
+            if self._logged_in:
+                refused, delay = 0, s.ami_reconnect_min  # it worked last time: come back quickly
             sleep = random.uniform(delay / 2, delay)
             log.info("reconnecting to AMI in %.1fs", sleep)
             await asyncio.sleep(sleep)
             delay = min(delay * 2, s.ami_reconnect_max)
-            self.sessions = 0
+
+    def parser_stats(self) -> ParserStats:
+        """What every session so far had to skip (oversized or malformed input)."""
+        total = ParserStats(**vars(self.stats))
+        if self.parser is not None:
+            for name, value in vars(self.parser.stats).items():
+                setattr(total, name, getattr(total, name) + value)
+        return total
 
     async def _session(self) -> None:
         s = self.settings
@@ -161,7 +170,7 @@ class AmiClient:
             asyncio.open_connection(s.ami_host, s.ami_port, limit=s.ami_max_message * 2),
             s.ami_connect_timeout)
         parser = AmiParser(max_line=s.ami_max_line, max_message=s.ami_max_message)
-        self.parser_stats.append(parser)
+        self.parser = parser
         conn = AmiConnection(reader, writer, parser, self._on_event)
         try:
             banner = (await asyncio.wait_for(reader.readline(), s.ami_connect_timeout)).decode("utf-8", "replace")
@@ -171,7 +180,7 @@ class AmiClient:
             read_task = asyncio.create_task(conn.read_loop())
             try:
                 await self._login(conn)
-                self.sessions += 1
+                self._logged_in = True
                 log.info("AMI session open on %s:%s (%s)", s.ami_host, s.ami_port, parser.banner)
                 await self._resync(conn)
                 self.connected.set()
@@ -182,6 +191,8 @@ class AmiClient:
                     await read_task
         finally:
             await conn.close()
+            self.stats = self.parser_stats()
+            self.parser = None
 
     async def _login(self, conn: AmiConnection) -> None:
         s = self.settings
@@ -206,7 +217,7 @@ class AmiClient:
             channels = await conn.action("CoreShowChannels", timeout=timeout, is_list=True)
             entries = await conn.action("QueueStatus", timeout=timeout, is_list=True)
         except BaseException:
-            self.tracker._resync_channels = None  # abandon the half-read snapshot
+            self.tracker.abort_resync()
             raise
         self.tracker.end_resync(self.clock())
         log.info("resynced: %d channel events, %d queue events, %d calls in progress",

@@ -1,0 +1,47 @@
+# Shared by scripts/serve and scripts/test: a virtualenv with the pinned requirements, system packages on demand.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+pick_python() {
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  echo "需要 Python 3.11 或更高版本 / Python 3.11+ is required" >&2; exit 1
+}
+
+apt_install() {
+  # Install the Debian packages given that are not installed yet (as root, or with sudo).
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "Installing system packages: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_venv() {
+  # Create .venv if missing and install the requirements file given, only when it changed since last time.
+  local reqs="$1"
+  if [ ! -x "$VENV/bin/python" ]; then
+    local py; py="$(pick_python)"
+    say "Creating virtualenv with $py"
+    "$py" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; "$py" -m venv "$VENV"; }
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+  fi
+  local stamp="$VENV/.installed-$(basename "$reqs")"
+  local digest; digest="$(cat requirements*.txt | sha256sum | cut -c1-16)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    say "Installing Python packages from $reqs"
+    "$VENV/bin/pip" install -q -r "$reqs"
+    echo "$digest" > "$stamp"
+  fi
+}
