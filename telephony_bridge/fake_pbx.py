@@ -43,7 +43,7 @@ class FakePbx:
     """Fake AMI server on 127.0.0.1 and a random port."""
 
     username: str = "huiyin"
-    secret: str = "s3cret"
+    secret: str = ""
     sessions: list[Session] = field(default_factory=list)
     banner: str = "Asterisk Call Manager/5.0.1"
     max_chunk: int = 97

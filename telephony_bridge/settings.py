@@ -6,10 +6,12 @@ Read once, in ``__main__``; the rest of the package gets a ``Settings`` object a
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 from .call_state import CallRules
+
+_CONVERT: dict[type, Callable[[str], object]] = {int: int, float: float, str: str}
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,12 @@ class Settings:
             raw = env.get(f.name.upper())
             if raw is None or raw == "":
                 continue
-            kind = type(f.default)
+            kind = _CONVERT[type(f.default)]
             try:
                 values[f.name] = kind(raw)
             except ValueError:
                 raise ValueError(f"{f.name.upper()} must be a {kind.__name__}") from None
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]  # types checked by _CONVERT
         if settings.ami_auth not in ("md5", "plain"):
             raise ValueError("AMI_AUTH must be md5 or plain")
         return settings

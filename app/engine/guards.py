@@ -236,12 +236,30 @@ def fstring_value(value: Any) -> Any:
 
 # --- attribute access ---------------------------------------------------------------------------------------
 
-_STR_BOUND = {
-    "ljust": lambda s, width, *a: (_allocate(width), s.ljust(width, *a))[1],
-    "rjust": lambda s, width, *a: (_allocate(width), s.rjust(width, *a))[1],
-    "center": lambda s, width, *a: (_allocate(width), s.center(width, *a))[1],
-    "zfill": lambda s, width: (_allocate(width), s.zfill(width))[1],
-    "expandtabs": lambda s, tabsize=8: (_allocate(len(s) + s.count("\t") * tabsize), s.expandtabs(tabsize))[1],
+def _padded(method: str) -> Callable[..., Any]:
+    def pad(s: Any, width: int, *args: Any) -> Any:
+        _allocate(width)
+        return getattr(s, method)(width, *args)
+
+    return pad
+
+
+def _expandtabs(s: Any, tabsize: int = 8) -> Any:
+    _allocate(len(s) + s.count("\t") * tabsize)
+    return s.expandtabs(tabsize)
+
+
+def _strftime(d: Any, fmt: str) -> str:
+    _allocate(len(fmt) * 4)
+    return str(d.strftime(fmt))
+
+
+_STR_BOUND: dict[str, Callable[..., Any]] = {
+    "ljust": _padded("ljust"),
+    "rjust": _padded("rjust"),
+    "center": _padded("center"),
+    "zfill": _padded("zfill"),
+    "expandtabs": _expandtabs,
 }
 
 
@@ -318,7 +336,7 @@ def guarded_getattr(ob: Any, name: str, default: Any = None) -> Any:
     if isinstance(ob, list) and name == "extend":
         return _bind(_list_extend, ob)
     if isinstance(ob, datetime | date) and name == "strftime":
-        return _bind(lambda d, fmt: (_allocate(len(fmt) * 4), d.strftime(fmt))[1], ob)
+        return _bind(_strftime, ob)
     return getattr(ob, name)
 
 

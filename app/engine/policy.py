@@ -47,7 +47,10 @@ class ScriptRefused(Exception):
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
-    return ast.copy_location(node, like)
+    for child in ast.walk(node):
+        if "lineno" in child._attributes and not hasattr(child, "lineno"):
+            ast.copy_location(child, like)
+    return node
 
 
 def _has_break(body: list[ast.stmt]) -> bool:
@@ -95,14 +98,16 @@ class HuiyinTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        node = super().visit_FunctionDef(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(_call("_tick_", [], node)), node))
-        return node
+        new = super().visit_FunctionDef(node)
+        if isinstance(new, ast.FunctionDef):
+            new.body.insert(0, ast.copy_location(ast.Expr(_call("_tick_", [], new)), new))
+        return new
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
-        node.body = _call("_tick_", [node.body], node.body)
-        return node
+        new = super().visit_Lambda(node)
+        if isinstance(new, ast.Lambda):
+            new.body = _call("_tick_", [new.body], new.body)
+        return new
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         spec = node.format_spec
@@ -111,7 +116,7 @@ class HuiyinTransformer(RestrictingNodeTransformer):
             if not all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
                 self.error(node, "f-string 的格式说明必须是常量")
             else:
-                text = "".join(p.value for p in parts if isinstance(p, ast.Constant))
+                text = "".join(str(p.value) for p in parts if isinstance(p, ast.Constant))
                 if any(int(n) > MAX_FORMAT_WIDTH for n in _digits(text)):
                     self.error(node, "f-string 的宽度或精度过大")
         node = self.node_contents_visit(node)
@@ -245,7 +250,7 @@ def _percent_literals(source: str) -> None:
             try:
                 check_format_widths(left.value)
             except ScriptLimit as exc:
-                raise ScriptRefused(f"第 {node.lineno} 行：{exc}") from None
+                raise ScriptRefused(f"第 {getattr(node, 'lineno', '?')} 行：{exc}") from None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

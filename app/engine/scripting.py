@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, 
 
 from app.engine.errors import ScriptFailed
 from app.engine.functions import SAFE_BUILTINS
-from app.engine.guards import GUARDS, MAX_DATA, Budget, ScriptLimit, data_size, set_budget
+from app.engine.guards import GUARDS, MAX_DATA, Budget, ScriptLimit, set_budget
 from app.engine.policy import ScriptRefused, compile_script
 
 _RESERVED = frozenset(GUARDS) | {"__builtins__"}
@@ -40,21 +40,26 @@ def _explain(exc: BaseException) -> str:
 
 
 def check_script_data(data: dict[str, Any]) -> None:
-    """Refuse task data a script left behind that could not be saved, or is too big to save."""
+    """Refuse task data that could not be saved, or is too big to save (one bounded walk)."""
+    budget = MAX_DATA
     for key, value in data.items():
         stack = [value]
         while stack:
             item = stack.pop()
+            budget -= 1
             if isinstance(item, dict):
-                stack.extend(item.values())
                 if not all(isinstance(k, (str, int)) for k in item):
                     raise ScriptLimit(f"变量 {key} 的字典键只能是文字或整数")
+                stack.extend(item.values())
+                budget -= sum(len(k) for k in item if isinstance(k, str))
             elif isinstance(item, (list, tuple)):
                 stack.extend(item)
+            elif isinstance(item, str):
+                budget -= len(item)
             elif not isinstance(item, _DATA_SCALARS):
                 raise ScriptLimit(f"变量 {key} 的值（{type(item).__name__}）不能保存到流程数据中")
-    if data_size(data, MAX_DATA) > MAX_DATA:
-        raise ScriptLimit(f"脚本留下的流程数据过大（超过 {MAX_DATA}）")
+            if budget < 0:
+                raise ScriptLimit(f"流程数据过大（变量 {key} 超出上限 {MAX_DATA}）")
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):

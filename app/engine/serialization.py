@@ -52,8 +52,10 @@ def _build_serializer() -> BpmnWorkflowSerializer:
 SERIALIZER = _build_serializer()
 
 
-def dump_specs(spec: Any, subprocess_specs: dict[str, Any], forms: dict[str, dict[str, Any]]) -> str:
-    """The spec JSON stored with a deployed definition."""
+def dump_specs(
+    spec: Any, subprocess_specs: dict[str, Any], forms: dict[str, dict[str, Any]], order: dict[str, int]
+) -> str:
+    """The spec JSON stored with a deployed definition (`order`: element id → document position)."""
     registry = SERIALIZER.registry
     return json.dumps(
         {
@@ -61,6 +63,7 @@ def dump_specs(spec: Any, subprocess_specs: dict[str, Any], forms: dict[str, dic
             "spec": registry.convert(spec),
             "subprocess_specs": {name: registry.convert(sp) for name, sp in subprocess_specs.items()},
             "forms": forms,
+            "order": order,
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -70,7 +73,7 @@ def dump_specs(spec: Any, subprocess_specs: dict[str, Any], forms: dict[str, dic
 class LoadedSpecs:
     """Spec objects restored from one spec JSON, shared by every run of that definition version."""
 
-    __slots__ = ("spec", "subprocess_specs", "forms", "raw")
+    __slots__ = ("spec", "subprocess_specs", "forms", "order", "raw")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         registry = SERIALIZER.registry
@@ -80,6 +83,7 @@ class LoadedSpecs:
             name: registry.restore(copy.deepcopy(sp)) for name, sp in raw["subprocess_specs"].items()
         }
         self.forms: dict[str, dict[str, Any]] = raw.get("forms", {})
+        self.order: dict[str, int] = raw.get("order", {})
 
 
 @lru_cache(maxsize=256)

@@ -13,11 +13,19 @@ from app.models.config import CalendarDay, CalendarYear, DeadlineRule, Dictionar
 from app.models.counter import Counter
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
-from app.models.workflow import HumanTask, ProcessDefinition, ProcessTimer, WorkflowState
+from app.models.workflow import (
+    CaseDeadline,
+    HumanTask,
+    IdempotentRequest,
+    ProcessDefinition,
+    ProcessTimer,
+    TaskWarning,
+    WorkflowState,
+)
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "Counter", "DeadlineRule",
-    "DictionaryEntry", "HumanTask", "Permission", "ProcessDefinition", "ProcessTimer", "Requester",
-    "Role", "Setting", "SmsMessage", "Unit", "User", "UserSession", "WorkflowState",
+    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
+    "DictionaryEntry", "HumanTask", "IdempotentRequest", "Permission", "ProcessDefinition", "ProcessTimer", "Requester",
+    "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
 ]

@@ -52,7 +52,6 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
     accepted_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]

@@ -41,7 +41,8 @@ class WorkflowState(Base):
 
 
 class HumanTask(Base):
-    """One waiting user task: the projection that worklists, lights and counts are SQL over."""
+    """A user task: the projection that worklists, lights and counts are SQL over (state 'ready'),
+    kept after completion as the case's step history. Completion is a compare-and-set on `state`."""
 
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_human_task_unit_due", "unit_id", "due_at"),)
@@ -54,8 +55,10 @@ class HumanTask(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     form: Mapped[str | None] = mapped_column(String(80))
     deadline_rule: Mapped[str | None] = mapped_column(String(60))
-    state: Mapped[str] = mapped_column(String(12), default="ready")  # ready → completing (compare-and-set)
+    state: Mapped[str] = mapped_column(String(12), default="ready", index=True)  # ready, done, cancelled
     created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     warn_at: Mapped[datetime | None]
 
@@ -68,3 +71,38 @@ class ProcessTimer(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(80))
     fire_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseDeadline(Base):
+    """When a case's period under one rule started and falls due, so a task that comes round again
+    (after an extension, a supervision or a refused return) keeps its deadline instead of restarting it.
+    A new unit starts the period afresh."""
+
+    __tablename__ = "case_deadline"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    rule_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(primary_key=True)  # 0 for the centre's own steps
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    extended_by: Mapped[int] = mapped_column(default=0)
+
+
+class TaskWarning(Base):
+    """A yellow or red warning raised for a task; the key makes it once per task per colour."""
+
+    __tablename__ = "task_warning"
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8), primary_key=True)  # yellow, red
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    raised_at: Mapped[datetime]
+    raised_by: Mapped[str] = mapped_column(String(60))  # which scheduler process
+
+
+class IdempotentRequest(Base):
+    """A request key already answered: a retry gets the first answer, never a second case."""
+
+    __tablename__ = "idempotent_request"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # caller + Idempotency-Key
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]

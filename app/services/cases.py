@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.masking import mask_id_number, mask_phone
 from app.errors import NotFound, NotPermitted
-from app.models import Case, Requester, Unit
+from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit
 from app.services.actors import Actor
 from app.services.counters import next_value
@@ -83,7 +85,36 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                 "revealed": reveal,
             },
         }
+        now = platform.clock.now()
+        tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+                                .order_by(HumanTask.due_at)).all()
+        result["tasks"] = [{"id": t.id, "title": t.title, "task": t.spec_name, "role": t.role,
+                            "unit_id": t.unit_id, "due_at": t.due_at.isoformat() if t.due_at else None,
+                            "light": task_light(t, now)} for t in tasks]
+        result["light"] = worst_light(task_light(t, now) for t in tasks)
+        result["timeline"] = timeline(session, case.id)
         if reveal:
             audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()
         return result
+
+
+def task_light(task: HumanTask, now: datetime) -> str:
+    """red past due, yellow past the warning time, green before (or with no deadline)."""
+    if task.due_at and task.due_at < now:
+        return "red"
+    if task.warn_at and task.warn_at <= now:
+        return "yellow"
+    return "green"
+
+
+def worst_light(lights: Iterable[str]) -> str | None:
+    order = {"green": 0, "yellow": 1, "red": 2}
+    found = list(lights)
+    return max(found, key=order.__getitem__) if found else None
+
+
+def timeline(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Every recorded step of the case, oldest first: the audit log is the timeline."""
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
+    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail} for e in events]

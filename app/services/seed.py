@@ -13,6 +13,7 @@ from app.domain.deadlines import SEED_RULES
 from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
 from app.services import audit
 from app.services.actors import SYSTEM
+from app.services.definitions import deploy_stock
 from app.services.platform import Platform
 from app.services.users import add_user
 
@@ -72,7 +73,7 @@ class SeedResult:
 
 
 def seed_reference_data(session: Session, platform: Platform) -> None:
-    """Deadline rules, the official calendar and the dictionary; each part only if still empty."""
+    """Deadline rules, the official calendar, the dictionary (each only if still empty) and the stock processes."""
     if session.scalar(select(DeadlineRule.key).limit(1)) is None:
         session.add_all(DeadlineRule(key=r.key, name=r.name, amount=r.amount, unit=r.unit,
                                      count_start_day=r.count_start_day, roll_forward=r.roll_forward,
@@ -87,6 +88,7 @@ def seed_reference_data(session: Session, platform: Platform) -> None:
     if session.scalar(select(DictionaryEntry.id).limit(1)) is None:
         _seed_dictionary(session)
     session.flush()
+    deploy_stock(session, platform)
 
 
 def _seed_dictionary(session: Session) -> None:

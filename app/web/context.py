@@ -14,7 +14,7 @@ from app.services.actors import Actor
 from app.services.platform import Platform
 
 F = TypeVar("F", bound=Callable[..., Any])
-OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token"}
+OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi"}
 PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
 
 

@@ -1,0 +1,48 @@
+"""The engine facade — the only package that imports SpiffWorkflow (contract: docs/engine-facade.md).
+
+Map of the package:
+- deploy.py        deploy_definition: size/DOCTYPE refusal, XSD-validated parse, checks, spec JSON
+- validation.py    per-task deploy checks: forms, deadline rules, lanes, scripts
+- runtime.py       start_workflow, complete_task, send_message, fire_due_timers → EngineRun
+- projection.py    HumanTask / DueTimer rows and the case status from `caseStatus`
+- serialization.py spec JSON and instance state JSON; specs cached per version; engine re-attached
+- forms.py         form data against JSON Schema, Chinese messages per field
+- timers.py        timer events on the injected clock instead of datetime.now()
+- scripting.py     RestrictedScriptEngine / RestrictedEnvironment (SpiffWorkflow's script engine, restricted)
+- policy.py        compile-time policy (RestrictedPython transformer, tightened)
+- guards.py        run-time guards and the per-run budget
+- functions.py     the whitelist of functions scripts see
+- errors.py        the error vocabulary
+"""
+
+from app.engine.deploy import DeployedDefinition, deploy_definition
+from app.engine.errors import (
+    DefinitionInvalid,
+    EngineError,
+    FormInvalid,
+    MessageNotExpected,
+    ScriptFailed,
+    TaskNotReady,
+)
+from app.engine.projection import DueTimer, HumanTask
+from app.engine.runtime import EngineRun, complete_task, fire_due_timers, send_message, start_workflow
+from app.engine.serialization import SERIALIZER_VERSION
+
+__all__ = [
+    "SERIALIZER_VERSION",
+    "DefinitionInvalid",
+    "DeployedDefinition",
+    "DueTimer",
+    "EngineError",
+    "EngineRun",
+    "FormInvalid",
+    "HumanTask",
+    "MessageNotExpected",
+    "ScriptFailed",
+    "TaskNotReady",
+    "complete_task",
+    "deploy_definition",
+    "fire_due_timers",
+    "send_message",
+    "start_workflow",
+]

@@ -1,0 +1,166 @@
+"""Deploy-time checks over parsed specs: forms, deadline rules, lanes, call activities, every script.
+
+Each check raises DefinitionInvalid(element_id, Chinese message). The walk covers the key process and
+every sub-process / call activity / event sub-process spec it uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft7Validator, Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
+
+from app.engine.errors import DefinitionInvalid
+from app.engine.policy import ScriptRefused, compile_script
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+RULE_PROPERTY = "deadlineRule"
+RULE_EXPRESSION_PROPERTY = "deadlineRuleExpression"
+UNIT_PROPERTY = "unitVariable"
+STATUS_PROPERTY = "caseStatus"
+
+
+def properties_of(task_spec: Any) -> dict[str, str]:
+    """The `spiffworkflow:properties` of a task spec (empty if none)."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    props = extensions.get("properties") or {}
+    return props if isinstance(props, dict) else {}
+
+
+def element_id(task_spec: Any) -> str:
+    """The BPMN id of a task spec (or its internal name)."""
+    return str(getattr(task_spec, "bpmn_id", None) or task_spec.name)
+
+
+def _scripts(task_spec: Any) -> Iterator[tuple[str, str, str]]:
+    """Every (what, mode, source) a task spec will hand to the script engine."""
+    if isinstance(task_spec, ScriptTask) and task_spec.script is not None:
+        yield "脚本", "exec", task_spec.script
+    for attr, label in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
+        source = getattr(task_spec, attr, None)
+        if source:
+            yield label, "exec", source
+    for condition, _target in getattr(task_spec, "cond_task_specs", None) or []:
+        args = getattr(condition, "args", None)
+        if args:
+            yield "条件", "eval", args[0]
+    if isinstance(task_spec, StandardLoopTask) and task_spec.condition:
+        yield "循环条件", "eval", task_spec.condition
+    if isinstance(task_spec, MultiInstanceTask):
+        if task_spec.cardinality:
+            yield "多实例数量", "eval", task_spec.cardinality
+        if task_spec.condition:
+            yield "多实例完成条件", "eval", task_spec.condition
+    definition = getattr(task_spec, "event_definition", None)
+    if definition is not None:
+        yield from _event_expressions(definition)
+    expression = properties_of(task_spec).get(RULE_EXPRESSION_PROPERTY)
+    if expression:
+        yield "时限规则表达式", "eval", expression
+
+
+def _event_expressions(definition: Any) -> Iterator[tuple[str, str, str]]:
+    if isinstance(definition, MultipleEventDefinition):
+        for inner in definition.event_definitions:
+            yield from _event_expressions(inner)
+    elif isinstance(definition, TimerEventDefinition):
+        yield "定时表达式", "eval", definition.expression
+    elif isinstance(definition, ConditionalEventDefinition):
+        yield "条件事件表达式", "eval", definition.expression
+    elif isinstance(definition, MessageEventDefinition):
+        expression = getattr(definition, "expression", None)
+        if expression:
+            yield "消息内容表达式", "eval", expression
+        for prop in definition.correlation_properties or []:
+            if prop.retrieval_expression:
+                yield "消息关联表达式", "eval", prop.retrieval_expression
+
+
+def check_scripts(task_spec: Any) -> None:
+    """Every script and expression of a task spec compiles under the restricted policy."""
+    for label, mode, source in _scripts(task_spec):
+        try:
+            compile_script(source, "eval" if mode == "eval" else "exec")
+        except ScriptRefused as exc:
+            raise DefinitionInvalid(element_id(task_spec), f"{label}不允许：{exc}") from None
+
+
+def load_form(task_id: str, filename: str, form_files: dict[str, bytes]) -> dict[str, Any]:
+    """Parse and check one form file: JSON, a Draft 2020-12 or 7 schema, an object with properties."""
+    if filename not in form_files:
+        raise DefinitionInvalid(task_id, f"表单文件 {filename} 不存在")
+    try:
+        schema = json.loads(form_files[filename])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DefinitionInvalid(task_id, f"表单文件 {filename} 不是有效的 JSON：{exc}") from None
+    if not isinstance(schema, dict):
+        raise DefinitionInvalid(task_id, f"表单文件 {filename} 必须是 JSON 对象")
+    validator = validator_for(schema, default=Draft202012Validator)
+    if validator not in (Draft202012Validator, Draft7Validator):
+        raise DefinitionInvalid(task_id, f"表单 {filename} 只支持 JSON Schema Draft 2020-12 或 Draft 7")
+    try:
+        validator.check_schema(schema)
+    except SchemaError as exc:
+        raise DefinitionInvalid(task_id, f"表单 {filename} 不是有效的 JSON Schema：{exc.message}") from None
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        raise DefinitionInvalid(task_id, f"表单 {filename} 必须是 type 为 object 且带 properties 的 Schema")
+    return schema
+
+
+def check_task(
+    task_spec: Any,
+    form_files: dict[str, bytes],
+    forms: dict[str, dict[str, Any]],
+    rule_keys: set[str],
+    roles: set[str],
+) -> None:
+    """All deploy checks for one task spec; forms it names are added to `forms`."""
+    task_id = element_id(task_spec)
+    lane = getattr(task_spec, "lane", None)
+    if lane is not None and lane not in roles:
+        raise DefinitionInvalid(task_id, f"泳道 {lane} 不是已知角色（{'、'.join(sorted(roles))}）")
+    if isinstance(task_spec, ServiceTask):
+        raise DefinitionInvalid(task_id, "不支持服务任务（serviceTask）")
+    if isinstance(task_spec, (NoneTask, ManualTask)):
+        raise DefinitionInvalid(task_id, "不支持无类型任务或手工任务（会使流程停住）；请改用用户任务或脚本任务")
+    if isinstance(task_spec, BusinessRuleTask):
+        raise DefinitionInvalid(task_id, "不支持业务规则任务（businessRuleTask）")
+    props = properties_of(task_spec)
+    if isinstance(task_spec, UserTask):
+        filename = props.get(FORM_PROPERTY)
+        if not filename:
+            raise DefinitionInvalid(task_id, f"用户任务没有指定表单（{FORM_PROPERTY}）")
+        if filename not in forms:
+            forms[filename] = load_form(task_id, filename, form_files)
+        rule = props.get(RULE_PROPERTY)
+        if rule is not None and rule not in rule_keys:
+            raise DefinitionInvalid(task_id, f"时限规则 {rule} 不存在")
+        unit_variable = props.get(UNIT_PROPERTY)
+        if unit_variable is not None and not unit_variable.isidentifier():
+            raise DefinitionInvalid(task_id, f"unitVariable {unit_variable} 不是有效的变量名")
+    check_scripts(task_spec)
+
+
+def check_process(spec: Any) -> None:
+    """Process-level expressions (ad-hoc completion conditions)."""
+    condition = getattr(spec, "completion_condition", None)
+    if condition:
+        try:
+            compile_script(condition, "eval")
+        except ScriptRefused as exc:
+            raise DefinitionInvalid(spec.name, f"完成条件不允许：{exc}") from None

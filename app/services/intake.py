@@ -1,0 +1,167 @@
+"""Registering a case: requester, numbers, the process started to its first task, audited — one transaction.
+A retried request with the same Idempotency-Key answers the first case instead of making a second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from app.errors import Invalid, NotPermitted
+from app.models import Case, HumanTask, IdempotentRequest, Requester, Unit
+from app.services import audit, process
+from app.services.actors import Actor
+from app.services.cases import (
+    RequesterInput,
+    find_case,
+    new_case_identity,
+    new_requester,
+    task_light,
+    worst_light,
+)
+from app.services.platform import Platform
+from app.services.settings import get_setting
+
+TERMINATED = "已终结"
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    kind: str
+    channel: str
+    subject: str
+    content: str
+    requester: RequesterInput
+    category: str | None = None
+    process: str | None = None
+    duplicate_of: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def register_case(platform: Platform, actor: Actor, data: CaseInput,
+                  idempotency_key: str | None = None) -> dict[str, Any]:
+    """Create the case and start its process; answers the case summary (the first one on a retry)."""
+    if not (actor.can("case.create") or actor.scope == "calls"):
+        raise NotPermitted("没有登记诉求件的权限")
+    key = f"{actor.label}:{idempotency_key}" if idempotency_key else None
+    try:
+        with platform.db.unit_of_work() as session:
+            if key and (earlier := session.get(IdempotentRequest, key)) is not None:
+                return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
+            case = _register(session, platform, actor, data)
+            if key:
+                session.add(IdempotentRequest(key=key, case_id=case.id, created_at=platform.clock.now()))
+            session.flush()
+            result = summary(session, case, platform.clock.now())
+            session.commit()
+            return result
+    except IntegrityError:
+        if not key:
+            raise
+        with platform.db.reading() as session:  # a concurrent retry won the race: answer its case
+            earlier = session.get(IdempotentRequest, key)
+            if earlier is None:
+                raise
+            return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
+
+
+def _register(session: Session, platform: Platform, actor: Actor, data: CaseInput) -> Case:
+    requester_in = _normalised(data.requester)
+    _refuse_terminated_matter(session, platform, requester_in, data.category)
+    if data.duplicate_of is not None:
+        find_case(session, actor, data.duplicate_of)  # must exist and be visible
+    centre = _registering_unit(session, actor)
+    requester = new_requester(session, platform, requester_in)
+    number, query_code = new_case_identity(session, platform)
+    key = data.process or _process_for(session, data)
+    definition = process.latest_definition(session, key)
+    case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
+                category=data.category, subject=data.subject, content=data.content, requester=requester,
+                status="待受理", process_key=definition.key, registering_unit_id=centre.id,
+                duplicate_of_id=data.duplicate_of, created_by_id=actor.user_id,
+                created_at=platform.clock.now())
+    session.add(case)
+    session.flush()
+    process.start(session, platform, case, definition, {
+        "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
+        "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
+        "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
+        **data.extra,
+    })
+    audit.record(session, platform, actor, "case.registered", case_id=case.id,
+                 detail={"number": number, "kind": data.kind, "channel": data.channel, "process": key,
+                         "version": definition.version, "duplicate_of": data.duplicate_of})
+    return case
+
+
+def _normalised(r: RequesterInput) -> RequesterInput:
+    try:
+        phone = normalise_phone(r.phone) if r.phone else None
+    except InvalidPhone as e:
+        raise Invalid(str(e), {"requester.phone": str(e)}) from e
+    try:
+        id_number = normalise_id_number(r.id_number) if r.id_number else None
+    except InvalidIdNumber as e:
+        raise Invalid(str(e), {"requester.id_number": str(e)}) from e
+    return RequesterInput(name=r.name.strip(), phone=phone, id_number=id_number, address=r.address)
+
+
+def _refuse_terminated_matter(session: Session, platform: Platform, r: RequesterInput,
+                              category: str | None) -> None:
+    """三级终结 (信访工作条例 art. 36 ¶3): the same matter by the same person is not accepted again."""
+    hashes = []
+    if r.id_number:
+        hashes.append(Requester.id_number_hash == platform.cipher.search_hash(r.id_number, "requester.id_number"))
+    if r.phone:
+        hashes.append(Requester.phone_hash == platform.cipher.search_hash(r.phone, "requester.phone"))
+    if not hashes or not category:
+        return
+    earlier = session.scalar(select(Case.number).join(Requester).where(
+        or_(*hashes), Case.category == category, Case.status == TERMINATED).limit(1))
+    if earlier:
+        message = f"该事项已经复核终结(受理号 {earlier}),依据《信访工作条例》第三十六条不再受理"
+        raise Invalid(message, {"category": message})
+
+
+def _registering_unit(session: Session, actor: Actor) -> Unit:
+    if actor.unit_id is not None:
+        return session.get_one(Unit, actor.unit_id)
+    centre = session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
+    if centre is None:
+        raise Invalid("尚未建立单位,无法登记")
+    return centre
+
+
+def _process_for(session: Session, data: CaseInput) -> str:
+    if data.channel in get_setting(session, "intake.petition_channels"):
+        return str(get_setting(session, "process.petition"))
+    return str(get_setting(session, "process.hotline"))
+
+
+def summary(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    """What the caller gets back: numbers, status, the nearest due time and its light."""
+    tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))
+    return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+            "light": worst_light(task_light(t, now) for t in tasks)}
+
+
+def earlier_cases_of(session: Session, platform: Platform, r: RequesterInput, days: int) -> list[Case]:
+    """The requester's cases of the last `days` days, newest first (the duplicate hint)."""
+    since = platform.clock.now() - timedelta(days=days)
+    normal = _normalised(r)
+    hashes = []
+    if normal.phone:
+        hashes.append(Requester.phone_hash == platform.cipher.search_hash(normal.phone, "requester.phone"))
+    if normal.id_number:
+        hashes.append(Requester.id_number_hash ==
+                      platform.cipher.search_hash(normal.id_number, "requester.id_number"))
+    if not hashes:
+        return []
+    return list(session.scalars(select(Case).join(Requester).where(or_(*hashes), Case.created_at >= since)
+                                .order_by(Case.created_at.desc()).limit(20)))

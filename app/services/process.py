@@ -1,0 +1,210 @@
+"""Running a case's process: under the case's row lock, run the engine, then save its state, rewrite the
+task projection and the timers, and mirror status onto the case — all in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import engine
+from app.domain.calendar import WorkCalendar
+from app.domain.deadlines import due_at as rule_due_at
+from app.domain.lights import warn_at as rule_warn_at
+from app.errors import Conflict, HuiyinError, Invalid, NotFound
+from app.models import (
+    Case,
+    CaseDeadline,
+    HumanTask,
+    ProcessDefinition,
+    ProcessTimer,
+    Unit,
+    WorkflowState,
+    case_assisting_unit,
+)
+from app.services.calendar import load_calendar, load_rule
+from app.services.platform import Platform
+from app.services.settings import get_setting
+
+
+class ProcessIncident(HuiyinError):
+    """A script in the process failed or ran over its limits; the case waits for an administrator."""
+
+    status, code = 500, "process_incident"
+
+
+def lock_case(session: Session, case_id: int) -> Case:
+    """The case row, locked until commit: one writer per case (SQLite writers already hold the database)."""
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
+    if case is None:
+        raise NotFound("诉求件不存在")
+    return case
+
+
+def latest_definition(session: Session, key: str) -> ProcessDefinition:
+    definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                .order_by(ProcessDefinition.version.desc()).limit(1))
+    if definition is None:
+        raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
+    return definition
+
+
+def start(session: Session, platform: Platform, case: Case, definition: ProcessDefinition,
+          data: dict[str, Any]) -> engine.EngineRun:
+    """Start the case's process and save the first run."""
+    run = _engine_call(engine.start_workflow, definition.spec_json, data, platform.clock.now())
+    state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
+                          revision=0, updated_at=platform.clock.now())
+    session.add(state)
+    save(session, platform, case, state, run)
+    return run
+
+
+def load_state(session: Session, case: Case) -> tuple[WorkflowState, ProcessDefinition]:
+    state = session.get(WorkflowState, case.id)
+    if state is None:
+        raise Conflict("该诉求件没有运行中的流程")
+    definition = session.get(ProcessDefinition, state.definition_id)
+    assert definition is not None
+    return state, definition
+
+
+def complete(session: Session, platform: Platform, case: Case, task: HumanTask, form_data: dict[str, Any],
+             user_id: int | None) -> engine.EngineRun:
+    """Complete one ready task (compare-and-set on its row: a second completion gets Conflict)."""
+    now = platform.clock.now()
+    claimed = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
+                              .values(state="done", completed_at=now, completed_by_id=user_id)
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("该任务已被他人处理,请刷新后查看最新状态")
+    state, definition = load_state(session, case)
+    run = _engine_call(engine.complete_task, definition.spec_json, state.state_json, task.id, form_data, now)
+    save(session, platform, case, state, run)
+    return run
+
+
+def send_message(session: Session, platform: Platform, case: Case, name: str,
+                 payload: dict[str, Any]) -> engine.EngineRun:
+    state, definition = load_state(session, case)
+    run = _engine_call(engine.send_message, definition.spec_json, state.state_json, name, payload,
+                       platform.clock.now())
+    save(session, platform, case, state, run)
+    return run
+
+
+def fire_timers(session: Session, platform: Platform, case: Case) -> engine.EngineRun:
+    state, definition = load_state(session, case)
+    run = _engine_call(engine.fire_due_timers, definition.spec_json, state.state_json, platform.clock.now())
+    save(session, platform, case, state, run)
+    return run
+
+
+def _engine_call(fn: Any, *args: Any) -> engine.EngineRun:
+    """Translate engine errors into the platform's vocabulary."""
+    try:
+        return fn(*args)
+    except engine.FormInvalid as e:
+        raise Invalid("表单填写有误", e.errors) from e
+    except engine.TaskNotReady as e:
+        raise Conflict("该任务已被他人处理,请刷新后查看最新状态") from e
+    except engine.ScriptFailed as e:
+        raise ProcessIncident("流程脚本执行失败,已转为异常件,请联系系统管理员处理",
+                              {"element": e.element_id, "reason": str(e)}) from e
+
+
+def save(session: Session, platform: Platform, case: Case, state: WorkflowState, run: engine.EngineRun) -> None:
+    """Store the run: engine state, the task projection, timers and the case's mirrored columns."""
+    now = platform.clock.now()
+    state.state_json = run.state_json
+    state.serializer_version = run.serializer_version
+    state.revision += 1
+    state.incident = None
+    state.updated_at = now
+    _mirror_case(session, case, run, now)
+    _rewrite_tasks(session, platform, case, run, now)
+    _rewrite_timers(session, case, run)
+    session.flush()
+
+
+def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datetime) -> None:
+    case.status = run.status
+    lead = run.data.get("lead_unit_id")
+    if isinstance(lead, int) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
+        case.lead_unit_id = lead
+        case.accepted_at = case.accepted_at or now
+    assisting = {u for u in run.data.get("assisting_unit_ids") or [] if isinstance(u, int)}
+    current = set(session.scalars(select(case_assisting_unit.c.unit_id)
+                                  .where(case_assisting_unit.c.case_id == case.id)))
+    if assisting - current:
+        session.execute(case_assisting_unit.insert(),
+                        [{"case_id": case.id, "unit_id": u} for u in sorted(assisting - current)])
+    if run.finished and case.closed_at is None:
+        case.closed_at = now
+
+
+def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime) -> None:
+    existing = {t.id: t for t in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id,
+                                                                         HumanTask.state == "ready"))}
+    calendar: WorkCalendar | None = None
+    for task in run.tasks:
+        row = existing.pop(task.task_id, None)
+        if row is not None:
+            row.unit_id = task.unit_id
+            continue
+        due = warn = None
+        if task.deadline_rule:
+            calendar = calendar or load_calendar(session)
+            due, warn = _deadline(session, platform, calendar, case, task, now)
+        session.add(HumanTask(id=task.task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
+                              role=task.role, unit_id=task.unit_id, form=task.form,
+                              deadline_rule=task.deadline_rule, state="ready", created_at=now,
+                              due_at=due, warn_at=warn))
+    for gone in existing.values():  # cancelled by the process (a boundary event, a withdrawal)
+        gone.state = "cancelled"
+        gone.completed_at = now
+    session.flush()
+    case.due_at = session.scalar(select(HumanTask.due_at).where(HumanTask.case_id == case.id,
+                                                                HumanTask.state == "ready",
+                                                                HumanTask.due_at.is_not(None))
+                                 .order_by(HumanTask.due_at).limit(1))
+
+
+def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case: Case, task: engine.HumanTask,
+              now: datetime) -> tuple[datetime, datetime]:
+    """The due and warning times for a task: the period already running for this rule and unit, or a new one."""
+    assert task.deadline_rule
+    unit_id = task.unit_id or 0
+    anchor = session.get(CaseDeadline, (case.id, task.deadline_rule, unit_id))
+    if anchor is None:
+        rule = load_rule(session, task.deadline_rule)
+        due = rule_due_at(rule, now, calendar)
+        warn = rule_warn_at(now, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
+        anchor = CaseDeadline(case_id=case.id, rule_key=task.deadline_rule, unit_id=unit_id, started_at=now,
+                              due_at=due, warn_at=warn, extended_by=0)
+        session.add(anchor)
+    return anchor.due_at, anchor.warn_at
+
+
+def _rewrite_timers(session: Session, case: Case, run: engine.EngineRun) -> None:
+    existing = {t.id: t for t in session.scalars(select(ProcessTimer).where(ProcessTimer.case_id == case.id))}
+    for timer in run.timers:
+        row = existing.pop(timer.task_id, None)
+        if row is None:
+            session.add(ProcessTimer(id=timer.task_id, case_id=case.id, spec_name=timer.spec_name,
+                                     fire_at=_naive(timer.fire_at)))
+        else:
+            row.fire_at = _naive(timer.fire_at)
+    for gone in existing.values():
+        session.delete(gone)
+
+
+def _naive(at: datetime) -> datetime:
+    """Timers come back aware; the database keeps naive local time."""
+    if at.tzinfo is None:
+        return at
+    from app.clock import LOCAL_TZ
+
+    return at.astimezone(LOCAL_TZ).replace(tzinfo=None)

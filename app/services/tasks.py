@@ -1,0 +1,125 @@
+"""Worklists and task completion. Lights are derived in SQL from the projection, never stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, NotPermitted
+from app.models import Case, HumanTask, ProcessDefinition, Unit, WorkflowState
+from app.services import audit, process
+from app.services.actors import Actor
+from app.services.cases import find_case, task_light
+from app.services.platform import Platform
+from app.services.scope import visible_cases
+
+LIGHTS = ("green", "yellow", "red")
+
+
+def light_expr(now: datetime) -> ColumnElement[str]:
+    """red past due, yellow past the warning time, green before (and for tasks without a deadline)."""
+    return case((HumanTask.due_at < now, "red"), (HumanTask.warn_at <= now, "yellow"), else_="green")
+
+
+def _mine(actor: Actor) -> list[ColumnElement[bool]]:
+    """The ready tasks the actor may work: a role they hold, at their unit or a unit below it."""
+    subtree = select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True))
+    return [HumanTask.state == "ready", HumanTask.role.in_(sorted(actor.roles)), HumanTask.unit_id.in_(subtree)]
+
+
+def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind: str | None = None,
+             task: str | None = None, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """The actor's ready tasks, soonest due first, with counts per light."""
+    now = platform.clock.now()
+    lit = light_expr(now).label("light")
+    with platform.db.reading() as session:
+        where = _mine(actor)
+        counts = dict(session.execute(select(lit, func.count()).select_from(HumanTask).join(Case)
+                                      .where(*where).group_by(lit)).all())
+        if kind:
+            where.append(Case.kind == kind)
+        if task:
+            where.append(HumanTask.spec_name == task)
+        if light:
+            where.append(light_expr(now) == light)
+        total = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*where)) or 0
+        rows = session.execute(select(HumanTask, Case, lit).join(Case).where(*where)
+                               .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+        items = [_task_item(t, c, lt) for t, c, lt in rows]
+    return {"items": items, "total": total, "page": page, "counts": {k: counts.get(k, 0) for k in LIGHTS}}
+
+
+def _task_item(t: HumanTask, c: Case, light: str) -> dict[str, Any]:
+    return {"id": t.id, "case_id": c.id, "case_number": c.number, "title": t.title, "task": t.spec_name,
+            "role": t.role, "unit_id": t.unit_id, "light": light, "kind": c.kind, "subject": c.subject,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+            "warn_at": t.warn_at.isoformat() if t.warn_at else None}
+
+
+def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case]:
+    """A task the actor may see (its case in scope); NotFound otherwise."""
+    row = session.execute(select(HumanTask, Case).join(Case).where(HumanTask.id == task_id,
+                                                                    visible_cases(actor))).first()
+    if row is None:
+        raise NotFound("任务不存在")
+    return row[0], row[1]
+
+
+def _may_work(session: Session, actor: Actor, task: HumanTask) -> bool:
+    if task.role not in actor.roles or task.unit_id is None:
+        return False
+    unit = session.get(Unit, task.unit_id)
+    return unit is not None and unit.path.startswith(actor.unit_path)
+
+
+def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
+    """One task with its form's JSON Schema."""
+    now = platform.clock.now()
+    with platform.db.reading() as session:
+        task, case_row = find_task(session, actor, task_id)
+        state = session.get(WorkflowState, case_row.id)
+        definition = session.get(ProcessDefinition, state.definition_id) if state else None
+        forms = json.loads(definition.forms_json) if definition else {}
+        item = _task_item(task, case_row, task_light(task, now))
+        item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
+                    may_complete=task.state == "ready" and _may_work(session, actor, task))
+        return item
+
+
+def complete_task(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Complete a task with its form data; a second completion (a double click, a colleague) gets Conflict."""
+    with platform.db.unit_of_work() as session:
+        task, case_row = find_task(session, actor, task_id)
+        if not _may_work(session, actor, task):
+            raise NotPermitted("该任务不属于您的岗位或单位")
+        locked = process.lock_case(session, case_row.id)
+        session.refresh(task)
+        run = process.complete(session, platform, locked, task, data, actor.user_id)
+        audit.record(session, platform, actor, "task.completed", case_id=locked.id,
+                     detail={"task": task.spec_name, "title": task.title, "data": _for_audit(run.data, data)})
+        session.commit()
+        return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in run.tasks]}
+
+
+def _for_audit(after: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
+    """The submitted fields as they reached the process (after the form's whitelist)."""
+    return {k: after[k] for k in submitted if k in after}
+
+
+def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict[str, Any]:
+    """督办: a leader urges the unit; the process asks the unit for written feedback (repeatable)."""
+    if not actor.can("case.supervise"):
+        raise NotPermitted("没有督办权限")
+    with platform.db.unit_of_work() as session:
+        find_case(session, actor, case_id)
+        locked = process.lock_case(session, case_id)
+        process.send_message(session, platform, locked, "supervise",
+                             {"supervision_note": note, "supervised_by": actor.name or actor.label})
+        audit.record(session, platform, actor, "case.supervised", case_id=case_id, detail={"note": note})
+        session.commit()
+        return {"case_id": case_id, "status": locked.status}

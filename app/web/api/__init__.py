@@ -1,0 +1,12 @@
+"""JSON API under /api/v1: bearer tokens only, errors as {code, message, details}.
+
+schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · definitions · openapi.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.web.api import access, cases, definitions, openapi, tasks  # noqa: E402,F401  (routes register on bp)

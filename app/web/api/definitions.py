@@ -1,0 +1,27 @@
+"""Deploying and listing process definitions (system administrators)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.errors import Invalid
+from app.services import definitions
+from app.web.api import bp
+from app.web.context import current_actor, platform
+
+
+@bp.post("/definitions")
+def deploy() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("提交的内容有误", {"file": "请上传 BPMN 文件"})
+    forms = {f.filename or "": f.read() for f in request.files.getlist("forms")}
+    library = {f.filename or "": f.read() for f in request.files.getlist("library")}
+    row = definitions.deploy_definition(platform(), current_actor(), upload.read(), forms, library)
+    return jsonify(key=row.key, version=row.version, checksum=row.checksum), 201
+
+
+@bp.get("/definitions")
+def list_definitions() -> ResponseReturnValue:
+    return jsonify(items=definitions.list_definitions(platform(), current_actor()))

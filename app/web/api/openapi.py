@@ -1,0 +1,64 @@
+"""The OpenAPI description of /api/v1, built from the same marshmallow schemas that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
+
+from app.web.api import bp
+from app.web.api.schemas import CaseCreate, Supervision, TaskComplete, TokenRequest
+
+_TYPES = {fields.String: "string", fields.Integer: "integer", fields.Dict: "object", fields.Boolean: "boolean"}
+
+
+def _schema(schema: Schema) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        if isinstance(field, fields.Nested):
+            props[name] = _schema(field.schema)
+        else:
+            props[name] = {"type": next((t for cls, t in _TYPES.items() if isinstance(field, cls)), "string")}
+    required = [n for n, f in schema.fields.items() if f.required]
+    return {"type": "object", "properties": props, "required": required}
+
+
+def _op(summary: str, body: Schema | None = None, ok: str = "200", **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {ok: {"description": "成功"},
+                                                            "401": {"description": "未登录或令牌无效"},
+                                                            "404": {"description": "不存在或无权查看"},
+                                                            "422": {"description": "字段错误(details)"}}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(body)}}}
+    op.update(extra)
+    return op
+
+
+def spec() -> dict[str, Any]:
+    idem = [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+             "description": "重试时使用同一个键,不会重复登记"}]
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "回音 Huiyin API", "version": "1"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌", TokenRequest(), "201", security=[])},
+            "/api/v1/cases": {"post": _op("登记诉求件", CaseCreate(), "201", parameters=idem)},
+            "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线")},
+            "/api/v1/cases/{id}/supervise": {"post": _op("督办", Supervision())},
+            "/api/v1/tasks": {"get": _op("我的待办(筛选 light、kind、task)")},
+            "/api/v1/tasks/{id}": {"get": _op("任务及其表单(JSON Schema)")},
+            "/api/v1/tasks/{id}/complete": {"post": _op("办理任务", TaskComplete(),
+                                                        **{"x-conflict": "409 已被他人处理"})},
+            "/api/v1/definitions": {"get": _op("流程定义版本"),
+                                    "post": _op("部署流程定义(multipart: file, forms)", None, "201")},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(spec())
