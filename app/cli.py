@@ -1,4 +1,4 @@
-"""Administrator commands: `flask db-upgrade`, `seed-demo`, `init-admin`, `audit verify`, `tokens`, `deadline`."""
+"""Administrator commands: db-upgrade, seed-demo, init-admin, audit verify, tokens, deadline, scheduler."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(tokens_group)
     app.cli.add_command(deadline)
+    app.cli.add_command(scheduler)
 
 
 @click.command("db-upgrade")
@@ -123,3 +124,17 @@ def deadline(rule_key: str, start: datetime) -> None:
         click.echo(due_date(rule, start.date(), calendar).isoformat())
     except CalendarYearMissing as e:
         raise click.ClickException(str(e)) from e
+
+
+@click.command("scheduler")
+@click.option("--seconds", default=60, show_default=True, help="how often the sweeps run")
+@click.option("--once", is_flag=True, help="run one pass and exit")
+def scheduler(seconds: int, once: bool) -> None:
+    """Run the scheduler process: BPMN timers, yellow/red warnings, the SMS outbox."""
+    from app import jobs
+
+    if once:
+        jobs.run_once(_platform(), jobs.worker_name())
+        return
+    click.echo(f"调度进程已启动,每 {seconds} 秒执行一次")
+    jobs.build_scheduler(_platform(), blocking=True, seconds=seconds).start()

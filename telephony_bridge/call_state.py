@@ -18,6 +18,7 @@ class CallRules:
     recording_userevent_header: str = "MonFile"
     recording_variable: str = ""
     end_grace: float = 3.0
+    max_call_seconds: float = 6 * 3600
     remember_finished: int = 20_000
 
 

@@ -103,6 +103,9 @@ class CallTracker:
         """Finish calls whose last channel hung up more than the grace period ago."""
         out: list[Outcome] = []
         for call in list(self.calls.values()):
+            if call.ended_at is None and now - call.started_at > self.rules.max_call_seconds:
+                call.ended_at = now  # a Hangup we never saw; resync would have caught it on reconnect
+                call.in_queue = False
             if call.ended_at is not None and now - call.ended_at >= self.rules.end_grace:
                 self._finish(call, out)
         return out

@@ -142,7 +142,8 @@ def send_message(spec_json: str, state_json: str, name: str, payload: dict[str, 
     tracker.element = name
 
     def deliver() -> None:
-        if workflow.event_manager.catch(event, internal=False) == 0:
+        # A finished workflow must refuse: SpiffWorkflow would start a fresh event sub-process in it.
+        if workflow.completed or workflow.event_manager.catch(event, internal=False) == 0:
             raise MessageNotExpected(name)
 
     _guarded(tracker, deliver)

@@ -18,6 +18,17 @@ DEFAULTS: dict[str, Any] = {
     "lights.yellow_fraction": 0.2,
     # Days back the duplicate hint looks for earlier cases of the same requester.
     "dedupe.lookback_days": 90,
+    # SMS templates; {placeholders} are filled from the case and task.
+    "sms.template.receipt": "【12345】您的诉求已受理,受理号{number},查询码{query_code}。",
+    "sms.template.new_task": "【回音】您有新的待办:{number} {task},请于{due_at}前办理。",
+    "sms.template.warning_yellow": "【回音】黄灯预警:{number} {task}({unit})将于{due_at}到期。",
+    "sms.template.warning_red": "【回音】红灯逾期:{number} {task}({unit})已于{due_at}到期,请尽快办理。",
+    "sms.template.supervision": "【回音】督办通知:{number} 已被督办,请书面反馈。",
+    "sms.template.reply": "【12345】您的诉求(受理号{number})已答复,请留意回访。",
+    # SMS gateway: "log" (write to the log) or "http" with the URL and credential below.
+    "sms.gateway": "log",
+    "sms.http_url": "",
+    "sms.http_credential": "",
 }
 
 

@@ -270,10 +270,13 @@ def upgrade() -> None:
     sa.Column('deadline_rule', sa.String(length=60), nullable=True),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.Column('completed_by_id', sa.Integer(), nullable=True),
     sa.Column('due_at', sa.DateTime(), nullable=True),
     sa.Column('warn_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_human_task_assignee_id_user_account')),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_human_task_case_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['user_account.id'], name=op.f('fk_human_task_completed_by_id_user_account')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_human_task_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_human_task'))
     )
@@ -281,6 +284,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_human_task_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_human_task_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_human_task_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_human_task_state'), ['state'], unique=False)
         batch_op.create_index('ix_human_task_unit_due', ['unit_id', 'due_at'], unique=False)
 
     op.create_table('idempotent_request',
@@ -410,6 +414,7 @@ def downgrade() -> None:
     op.drop_table('idempotent_request')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_index('ix_human_task_unit_due')
+        batch_op.drop_index(batch_op.f('ix_human_task_state'))
         batch_op.drop_index(batch_op.f('ix_human_task_due_at'))
         batch_op.drop_index(batch_op.f('ix_human_task_case_id'))
         batch_op.drop_index(batch_op.f('ix_human_task_assignee_id'))

@@ -150,3 +150,11 @@ def test_resync_ends_calls_that_vanished_and_adopts_calls_in_the_queue() -> None
     assert [(o.linkedid, o.kind) for o in out] == [("1700000810.53", "ended")], "vanished: ended, not guessed"
     waiting = tracker.calls["1700000820.54"]
     assert waiting.in_queue and waiting.caller_name == "孙七" and waiting.queue_joined_at == T0 + 820
+
+
+def test_a_call_whose_hangup_was_never_seen_is_ended_after_the_maximum_age() -> None:
+    data = load_stream("queue_abandon_18.txt").split(b"Event: Hangup")[0]
+    tracker = CallTracker("pbx-test", CallRules(end_grace=0, max_call_seconds=7200))
+    assert replay(data, tracker=tracker, now=T0 + 300)[0].kind == "abandoned"
+    assert tracker.tick(T0 + 7000) == []
+    assert [o.kind for o in tracker.tick(T0 + 7500)] == ["ended"] and tracker.calls == {}

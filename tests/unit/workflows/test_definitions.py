@@ -11,7 +11,18 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from workflow_driver import FORMS, KINDS, LIBRARY, MAIN_PROCESSES, ROLES, RULE_KEYS, WORKFLOWS, load_form, parser_for
+from workflow_driver import (
+    FORMS,
+    KINDS,
+    LIBRARY,
+    MAIN_PROCESSES,
+    ROLES,
+    RULE_KEYS,
+    WORKFLOWS,
+    deployed,
+    load_form,
+    parser_for,
+)
 
 TASK_STATUSES = {"待受理", "待派单", "办理中", "待审批", "已答复", "待回访", "复查中", "复核中"}
 END_STATUSES = {"已办结", "已归档", "不予受理", "已终结"}
@@ -36,6 +47,13 @@ def task_specs(key: str) -> list:
 
 def user_tasks(key: str) -> list:
     return [ts for ts in task_specs(key) if isinstance(ts, UserTask)]
+
+
+@pytest.mark.parametrize("key", MAIN_PROCESSES)
+def test_the_engine_facade_deploys_each_main_process_with_its_library_and_forms(key: str) -> None:
+    definition = deployed(key)
+    assert definition.key == key
+    assert set(definition.forms) == {f"{ts.bpmn_id}.json" for ts in user_tasks(key)}
 
 
 @pytest.mark.parametrize("key", MAIN_PROCESSES)

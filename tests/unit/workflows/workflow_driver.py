@@ -1,27 +1,25 @@
-"""Drive the stock BPMN files in workflows/ through SpiffWorkflow, the way the platform does.
+"""Drive the stock BPMN files in workflows/ through the engine facade (app.engine), as the services do.
 
-`Case(key, start_data(...))` starts a process from the real files: its ready human tasks (with lane,
-unit, form, rule and status read from the BPMN), `complete(task, **answers)` (answers are validated
-against the task's form first, as the platform does), `supervise(...)`, and `status`. Every step
-round-trips the workflow through SpiffWorkflow's serializer, as the platform stores it between requests.
+`Case(key, start_data(...))` deploys the real files (main file + shared call activities + forms) and
+starts a case; `tasks` are the facade's HumanTask rows (sorted in document order, with the task data
+read back from the saved state for assertions), `complete(spec, **answers)` and `supervise(...)` run the
+engine, `status` is the facade's case status. Every step goes through the saved state JSON.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from jsonschema import Draft202012Validator
-from lxml import etree
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.util.task import TaskState
+
+from app.engine import DeployedDefinition, EngineRun, complete_task, deploy_definition, send_message, start_workflow
+from app.engine.serialization import load_specs, load_state
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS = ROOT / "workflows"
@@ -37,30 +35,31 @@ RULE_KEYS = {
 ROLES = {"agent", "dispatcher", "handler", "leader"}
 KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
 CENTRE = 1
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+NOW = datetime(2026, 11, 25, 9, 0, 0)
 
 
 def parser_for(key: str) -> SpiffBpmnParser:
-    """A parser holding one main process file and the shared call activities."""
+    """A plain SpiffWorkflow parser holding one main process file and the shared call activities."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_files([str(WORKFLOWS / MAIN_PROCESSES[key])] + [str(WORKFLOWS / f) for f in LIBRARY])
     return parser
 
 
-def document_order(key: str) -> dict[str, int]:
-    """Position of every element id in the main file then the library (the status tie-break)."""
-    order: dict[str, int] = {}
-    for name in (MAIN_PROCESSES[key], *LIBRARY):
-        for element in etree.parse(str(WORKFLOWS / name)).iter():
-            element_id = element.get("id")
-            if element_id is not None and element_id not in order:
-                order[element_id] = len(order)
-    return order
-
-
 def load_form(filename: str) -> dict[str, Any]:
     """A form schema from forms/."""
     return json.loads((FORMS / filename).read_text(encoding="utf-8"))
+
+
+@cache
+def deployed(key: str) -> DeployedDefinition:
+    """The stock definition deployed through the facade (with every check it makes)."""
+    return deploy_definition(
+        (WORKFLOWS / MAIN_PROCESSES[key]).read_bytes(),
+        {p.name: p.read_bytes() for p in FORMS.glob("*.json")},
+        library={name: (WORKFLOWS / name).read_bytes() for name in LIBRARY},
+        rule_keys=RULE_KEYS,
+        roles=ROLES,
+    )
 
 
 def start_data(**overrides: Any) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def start_data(**overrides: Any) -> dict[str, Any]:
 
 @dataclass
 class Human:
-    """One ready user task, as the platform's task projection sees it."""
+    """One ready user task: the facade's projection row plus its task data (for assertions)."""
 
     id: str
     spec: str
@@ -84,37 +83,28 @@ class Human:
     unit_id: Any
     form: str
     rule: str | None
-    status: str
+    status: str | None
     data: dict[str, Any]
 
 
 class Case:
-    """A running case over the real BPMN files."""
+    """A running case over the real BPMN files, driven through the engine facade."""
 
     def __init__(self, key: str, data: dict[str, Any]) -> None:
-        parser = parser_for(key)
-        self.order = document_order(key)
-        self.workflow = BpmnWorkflow(parser.get_spec(key), parser.get_subprocess_specs(key))
-        self.workflow.get_next_task(state=TaskState.READY).data.update(data)
-        self._run()
-
-    def _run(self) -> None:
-        self.workflow.do_engine_steps()
-        self.workflow = SERIALIZER.deserialize_json(SERIALIZER.serialize_json(self.workflow))
+        self.spec_json = deployed(key).spec_json
+        self.order: dict[str, int] = json.loads(self.spec_json)["order"]
+        self.run: EngineRun = start_workflow(self.spec_json, data, NOW)
 
     @property
     def tasks(self) -> list[Human]:
         """Ready human tasks, first in document order first."""
+        workflow = load_state(load_specs(self.spec_json), self.run.state_json, NOW)
         found = []
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
-            spec = task.task_spec
-            props = spec.extensions.get("properties", {})
-            rule = props.get("deadlineRule")
-            if "deadlineRuleExpression" in props:
-                rule = self.workflow.script_engine.evaluate(task, props["deadlineRuleExpression"])
-            found.append(Human(str(task.id), spec.bpmn_id, spec.lane or "handler",
-                               task.data.get(props.get("unitVariable", "lead_unit_id")),
-                               props["formJsonSchemaFilename"], rule, props["caseStatus"], task.data))
+        for row in self.run.tasks:
+            task = workflow.get_task_from_id(UUID(row.task_id))
+            spec = task.task_spec.bpmn_id  # a multi-instance child's spec name is "<id> [child]"
+            found.append(Human(row.task_id, spec, row.role, row.unit_id, row.form, row.deadline_rule,
+                               row.case_status, dict(task.data)))
         return sorted(found, key=lambda h: self.order[h.spec])
 
     @property
@@ -129,33 +119,26 @@ class Case:
         return matches[0]
 
     @property
+    def finished(self) -> bool:
+        return self.run.finished
+
+    @property
     def status(self) -> str:
-        """caseStatus of the first waiting task, or of the top-level end event reached."""
-        if self.workflow.completed:
-            ends = [t for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                    if isinstance(t.task_spec, EndEvent) and t.workflow is self.workflow]
-            return ends[-1].task_spec.extensions["properties"]["caseStatus"]
-        return self.tasks[0].status
+        """The facade's case status: caseStatus of the first waiting task or of the end event reached."""
+        return self.run.status
 
     @property
     def data(self) -> dict[str, Any]:
-        """The workflow's data once finished (else the data of the first ready task)."""
-        if self.workflow.completed:
-            return self.workflow.data
-        return self.tasks[0].data
+        """The process data after the last run."""
+        return self.run.data
 
     def complete(self, spec: str, task_id: str | None = None, **answers: Any) -> Case:
-        """Complete a ready task with form answers (validated against its form first)."""
+        """Complete a ready task (the first of its spec unless `task_id` is given) with form answers."""
         human = self.task(spec) if task_id is None else next(h for h in self.tasks if h.id == task_id)
-        Draft202012Validator(load_form(human.form)).validate(answers)
-        task = next(t for t in self.workflow.get_tasks(state=TaskState.READY) if str(t.id) == human.id)
-        task.data.update(answers)
-        task.run()
-        self._run()
+        self.run = complete_task(self.spec_json, self.run.state_json, human.id, answers, NOW)
         return self
 
     def supervise(self, **payload: Any) -> Case:
         """Send the `supervise` message (督办) into the case."""
-        self.workflow.send_event(BpmnEvent(MessageEventDefinition("supervise"), payload))
-        self._run()
+        self.run = send_message(self.spec_json, self.run.state_json, "supervise", payload, NOW)
         return self

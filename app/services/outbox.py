@@ -1,0 +1,72 @@
+"""The SMS outbox: messages are rows first, sent later with retries; a failure never blocks a case."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Case, HumanTask, Role, SmsMessage, Unit, User
+from app.services.platform import Platform
+from app.services.settings import get_setting
+from app.sms import SmsError, SmsGateway
+
+MAX_ATTEMPTS = 8
+
+
+def enqueue(session: Session, platform: Platform, *, dedupe_key: str, template: str, phone: str,
+            values: dict[str, str], case_id: int | None = None) -> None:
+    """Queue one message from its template; the dedupe key makes a repeat a no-op."""
+    if session.scalar(select(SmsMessage.id).where(SmsMessage.dedupe_key == dedupe_key)) is not None:
+        return
+    body = str(get_setting(session, f"sms.template.{template}")).format_map(_Blank(values))
+    session.add(SmsMessage(dedupe_key=dedupe_key, template=template,
+                           phone_enc=platform.cipher.encrypt(phone, "sms.phone") or b"", body=body,
+                           case_id=case_id, next_attempt_at=platform.clock.now(), created_at=platform.clock.now()))
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def enqueue_warning(session: Session, platform: Platform, task_id: str, colour: str) -> None:
+    """Tell the task's handlers and their unit's leaders that a task turned yellow or red."""
+    task = session.get_one(HumanTask, task_id)
+    case = session.get_one(Case, task.case_id)
+    people = session.scalars(select(User).join(User.roles).where(
+        User.unit_id == task.unit_id, User.active, User.phone.is_not(None),
+        Role.code.in_({task.role, "leader"}))).unique().all()
+    unit = session.get(Unit, task.unit_id) if task.unit_id else None
+    for user in people:
+        enqueue(session, platform, dedupe_key=f"warn:{task_id}:{colour}:{user.id}", template=f"warning_{colour}",
+                phone=user.phone or "", case_id=case.id,
+                values={"number": case.number, "task": task.title, "unit": unit.name if unit else "",
+                        "due_at": f"{task.due_at:%m月%d日%H:%M}" if task.due_at else ""})
+
+
+def send_pending(platform: Platform, gateway: SmsGateway, limit: int = 100) -> int:
+    """Send what is due; a failure is retried later with exponential backoff, up to MAX_ATTEMPTS."""
+    sent = 0
+    for _ in range(limit):
+        with platform.db.unit_of_work() as session:
+            now = platform.clock.now()
+            message = session.scalar(select(SmsMessage).where(SmsMessage.status == "pending",
+                                                              SmsMessage.next_attempt_at <= now)
+                                     .order_by(SmsMessage.id).limit(1).with_for_update(skip_locked=True))
+            if message is None:
+                return sent
+            message.attempts += 1
+            try:
+                gateway.send(platform.cipher.decrypt(message.phone_enc, "sms.phone") or "", message.body,
+                             message.template)
+            except SmsError as e:
+                message.last_error = str(e)[:500]
+                message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+                message.next_attempt_at = now + timedelta(minutes=2 ** message.attempts)
+            else:
+                message.status, message.sent_at = "sent", now
+                sent += 1
+            session.commit()
+    return sent

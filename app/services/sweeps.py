@@ -1,0 +1,95 @@
+"""The scheduler's work, as plain services: fire due BPMN timers, raise yellow/red warnings, send SMS.
+
+Safe with several scheduler processes on one database: timers are claimed row by row with
+`FOR UPDATE SKIP LOCKED` (SQLite writers are serialized by `BEGIN IMMEDIATE`, which does the same),
+and a warning exists once per task and colour because its key is the primary key of `task_warning`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import HumanTask, ProcessTimer, TaskWarning, WorkflowState
+from app.services import audit, outbox, process
+from app.services.actors import Actor
+from app.services.platform import Platform
+
+log = logging.getLogger("huiyin.sweeps")
+
+
+@dataclass
+class SweepResult:
+    timers_fired: int = 0
+    incidents: int = 0
+    warnings: int = 0
+
+
+def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepResult:
+    """Fire every timer that is due, each case in its own transaction so one failure stops only itself."""
+    result = SweepResult()
+    seen: set[int] = set()  # a case whose timer the engine did not take is not retried in a hot loop
+    for _ in range(limit):
+        with platform.db.unit_of_work() as session:
+            timer = session.scalar(select(ProcessTimer).where(ProcessTimer.fire_at <= platform.clock.now(),
+                                                              ProcessTimer.case_id.not_in(seen))
+                                   .order_by(ProcessTimer.fire_at).limit(1)
+                                   .with_for_update(skip_locked=True))
+            if timer is None:
+                return result
+            case_id, name = timer.case_id, timer.spec_name
+            seen.add(case_id)
+            try:
+                process.fire_timers(session, platform, process.lock_case(session, case_id))
+                audit.record(session, platform, Actor(label=worker), "timer.fired", case_id=case_id,
+                             detail={"timer": name})
+                session.commit()
+                result.timers_fired += 1
+            except process.ProcessIncident as e:
+                session.rollback()
+                _record_incident(platform, worker, case_id, e.message, e.details)
+                result.incidents += 1
+    return result
+
+
+def _record_incident(platform: Platform, worker: str, case_id: int, message: str, details: dict[str, object]) -> None:
+    """Mark the case for an administrator and take its timers out of the sweep until retried."""
+    with platform.db.unit_of_work() as session:
+        state = session.get(WorkflowState, case_id)
+        if state is not None:
+            state.incident = f"{message}:{details}"
+        for timer in session.scalars(select(ProcessTimer).where(ProcessTimer.case_id == case_id)):
+            session.delete(timer)
+        audit.record(session, platform, Actor(label=worker), "case.incident", case_id=case_id, detail=details)
+        session.commit()
+    log.warning("case %s went to incident: %s", case_id, message)
+
+
+def raise_warnings(platform: Platform, worker: str) -> SweepResult:
+    """Insert one warning per task and colour that has reached it; the primary key makes repeats no-ops."""
+    result = SweepResult()
+    now = platform.clock.now()
+    with platform.db.unit_of_work() as session:
+        for colour, reached in (("yellow", HumanTask.warn_at <= now), ("red", HumanTask.due_at < now)):
+            new_ids = _insert_warnings(session, colour, and_(HumanTask.state == "ready", reached), now, worker)
+            for task_id in new_ids:
+                outbox.enqueue_warning(session, platform, task_id, colour)
+            result.warnings += len(new_ids)
+        session.commit()
+    return result
+
+
+def _insert_warnings(session: Session, colour: str, condition: ColumnElement[bool], now: datetime,
+                     worker: str) -> list[str]:
+    source = select(HumanTask.id, literal(colour), HumanTask.case_id, literal(now), literal(worker)).where(condition)
+    columns = ["task_id", "colour", "case_id", "raised_at", "raised_by"]
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert(TaskWarning) if dialect == "postgresql" else sqlite.insert(TaskWarning)) \
+        .from_select(columns, source).on_conflict_do_nothing().returning(TaskWarning.task_id)
+    return list(session.scalars(stmt))
+
