@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import api, auth, context, errors, health, pages
+from app.web import auth, calls, context, documents, errors, health, pages
+from app.web.api import bp as api_bp
 
 
 def register_web(app: Flask) -> None:
@@ -18,7 +19,9 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(calls.bp)
+    app.register_blueprint(api_bp)
     from app import csrf
 
-    csrf.exempt(api.bp)  # the API takes bearer tokens only, never the session cookie
+    csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

@@ -90,8 +90,8 @@ class Platform:
 
 
 @pytest.fixture
-def platform() -> Iterator[Platform]:
-    """A recording platform on a random port."""
+def fake_platform() -> Iterator[Platform]:
+    """A recording platform on a random port (named apart from the shared ``platform`` fixture)."""
     p = Platform()
     p.thread.start()
     yield p
