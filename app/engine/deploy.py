@@ -89,9 +89,9 @@ def _choose_key(parser: SpiffBpmnParser, root: Any, filename: str) -> str:
     """Exactly one executable process of the main file, or the one among several that nobody calls."""
     ids = [p.get("id") for p in root.xpath("./bpmn:process", namespaces=_BPMN_NS)]
     executable = [i for i in ids if parser.process_parsers[i].process_executable]
-    candidates = executable if len(executable) <= 1 else [
-        i for i in executable if i not in parser.get_process_dependencies()
-    ]
+    candidates = (
+        executable if len(executable) <= 1 else [i for i in executable if i not in parser.get_process_dependencies()]
+    )
     if len(candidates) != 1:
         found = "、".join(candidates) or "无"
         raise DefinitionInvalid(filename, f"文件中必须恰好有一个可执行的主流程（找到：{found}）")
@@ -127,9 +127,7 @@ def _check_lanes(roots: list[Any], roles: set[str]) -> None:
     for root in roots:
         for lane in root.xpath(".//bpmn:lane[@name]", namespaces=_BPMN_NS):
             if lane.get("name") not in roles:
-                raise DefinitionInvalid(
-                    lane.get("id") or lane.get("name"), f"泳道 {lane.get('name')} 不是已知角色"
-                )
+                raise DefinitionInvalid(lane.get("id") or lane.get("name"), f"泳道 {lane.get('name')} 不是已知角色")
 
 
 def deploy_definition(
@@ -169,4 +167,3 @@ def deploy_definition(
     checksum = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()
     name = str(parser.process_parsers[key].get_name())
     return DeployedDefinition(key, name, bpmn_xml, spec_json, checksum, forms)
-

@@ -110,9 +110,7 @@ def _load(spec_json: str, state_json: str, now: datetime) -> tuple[LoadedSpecs, 
     return specs, load_state(specs, state_json, now)
 
 
-def complete_task(
-    spec_json: str, state_json: str, task_id: str, form_data: dict[str, Any], now: datetime
-) -> EngineRun:
+def complete_task(spec_json: str, state_json: str, task_id: str, form_data: dict[str, Any], now: datetime) -> EngineRun:
     """Complete a READY user task with validated form data, then run on to the next wait."""
     specs, workflow = _load(spec_json, state_json, now)
     try:

@@ -13,9 +13,10 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
+from app.engine.access import GUARDS
 from app.engine.errors import ScriptFailed
 from app.engine.functions import SAFE_BUILTINS
-from app.engine.guards import GUARDS, MAX_DATA, Budget, ScriptLimit, set_budget
+from app.engine.guards import MAX_DATA, Budget, ScriptLimit, set_budget
 from app.engine.policy import ScriptRefused, compile_script
 
 _RESERVED = frozenset(GUARDS) | {"__builtins__"}

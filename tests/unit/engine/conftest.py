@@ -40,7 +40,10 @@ def _schema(properties: dict[str, Any], required: list[str] | None = None, draft
 
 FORMS = {
     "sign_for.json": _schema(
-        {"accepted": {"type": "boolean", "title": "是否受理"}, "note": {"type": "string", "title": "备注", "maxLength": 10}},
+        {
+            "accepted": {"type": "boolean", "title": "是否受理"},
+            "note": {"type": "string", "title": "备注", "maxLength": 10},
+        },
         ["accepted"],
     ),
     "reply.json": _schema({"answer": {"type": "string", "title": "答复内容", "minLength": 1}}, ["answer"], draft7=True),
@@ -59,7 +62,9 @@ def bpmn(name: str, **values: str) -> bytes:
 
 def deploy_basic(script: str = "prepared = True", condition: str = "accepted == True") -> DeployedDefinition:
     """The basic hotline fixture deployed with a chosen script-task script and gateway condition."""
-    return deploy_definition(bpmn("basic.bpmn", SCRIPT=script, CONDITION=condition), FORMS, rule_keys=RULES, roles=ROLES)
+    return deploy_definition(
+        bpmn("basic.bpmn", SCRIPT=script, CONDITION=condition), FORMS, rule_keys=RULES, roles=ROLES
+    )
 
 
 def replace_in_spec(spec_json: str, old: str, new: str) -> str:

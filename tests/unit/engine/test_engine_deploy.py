@@ -98,9 +98,7 @@ def test_a_form_that_is_not_a_json_schema_is_refused():
 
 def test_an_unknown_deadline_rule_is_refused():
     with pytest.raises(DefinitionInvalid, match="hotline.accept") as info:
-        deploy_definition(
-            bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS, rule_keys={"other"}, roles=ROLES
-        )
+        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS, rule_keys={"other"}, roles=ROLES)
     assert info.value.element_id == "sign_for"
 
 

@@ -6,7 +6,14 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from app.engine import MessageNotExpected, TaskNotReady, deploy_definition, fire_due_timers, send_message, start_workflow
+from app.engine import (
+    MessageNotExpected,
+    TaskNotReady,
+    deploy_definition,
+    fire_due_timers,
+    send_message,
+    start_workflow,
+)
 from app.engine.serialization import load_specs, load_state
 from tests.unit.engine.conftest import FORMS, NOW, ROLES, RULES, START_DATA, bpmn
 
@@ -63,7 +70,9 @@ def test_supervise_can_be_sent_again_and_again(supervised):
     assert names.count("answer_supervision") == 3 and "handle" in names
     assert run.status == "办理中"
     workflow = load_state(load_specs(supervised.spec_json), run.state_json, NOW)
-    notes = sorted(t.data["supervision"]["note"] for t in workflow.get_tasks() if t.task_spec.name == "answer_supervision")
+    notes = sorted(
+        t.data["supervision"]["note"] for t in workflow.get_tasks() if t.task_spec.name == "answer_supervision"
+    )
     assert notes == ["第1次督办", "第2次督办", "第3次督办"]
 
 

@@ -51,9 +51,23 @@ def test_run_time_attacks_are_stopped_quickly(env, script):
 
 @pytest.mark.parametrize(
     "source",
-    ["import os", "__import__('os')", "open('/etc/passwd')", "globals()", "x.gi_frame", "x.f_back", "x.tb_frame",
-     "'{0.__class__}'.format(1)", "''.format_map({})", "while 1: pass", "9**9**9", "[*a, *a]",
-     "try:\n    x = 1\nexcept:\n    pass", "class A: pass", "def g():\n    yield 1"],
+    [
+        "import os",
+        "__import__('os')",
+        "open('/etc/passwd')",
+        "globals()",
+        "x.gi_frame",
+        "x.f_back",
+        "x.tb_frame",
+        "'{0.__class__}'.format(1)",
+        "''.format_map({})",
+        "while 1: pass",
+        "9**9**9",
+        "[*a, *a]",
+        "try:\n    x = 1\nexcept:\n    pass",
+        "class A: pass",
+        "def g():\n    yield 1",
+    ],
 )
 def test_dangerous_source_never_compiles(source):
     with pytest.raises(ScriptRefused):
@@ -63,7 +77,13 @@ def test_dangerous_source_never_compiles(source):
 def test_plain_scripts_see_task_data_and_whitelisted_functions(env):
     data = {"units": [3, 1, 2], "kind": "complaint"}
     env.execute("ordered = sorted(units)\nbiggest = max(units)\nlabel = f'{kind}-{len(units):03d}'", data)
-    assert data == {"units": [3, 1, 2], "kind": "complaint", "ordered": [1, 2, 3], "biggest": 3, "label": "complaint-003"}
+    assert data == {
+        "units": [3, 1, 2],
+        "kind": "complaint",
+        "ordered": [1, 2, 3],
+        "biggest": 3,
+        "label": "complaint-003",
+    }
     assert env.evaluate("any(u > 2 for u in units) and all(u > 0 for u in units)", data) is True
     assert env.evaluate("'%s/%d' % (kind, round(2.6))", data) == "complaint/3"
 

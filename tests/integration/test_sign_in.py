@@ -1,0 +1,167 @@
+"""Signing in with 工号 and password: one answer for every bad credential, lockout, forced and expiring passwords."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from app import create_app
+from app.models import AuditEvent, Unit, User
+from app.services.users import add_user
+from tests.conftest import DEMO_PASSWORD, Auth, csrf_token_of
+
+WRONG = "Wrong@2026x"
+
+
+def _error_of(response) -> str:  # type: ignore[no-untyped-def]
+    """The message the sign-in page shows above the form."""
+    match = re.search(r'<p class="error" role="alert">([^<]*)</p>', response.get_data(as_text=True))
+    return match.group(1) if match else ""
+
+
+def _field_errors(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return re.findall(r'<div class="field-error" role="alert">([^<]*)</div>', response.get_data(as_text=True))
+
+
+def _change_password(client, old: str, new: str, confirm: str | None = None):  # type: ignore[no-untyped-def]
+    token = csrf_token_of(client.get("/password").get_data(as_text=True))
+    return client.post("/password", data={"old_password": old, "new_password": new,
+                                          "confirm_password": new if confirm is None else confirm,
+                                          "csrf_token": token})
+
+
+def _stored(platform, staff_no: str, column):  # type: ignore[no-untyped-def]
+    """One column of the user's row as the database holds it now."""
+    with platform.db.reading() as session:
+        return session.scalar(select(column).where(User.staff_no == staff_no))
+
+
+def _actions(platform, actor: str) -> list[str]:  # type: ignore[no-untyped-def]
+    with platform.db.reading() as session:
+        return list(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == actor)
+                                    .order_by(AuditEvent.id)))
+
+
+def test_a_user_with_the_right_password_is_signed_in_and_sees_the_workstation(client, auth):
+    response = auth.login("dispatch01")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "李建国" in page.get_data(as_text=True)
+
+
+def test_a_wrong_password_and_an_unknown_staff_number_get_the_same_answer(auth):
+    wrong_password = auth.login("cg01", WRONG)
+    unknown_user = auth.login("nobody99", WRONG)
+
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert _error_of(wrong_password) == _error_of(unknown_user) == "工号或密码错误"
+
+
+def test_five_failures_across_two_app_instances_lock_the_account_for_thirty_minutes(app, test_config, clock, demo):
+    other_app = create_app(test_config, clock=clock)
+    try:
+        browsers = [Auth(app.test_client()), Auth(other_app.test_client())]
+        for attempt in range(4):
+            assert _error_of(browsers[attempt % 2].login("cg01", WRONG)) == "工号或密码错误"
+        assert _stored(demo, "cg01", User.failed_logins) == 4
+
+        browsers[0].login("cg01", WRONG)
+        refused = browsers[1].login("cg01", DEMO_PASSWORD)
+        assert refused.status_code == 401
+        assert _error_of(refused).startswith("账号已锁定")
+        assert "09:30" in _error_of(refused)
+
+        clock.advance(minutes=29)
+        assert _error_of(browsers[0].login("cg01", DEMO_PASSWORD)).startswith("账号已锁定")
+
+        clock.advance(minutes=2)
+        assert browsers[0].login("cg01", DEMO_PASSWORD).status_code == 302
+        assert browsers[0].client.get("/").status_code == 200
+    finally:
+        other_app.extensions["huiyin"].db.dispose()
+
+
+def test_failed_and_locking_sign_ins_are_audited(auth, demo):
+    for _ in range(5):
+        auth.login("cg01", WRONG)
+    auth.login("cg01", DEMO_PASSWORD)
+
+    actions = _actions(demo, "cg01")
+    assert actions.count("login.failed") == 5
+    assert actions.count("login.locked") == 1
+    assert "login.ok" not in actions
+    assert actions[-1] == "login.refused_locked"
+
+
+def test_a_user_who_must_change_their_password_sees_only_the_password_page_until_they_do(client, auth, demo):
+    with demo.db.unit_of_work() as session:
+        unit = session.scalars(select(Unit).where(Unit.code == "cgj")).one()
+        add_user(session, demo, staff_no="cg02", name="孙新人", unit=unit, password="Initial#2026",
+                 roles={"handler"}, must_change_password=True)
+        session.commit()
+
+    assert auth.login("cg02", "Initial#2026").headers["Location"] == "/password"
+    assert client.get("/").headers["Location"] == "/password"
+    assert "请先修改密码" in client.get("/password").get_data(as_text=True)
+
+    assert _change_password(client, "Initial#2026", "Fresh&Start9").headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert _stored(demo, "cg02", User.must_change_password) is False
+
+
+def test_an_expired_password_must_be_changed_before_anything_else(client, auth, demo, clock):
+    clock.advance(days=demo.settings.PASSWORD_MAX_AGE_DAYS + 1)
+
+    assert auth.login("cg01").headers["Location"] == "/password"
+    assert client.get("/").headers["Location"] == "/password"
+
+    _change_password(client, DEMO_PASSWORD, "Renewed&Key9")
+    assert client.get("/").status_code == 200
+
+
+def test_a_too_short_password_is_refused(client, auth):
+    auth.login("cg01")
+
+    response = _change_password(client, DEMO_PASSWORD, "Ab1!x")
+
+    assert response.status_code == 422
+    assert _field_errors(response) == ["密码至少需要8位"]
+
+
+def test_a_password_with_fewer_than_three_kinds_of_character_is_refused(client, auth):
+    auth.login("cg01")
+
+    response = _change_password(client, DEMO_PASSWORD, "onlylower123")
+
+    assert response.status_code == 422
+    assert _field_errors(response) == ["密码需包含小写字母、大写字母、数字、符号中的至少3类"]
+
+
+def test_a_password_containing_the_staff_number_is_refused(client, auth):
+    auth.login("cg01")
+
+    response = _change_password(client, DEMO_PASSWORD, "My-CG01-Pass")
+
+    assert response.status_code == 422
+    assert _field_errors(response) == ["密码不能包含工号"]
+
+
+def test_a_refused_new_password_leaves_the_old_one_working(client, auth):
+    auth.login("cg01")
+    _change_password(client, DEMO_PASSWORD, "short")
+    auth.logout()
+
+    assert auth.login("cg01", DEMO_PASSWORD).status_code == 302
+
+
+def test_after_a_change_only_the_new_password_signs_in(client, auth):
+    auth.login("cg01")
+    assert _change_password(client, DEMO_PASSWORD, "Brand&New2026").status_code == 302
+    auth.logout()
+
+    assert _error_of(auth.login("cg01", DEMO_PASSWORD)) == "工号或密码错误"
+    assert auth.login("cg01", "Brand&New2026").status_code == 302
