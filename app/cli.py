@@ -14,13 +14,14 @@ from app import migrate
 from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_date
 from app.errors import NotFound
-from app.services import audit, auth, seed
+from app.services import audit, auth, incidents, seed
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
 from app.services.users import add_user
 
 CLI_ACTOR = Actor(label="cli")
+ADMIN_ACTOR = Actor(label="cli", permissions=frozenset({"definition.deploy"}))
 
 
 def _platform() -> Platform:
@@ -35,6 +36,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(tokens_group)
     app.cli.add_command(deadline)
     app.cli.add_command(scheduler)
+    app.cli.add_command(incidents_group)
 
 
 @click.command("db-upgrade")
@@ -138,3 +140,21 @@ def scheduler(seconds: int, once: bool) -> None:
         return
     click.echo(f"调度进程已启动,每 {seconds} 秒执行一次")
     jobs.build_scheduler(_platform(), blocking=True, seconds=seconds).start()
+
+
+@click.group("incidents")
+def incidents_group() -> None:
+    """Cases whose process failed and wait for an administrator."""
+
+
+@incidents_group.command("list")
+def incidents_list() -> None:
+    for row in incidents.list_incidents(_platform(), ADMIN_ACTOR):
+        click.echo(f"{row['case_id']}\t{row['number']}\t{row['since']}\t{row['incident']}")
+
+
+@incidents_group.command("retry")
+@click.argument("case_id", type=int)
+def incidents_retry(case_id: int) -> None:
+    """Run the case's process again once the cause (e.g. a fixed definition) is dealt with."""
+    click.echo(f"当前状态:{incidents.retry(_platform(), ADMIN_ACTOR, case_id)}")

@@ -29,6 +29,8 @@ def _validator(schema: dict[str, Any]) -> Any:
         if cls not in (Draft202012Validator, Draft7Validator):
             cls = Draft202012Validator
         cached = cls(schema, format_checker=FormatChecker())
+        if len(_VALIDATORS) > 1024:  # schemas of evicted spec versions
+            _VALIDATORS.clear()
         _VALIDATORS[id(schema)] = cached
     return cached
 

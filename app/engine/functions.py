@@ -6,7 +6,7 @@ returns a date, so `date.__subclasses__` or `date.today` have nothing to reach.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,28 @@ def safe_sum(iterable: Iterable[Any], start: Any = 0) -> Any:
             raise ScriptLimit("sum 只能对数字求和")
         total += item
     return total
+
+
+def safe_zip(*iterables: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """`zip()` whose items each cost a tick."""
+    return zip(*(guarded_iter(i) for i in iterables), strict=False)
+
+
+def safe_enumerate(iterable: Iterable[Any], start: int = 0) -> Iterator[tuple[int, Any]]:
+    """`enumerate()` whose items each cost a tick."""
+    return enumerate(guarded_iter(iterable), start)
+
+
+def safe_reversed(sequence: Any) -> list[Any]:
+    """`reversed()` as a new, counted list."""
+    return list(reversed(safe_list(sequence)))
+
+
+def safe_dict(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """`dict()` whose source items each cost a tick."""
+    if args and not isinstance(args[0], dict):
+        args = (safe_list(args[0]), *args[1:])
+    return dict(*args, **kwargs)
 
 
 def now() -> datetime:
@@ -131,11 +153,11 @@ SCRIPT_FUNCTIONS: dict[str, Any] = {
     "list": safe_list,
     "tuple": safe_tuple,
     "set": safe_set,
-    "dict": dict,
+    "dict": safe_dict,
     "range": safe_range,
-    "enumerate": enumerate,
-    "zip": zip,
-    "reversed": reversed,
+    "enumerate": safe_enumerate,
+    "zip": safe_zip,
+    "reversed": safe_reversed,
     "divmod": divmod,
     "now": now,
     "today": today,

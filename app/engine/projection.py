@@ -51,6 +51,14 @@ class DueTimer:
     fire_at: datetime
 
 
+def all_tasks(workflow: BpmnWorkflow) -> list[Any]:
+    """Every task of the workflow and its sub-processes, in creation order (no depth limit)."""
+    tasks = list(workflow.tasks.values())
+    for subprocess in workflow.subprocesses.values():
+        tasks.extend(subprocess.tasks.values())
+    return tasks
+
+
 def _deadline_rule(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> str | None:
     expression = props.get(RULE_EXPRESSION_PROPERTY)
     if not expression:
@@ -63,11 +71,11 @@ def _deadline_rule(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> 
 
 
 def human_tasks(workflow: BpmnWorkflow) -> list[HumanTask]:
-    """Every READY user task, in task-tree order."""
+    """Every READY user task, in creation order."""
     rows = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+    for task in all_tasks(workflow):
         spec = task.task_spec
-        if not isinstance(spec, UserTask):
+        if task.state != TaskState.READY or not isinstance(spec, UserTask):
             continue
         props = properties_of(spec)
         rows.append(
@@ -102,16 +110,19 @@ def case_status(workflow: BpmnWorkflow, order: dict[str, int]) -> str:
     if not workflow.completed:
         waiting = [
             t
-            for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
-            if properties_of(t.task_spec).get(STATUS_PROPERTY)
+            for t in all_tasks(workflow)
+            if t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+            and properties_of(t.task_spec).get(STATUS_PROPERTY)
         ]
         if waiting:
             first = min(waiting, key=lambda t: order.get(element_id(t.task_spec), len(order)))
             return properties_of(first.task_spec)[STATUS_PROPERTY]
     ended = [
         t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if isinstance(t.task_spec, EndEvent) and properties_of(t.task_spec).get(STATUS_PROPERTY)
+        for t in all_tasks(workflow)
+        if t.state == TaskState.COMPLETED
+        and isinstance(t.task_spec, EndEvent)
+        and properties_of(t.task_spec).get(STATUS_PROPERTY)
     ]
     if ended:
         top = [t for t in ended if t.workflow is workflow] or ended

@@ -7,6 +7,7 @@ discards the workflow and rolls back. Errors are the facade's vocabulary (see `e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import EngineError, MessageNotExpected, ScriptFailed, TaskNotReady
 from app.engine.forms import clean_form_data
-from app.engine.projection import DueTimer, HumanTask, case_status, due_timers, human_tasks
+from app.engine.projection import DueTimer, HumanTask, all_tasks, case_status, due_timers, human_tasks
 from app.engine.scripting import check_script_data, element_of, explain
 from app.engine.serialization import SERIALIZER_VERSION, LoadedSpecs, dump_state, load_specs, load_state, new_workflow
 from app.engine.validation import FORM_PROPERTY, properties_of
@@ -43,14 +44,23 @@ class EngineRun:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+MAX_RUN_STEPS = 5_000  # automatic tasks one facade call may complete (a BPMN loop without a wait)
+MAX_RUN_SECONDS = 5.0  # wall time one facade call may spend in the engine
+
+
 class _Tracker:
-    """Remembers which element the engine is working on, so an unexpected error can name it."""
+    """Names the element being run (for errors) and stops a run that never reaches a wait state."""
 
     def __init__(self) -> None:
         self.element = "process"
+        self.steps = 0
+        self.deadline = time.monotonic() + MAX_RUN_SECONDS
 
     def will_complete(self, task: Any) -> None:
         self.element = element_of(task)
+        self.steps += 1
+        if self.steps > MAX_RUN_STEPS or time.monotonic() > self.deadline:
+            raise ScriptFailed(self.element, "流程一次运行执行的步骤过多或过久（可能是没有等待点的循环），已被终止")
 
 
 def _guarded(tracker: _Tracker, action: Callable[[], T]) -> T:
@@ -65,6 +75,11 @@ def _guarded(tracker: _Tracker, action: Callable[[], T]) -> T:
 
 def _advance(workflow: BpmnWorkflow, tracker: _Tracker) -> None:
     _guarded(tracker, lambda: workflow.do_engine_steps(will_complete_task=tracker.will_complete))
+    # SpiffWorkflow's task iterator stops at depth 1000, so do_engine_steps silently leaves deeper
+    # READY tasks alone; a run must not end like that (see docs/spiffworkflow-notes.md).
+    for task in all_tasks(workflow):
+        if task.state == TaskState.READY and not task.task_spec.manual:
+            raise ScriptFailed(element_of(task), "流程任务树过深（超过 1000 层），引擎无法继续；可能是没有等待点的循环")
 
 
 def _result(workflow: BpmnWorkflow, specs: LoadedSpecs, tracker: _Tracker) -> EngineRun:

@@ -49,10 +49,10 @@ def check_script_data(data: dict[str, Any]) -> None:
             item = stack.pop()
             budget -= 1
             if isinstance(item, dict):
-                if not all(isinstance(k, (str, int)) for k in item):
-                    raise ScriptLimit(f"变量 {key} 的字典键只能是文字或整数")
+                if not all(isinstance(k, str) for k in item):
+                    raise ScriptLimit(f"变量 {key} 的字典键只能是文字（保存为 JSON 后整数键会变成文字）")
                 stack.extend(item.values())
-                budget -= sum(len(k) for k in item if isinstance(k, str))
+                budget -= sum(len(k) for k in item)
             elif isinstance(item, (list, tuple)):
                 stack.extend(item)
             elif isinstance(item, str):

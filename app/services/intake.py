@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.errors import Invalid, NotPermitted
 from app.models import Case, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, process
+from app.services import audit, notify, process
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -93,6 +93,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
         "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
         **data.extra,
     })
+    notify.case_registered(session, platform, case)
     audit.record(session, platform, actor, "case.registered", case_id=case.id,
                  detail={"number": number, "kind": data.kind, "channel": data.channel, "process": key,
                          "version": definition.version, "duplicate_of": data.duplicate_of})

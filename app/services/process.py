@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app import engine
 from app.domain.calendar import WorkCalendar
+from app.domain.deadlines import ExtensionRefused, extended_due_date
 from app.domain.deadlines import due_at as rule_due_at
 from app.domain.lights import warn_at as rule_warn_at
 from app.errors import Conflict, HuiyinError, Invalid, NotFound
@@ -24,6 +25,7 @@ from app.models import (
     WorkflowState,
     case_assisting_unit,
 )
+from app.services import notify
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -123,14 +125,17 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
     state.revision += 1
     state.incident = None
     state.updated_at = now
-    _mirror_case(session, case, run, now)
+    _mirror_case(session, platform, case, run, now)
+    _apply_extension(session, case, run)
     _rewrite_tasks(session, platform, case, run, now)
     _rewrite_timers(session, case, run)
     session.flush()
 
 
-def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datetime) -> None:
-    case.status = run.status
+def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime) -> None:
+    before, case.status = case.status, run.status
+    if before != case.status:
+        notify.status_changed(session, platform, case, before)
     lead = run.data.get("lead_unit_id")
     if isinstance(lead, int) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
         case.lead_unit_id = lead
@@ -158,10 +163,11 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
         if task.deadline_rule:
             calendar = calendar or load_calendar(session)
             due, warn = _deadline(session, platform, calendar, case, task, now)
-        session.add(HumanTask(id=task.task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
-                              role=task.role, unit_id=task.unit_id, form=task.form,
-                              deadline_rule=task.deadline_rule, state="ready", created_at=now,
-                              due_at=due, warn_at=warn))
+        row = HumanTask(id=task.task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
+                        role=task.role, unit_id=task.unit_id, form=task.form, deadline_rule=task.deadline_rule,
+                        state="ready", created_at=now, due_at=due, warn_at=warn)
+        session.add(row)
+        notify.task_created(session, platform, case, row)
     for gone in existing.values():  # cancelled by the process (a boundary event, a withdrawal)
         gone.state = "cancelled"
         gone.completed_at = now
@@ -186,6 +192,30 @@ def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case
                               due_at=due, warn_at=warn, extended_by=0)
         session.add(anchor)
     return anchor.due_at, anchor.warn_at
+
+
+def _apply_extension(session: Session, case: Case, run: engine.EngineRun) -> None:
+    """Move the handling deadline when the process has approved more extension days (`extension_days`,
+    counted for the rule named by `handle_rule`); never past the rule's maximum."""
+    total, rule_key = run.data.get("extension_days"), run.data.get("handle_rule")
+    if not isinstance(total, int) or not isinstance(rule_key, str) or total <= 0:
+        return
+    anchor = session.get(CaseDeadline, (case.id, rule_key, case.lead_unit_id or 0))
+    if anchor is None or anchor.extended_by >= total:
+        return
+    rule, calendar = load_rule(session, rule_key), load_calendar(session)
+    try:
+        due = extended_due_date(rule, anchor.due_at.date(), total - anchor.extended_by, calendar,
+                                already_extended=anchor.extended_by)
+    except ExtensionRefused as e:
+        raise Invalid(str(e), {"approved_extension_days": str(e)}) from e
+    anchor.due_at = datetime.combine(due, anchor.due_at.time())
+    anchor.warn_at = rule_warn_at(anchor.started_at, anchor.due_at, calendar,
+                                  float(get_setting(session, "lights.yellow_fraction")))
+    anchor.extended_by = total
+    for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready",
+                                                        HumanTask.deadline_rule == rule_key)):
+        task.due_at, task.warn_at = anchor.due_at, anchor.warn_at
 
 
 def _rewrite_timers(session: Session, case: Case, run: engine.EngineRun) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.calendar import official_calendar_entries
 from app.domain.deadlines import SEED_RULES
+from app.domain.roles import CASE_ROLES, ROLES
 from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
 from app.services import audit
 from app.services.actors import SYSTEM
@@ -119,8 +120,6 @@ def add_units(session: Session, units: list[tuple[str, str, str, str | None]]) -
 
 def seed_demo(platform: Platform) -> SeedResult:
     """The believable demo city, once: units, one account per role, rules, calendar, dictionary."""
-    from app.domain.roles import ROLES
-
     accounts = [(no, name, "、".join(ROLES[r] for r in sorted(roles))) for no, name, _, roles in DEMO_USERS]
     with platform.db.unit_of_work() as session:
         seed_reference_data(session, platform)
@@ -128,9 +127,10 @@ def seed_demo(platform: Platform) -> SeedResult:
             session.commit()
             return SeedResult(created=False, accounts=accounts)
         units = add_units(session, UNITS)
-        for staff_no, name, unit_code, roles in DEMO_USERS:
-            add_user(session, platform, staff_no=staff_no, name=name, unit=units[unit_code],
-                     password=platform.settings.DEMO_PASSWORD, roles=roles, must_change_password=False)
+        for i, (staff_no, name, unit_code, roles) in enumerate(DEMO_USERS):
+            user = add_user(session, platform, staff_no=staff_no, name=name, unit=units[unit_code],
+                            password=platform.settings.DEMO_PASSWORD, roles=roles, must_change_password=False)
+            user.phone = f"1390000{i:04d}" if roles & CASE_ROLES else None  # work phones for task SMS
         audit.record(session, platform, SYSTEM, "seed.demo", detail={"users": len(DEMO_USERS)})
         session.commit()
     return SeedResult(created=True, accounts=accounts)

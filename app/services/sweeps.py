@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import HumanTask, ProcessTimer, TaskWarning, WorkflowState
-from app.services import audit, outbox, process
+from app.models import HumanTask, ProcessTimer, TaskWarning
+from app.services import audit, incidents, outbox, process
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -52,22 +52,9 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
                 result.timers_fired += 1
             except process.ProcessIncident as e:
                 session.rollback()
-                _record_incident(platform, worker, case_id, e.message, e.details)
+                incidents.record(platform, Actor(label=worker), case_id, e)
                 result.incidents += 1
     return result
-
-
-def _record_incident(platform: Platform, worker: str, case_id: int, message: str, details: dict[str, object]) -> None:
-    """Mark the case for an administrator and take its timers out of the sweep until retried."""
-    with platform.db.unit_of_work() as session:
-        state = session.get(WorkflowState, case_id)
-        if state is not None:
-            state.incident = f"{message}:{details}"
-        for timer in session.scalars(select(ProcessTimer).where(ProcessTimer.case_id == case_id)):
-            session.delete(timer)
-        audit.record(session, platform, Actor(label=worker), "case.incident", case_id=case_id, detail=details)
-        session.commit()
-    log.warning("case %s went to incident: %s", case_id, message)
 
 
 def raise_warnings(platform: Platform, worker: str) -> SweepResult:

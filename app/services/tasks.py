@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound, NotPermitted
-from app.models import Case, HumanTask, ProcessDefinition, Unit, WorkflowState
-from app.services import audit, process
+from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Unit, WorkflowState
+from app.services import audit, incidents, notify, process
 from app.services.actors import Actor
 from app.services.cases import find_case, task_light
 from app.services.platform import Platform
@@ -92,7 +92,19 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
 
 
 def complete_task(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Complete a task with its form data; a second completion (a double click, a colleague) gets Conflict."""
+    """Complete a task with its form data; a second completion (a double click, a colleague) gets Conflict.
+    A process failure rolls the step back whole and flags the case for an administrator."""
+    try:
+        return _complete(platform, actor, task_id, data)
+    except process.ProcessIncident as e:
+        with platform.db.reading() as session:
+            case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+        if case_id is not None:
+            incidents.record(platform, actor, case_id, e)
+        raise
+
+
+def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
     with platform.db.unit_of_work() as session:
         task, case_row = find_task(session, actor, task_id)
         if not _may_work(session, actor, task):
@@ -120,6 +132,10 @@ def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict
         locked = process.lock_case(session, case_id)
         process.send_message(session, platform, locked, "supervise",
                              {"supervision_note": note, "supervised_by": actor.name or actor.label})
-        audit.record(session, platform, actor, "case.supervised", case_id=case_id, detail={"note": note})
+        serial = len(session.scalars(select(AuditEvent.id).where(AuditEvent.case_id == case_id,
+                                                                 AuditEvent.action == "case.supervised")).all()) + 1
+        notify.supervised(session, platform, locked, serial)
+        audit.record(session, platform, actor, "case.supervised", case_id=case_id,
+                     detail={"note": note, "serial": serial})
         session.commit()
         return {"case_id": case_id, "status": locked.status}

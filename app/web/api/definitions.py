@@ -1,4 +1,4 @@
-"""Deploying and listing process definitions (system administrators)."""
+"""Process definitions and the incidents they run into (system administrators)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid
-from app.services import definitions
+from app.services import definitions, incidents
 from app.web.api import bp
 from app.web.context import current_actor, platform
 
@@ -25,3 +25,13 @@ def deploy() -> ResponseReturnValue:
 @bp.get("/definitions")
 def list_definitions() -> ResponseReturnValue:
     return jsonify(items=definitions.list_definitions(platform(), current_actor()))
+
+
+@bp.get("/incidents")
+def list_incidents() -> ResponseReturnValue:
+    return jsonify(items=incidents.list_incidents(platform(), current_actor()))
+
+
+@bp.post("/incidents/<int:case_id>/retry")
+def retry_incident(case_id: int) -> ResponseReturnValue:
+    return jsonify(case_id=case_id, status=incidents.retry(platform(), current_actor(), case_id))

@@ -166,3 +166,12 @@ def test_scripts_see_the_injected_clock_and_date_helpers():
     deployed = deploy_basic(script="due = iso(add_days(today(), 3))\nyear = now().year")
     run = start_workflow(deployed.spec_json, START_DATA, NOW)
     assert (run.data["due"], run.data["year"]) == ("2026-01-08", 2026)
+
+
+def test_a_bpmn_loop_without_a_wait_is_stopped():
+    deployed = deploy_definition(bpmn("endless.bpmn"), FORMS, rule_keys=RULES, roles=ROLES)
+    assert start_workflow(deployed.spec_json, {"n": 0, "limit": 5}, NOW).data["n"] == 5
+    started = time.monotonic()
+    with pytest.raises(ScriptFailed, match="循环"):
+        start_workflow(deployed.spec_json, {"n": 0, "limit": 10**9}, NOW)
+    assert time.monotonic() - started < 6

@@ -1,0 +1,57 @@
+"""Which events send an SMS: the receipt, a new task, a supervision, the reply. Queued in the outbox in the
+same transaction as the event; sending happens later, so a failing gateway never blocks a case."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Case, HumanTask, Role, User
+from app.services import outbox
+from app.services.platform import Platform
+
+REPLIED = {"待回访", "已答复"}
+
+
+def _requester_phone(platform: Platform, case: Case) -> str | None:
+    return platform.cipher.decrypt(case.requester.phone_enc, "requester.phone")
+
+
+def case_registered(session: Session, platform: Platform, case: Case) -> None:
+    """The requester's receipt: 受理号 and 查询码."""
+    phone = _requester_phone(platform, case)
+    if phone and phone.startswith("1"):  # mobiles only
+        outbox.enqueue(session, platform, dedupe_key=f"receipt:{case.id}", template="receipt", phone=phone,
+                       case_id=case.id, values={"number": case.number, "query_code": case.query_code})
+
+
+def status_changed(session: Session, platform: Platform, case: Case, before: str) -> None:
+    """The reply notice, the first time the case reaches a replied status."""
+    phone = _requester_phone(platform, case)
+    if case.status in REPLIED and before not in REPLIED and phone and phone.startswith("1"):
+        outbox.enqueue(session, platform, dedupe_key=f"reply:{case.id}:{case.status}", template="reply",
+                       phone=phone, case_id=case.id, values={"number": case.number})
+
+
+def task_created(session: Session, platform: Platform, case: Case, task: HumanTask) -> None:
+    """Tell the people who may work a new task at its unit (those with a work phone on file)."""
+    for user in _people(session, task.unit_id, {task.role}):
+        outbox.enqueue(session, platform, dedupe_key=f"task:{task.id}:{user.id}", template="new_task",
+                       phone=user.phone or "", case_id=case.id,
+                       values={"number": case.number, "task": task.title,
+                               "due_at": f"{task.due_at:%m月%d日%H:%M}" if task.due_at else "尽快"})
+
+
+def supervised(session: Session, platform: Platform, case: Case, serial: int) -> None:
+    """The supervision notice to the lead unit's handlers and leaders."""
+    for user in _people(session, case.lead_unit_id, {"handler", "leader"}):
+        outbox.enqueue(session, platform, dedupe_key=f"supervise:{case.id}:{serial}:{user.id}",
+                       template="supervision", phone=user.phone or "", case_id=case.id,
+                       values={"number": case.number})
+
+
+def _people(session: Session, unit_id: int | None, roles: set[str]) -> list[User]:
+    if unit_id is None:
+        return []
+    return list(session.scalars(select(User).join(User.roles).where(
+        User.unit_id == unit_id, User.active, User.phone.is_not(None), Role.code.in_(roles))).unique())

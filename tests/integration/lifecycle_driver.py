@@ -1,0 +1,125 @@
+"""Drive a case through the HTTP API (/api/v1) as the demo users would, one bearer token per user.
+
+`Api(client)` signs each user in once (POST /api/v1/auth/token) and sends JSON with their token.
+`api.register(...)` posts a case, `api.task(case_id, spec)` finds a ready task of the case in a
+user's worklist (GET /api/v1/tasks?task=…), `api.complete(user, case_id, spec, **answers)` completes
+it, `api.case(case_id)` reads the case (status, tasks, timeline). Unit ids come from `unit_ids(platform)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from chinese_calendar import is_workday
+from sqlalchemy import select
+
+from app.models import Unit
+from app.services.platform import Platform
+from app.services.users import add_user
+from tests.conftest import DEMO_PASSWORD
+
+# Who works which task of the stock processes (lane + unit → a demo account).
+CENTRE_HANDLER = "zx01"  # the demo city has no handler at the centre; 自办 needs one
+SECOND_ASSISTANT = "sj01"  # a handler at 市市场监管局, the second assisting unit of 协办
+
+
+def unit_ids(platform: Platform) -> dict[str, int]:
+    """Unit.code → id."""
+    with platform.db.reading() as session:
+        return {u.code: u.id for u in session.scalars(select(Unit))}
+
+
+def add_handlers(platform: Platform) -> None:
+    """Two handlers the demo city lacks: one at the centre (自办) and one at 市市场监管局 (second 协办 unit)."""
+    with platform.db.unit_of_work() as session:
+        units = {u.code: u for u in session.scalars(select(Unit))}
+        for staff_no, name, code in ((CENTRE_HANDLER, "孙中心", "centre"), (SECOND_ASSISTANT, "钱市监", "scjgj")):
+            add_user(session, platform, staff_no=staff_no, name=name, unit=units[code], password=DEMO_PASSWORD,
+                     roles={"handler"}, must_change_password=False)
+        session.commit()
+
+
+def working_days_after(start: date, amount: int) -> date:
+    """An independent oracle: the day `amount` working days after `start`, from chinese-calendar."""
+    day = start
+    while amount:
+        day = date.fromordinal(day.toordinal() + 1)
+        amount -= is_workday(day)
+    return day
+
+
+def end_of(day: date) -> str:
+    """The ISO text of 23:59:59 on `day`, as the API shows due times."""
+    return datetime(day.year, day.month, day.day, 23, 59, 59).isoformat()
+
+
+class Api:
+    """The JSON API as a set of demo users sees it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def token(self, user: str) -> str:
+        if user not in self.tokens:
+            response = self.client.post("/api/v1/auth/token", json={"staff_no": user, "password": DEMO_PASSWORD})
+            assert response.status_code == 201, response.get_json()
+            self.tokens[user] = response.get_json()["token"]
+        return self.tokens[user]
+
+    def call(self, user: str, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(user)}", **kwargs.pop("headers", {})}
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    def register(self, user: str = "agent01", *, key: str | None = None, expect: int = 201,
+                 **fields: Any) -> dict[str, Any]:
+        body = {"kind": "complaint", "channel": "phone", "category": "城乡建设/供水", "subject": "小区停水三天",
+                "content": "幸福里小区 3 号楼停水三天,物业不予答复。",
+                "requester": {"name": "张三", "phone": "13800138000"}}
+        body.update(fields)
+        response = self.call(user, "POST", "/cases", json=body,
+                             headers={"Idempotency-Key": key} if key else {})
+        assert response.status_code == expect, response.get_json()
+        return dict(response.get_json())
+
+    def case(self, case_id: int, user: str = "dispatch01") -> dict[str, Any]:
+        response = self.call(user, "GET", f"/cases/{case_id}")
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json())
+
+    def worklist(self, user: str, **params: Any) -> dict[str, Any]:
+        response = self.call(user, "GET", "/tasks", query_string=params)
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json())
+
+    def tasks(self, user: str, case_id: int, spec: str) -> list[dict[str, Any]]:
+        """The ready tasks of `spec` on the case in the user's worklist."""
+        return [t for t in self.worklist(user, task=spec)["items"] if t["case_id"] == case_id]
+
+    def task(self, user: str, case_id: int, spec: str) -> dict[str, Any]:
+        found = self.tasks(user, case_id, spec)
+        assert found, f"{user} has no {spec} on case {case_id}; ready: {self.ready(case_id)}"
+        return found[0]
+
+    def ready(self, case_id: int) -> list[str]:
+        """Spec names of the case's ready tasks, sorted."""
+        return sorted(t["task"] for t in self.case(case_id)["tasks"])
+
+    def complete_id(self, user: str, task_id: str, expect: int = 200, **answers: Any) -> dict[str, Any]:
+        response = self.call(user, "POST", f"/tasks/{task_id}/complete", json={"data": answers})
+        assert response.status_code == expect, (user, task_id, response.get_json())
+        return dict(response.get_json())
+
+    def complete(self, user: str, case_id: int, spec: str, expect: int = 200, **answers: Any) -> dict[str, Any]:
+        """Find the user's ready `spec` task on the case and complete it with the answers."""
+        return self.complete_id(user, self.task(user, case_id, spec)["id"], expect, **answers)
+
+    def supervise(self, case_id: int, note: str, user: str = "leader01", expect: int = 200) -> dict[str, Any]:
+        response = self.call(user, "POST", f"/cases/{case_id}/supervise", json={"note": note})
+        assert response.status_code == expect, response.get_json()
+        return dict(response.get_json())
+
+    def actions(self, case_id: int) -> list[tuple[str, str | None]]:
+        """The timeline as (action, task spec) pairs, oldest first."""
+        return [(e["action"], (e["detail"] or {}).get("task")) for e in self.case(case_id)["timeline"]]

@@ -1,0 +1,85 @@
+"""A signed-in session ends on sign-out, after 30 idle minutes and after 12 hours, and never sends a user off-site."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD, csrf_token_of
+
+
+def _is_sent_to_login(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_cookie_copied_before_sign_out_no_longer_opens_a_session(app, client, auth):
+    auth.login("cg01")
+    stolen = client.get_cookie("huiyin").value
+    auth.logout()
+
+    replay = app.test_client()
+    replay.set_cookie("huiyin", stolen)
+
+    assert _is_sent_to_login(replay.get("/"))
+
+
+def test_a_session_idle_for_more_than_thirty_minutes_ends(client, auth, clock):
+    auth.login("cg01")
+
+    clock.advance(minutes=31)
+
+    assert _is_sent_to_login(client.get("/"))
+
+
+def test_a_session_idle_for_less_than_thirty_minutes_goes_on(client, auth, clock):
+    auth.login("cg01")
+
+    clock.advance(minutes=29)
+
+    assert client.get("/").status_code == 200
+
+
+def test_a_session_ends_after_twelve_hours_however_busy_the_user(client, auth, clock):
+    auth.login("cg01")
+    for _ in range(35):  # a click every 20 minutes for 11 h 40 min
+        clock.advance(minutes=20)
+        assert client.get("/").status_code == 200
+
+    clock.advance(minutes=40)
+
+    assert _is_sent_to_login(client.get("/"))
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x", "/\\evil.example"])
+def test_the_next_parameter_never_leads_off_site(client, target):
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+
+    response = client.post(f"/login?next={quote(target, safe='')}",
+                           data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
+
+    location = urlsplit(response.headers["Location"])
+    assert response.status_code == 302
+    assert (location.scheme, location.netloc) == ("", "")
+    assert location.path.startswith("/") and not location.path.startswith("//")
+    assert "\\" not in location.path
+
+
+def test_the_next_parameter_returns_the_user_to_the_page_they_asked_for(client):
+    asked = client.get("/?tab=mine")
+    assert _is_sent_to_login(asked)
+    token = csrf_token_of(client.get(asked.headers["Location"]).get_data(as_text=True))
+
+    response = client.post(asked.headers["Location"],
+                           data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
+
+    assert response.headers["Location"] == "/?tab=mine"
+
+
+def test_a_protocol_relative_next_lands_on_the_home_page(client):
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+
+    response = client.post("/login?next=//evil.example",
+                           data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
+
+    assert response.headers["Location"] == "/"
