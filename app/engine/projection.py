@@ -81,7 +81,7 @@ def human_tasks(workflow: BpmnWorkflow) -> list[HumanTask]:
         rows.append(
             HumanTask(
                 task_id=str(task.id),
-                spec_name=spec.name,
+                spec_name=element_id(spec),
                 title=spec.bpmn_name or spec.name,
                 role=spec.lane or DEFAULT_ROLE,
                 unit_id=task.data.get(props.get(UNIT_PROPERTY) or DEFAULT_UNIT_VARIABLE),

@@ -104,6 +104,8 @@ def load_form(task_id: str, filename: str, form_files: dict[str, bytes]) -> dict
     """Parse and check one form file: JSON, a Draft 2020-12 or 7 schema, an object with properties."""
     if filename not in form_files:
         raise DefinitionInvalid(task_id, f"表单文件 {filename} 不存在")
+    if len(form_files[filename]) > 2 * 1024 * 1024:
+        raise DefinitionInvalid(task_id, f"表单文件 {filename} 超过 2 MiB")
     try:
         schema = json.loads(form_files[filename])
     except (ValueError, UnicodeDecodeError) as exc:

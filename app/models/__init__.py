@@ -8,6 +8,7 @@ settings, deadline rules, calendar) · outbox (SMS).
 from app.models.audit import AuditEvent
 from app.models.auth import ApiToken, UserSession
 from app.models.base import Base
+from app.models.calls import Call, Callback, CallbackAttempt, CallOutcome
 from app.models.cases import Case, Requester, case_assisting_unit
 from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Setting
 from app.models.counter import Counter
@@ -28,4 +29,5 @@ __all__ = [
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "Permission", "ProcessDefinition", "ProcessTimer", "Requester",
     "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
+    "Call", "Callback", "CallbackAttempt", "CallOutcome",
 ]

@@ -133,7 +133,8 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
 
 
 def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime) -> None:
-    before, case.status = case.status, run.status
+    before = case.status
+    case.status = run.status or before  # a step with no caseStatus keeps the last one
     if before != case.status:
         notify.status_changed(session, platform, case, before)
     lead = run.data.get("lead_unit_id")

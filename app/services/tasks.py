@@ -31,6 +31,11 @@ def _mine(actor: Actor) -> list[ColumnElement[bool]]:
     return [HumanTask.state == "ready", HumanTask.role.in_(sorted(actor.roles)), HumanTask.unit_id.in_(subtree)]
 
 
+def workable_by(actor: Actor) -> list[ColumnElement[bool]]:
+    """WHERE clauses on HumanTask for the ready tasks the actor may work (the worklist's own rule)."""
+    return _mine(actor)
+
+
 def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind: str | None = None,
              task: str | None = None, page: int = 1, per_page: int = 50) -> dict[str, Any]:
     """The actor's ready tasks, soonest due first, with counts per light."""

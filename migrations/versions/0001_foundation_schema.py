@@ -237,6 +237,47 @@ def upgrade() -> None:
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('call',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pbx_id', sa.String(length=40), nullable=False),
+    sa.Column('linkedid', sa.String(length=64), nullable=False),
+    sa.Column('caller_number_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('caller_number_hash', sa.String(length=64), nullable=True),
+    sa.Column('caller_name_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('caller_location', sa.String(length=60), nullable=True),
+    sa.Column('queue', sa.String(length=80), nullable=True),
+    sa.Column('agent_interface', sa.String(length=120), nullable=True),
+    sa.Column('agent_member_name', sa.String(length=80), nullable=True),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('hold_seconds', sa.Integer(), nullable=True),
+    sa.Column('talk_seconds', sa.Integer(), nullable=True),
+    sa.Column('recording_file', sa.String(length=400), nullable=True),
+    sa.Column('voicemail_file', sa.String(length=400), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('draft_for_user_id', sa.Integer(), nullable=True),
+    sa.Column('taken_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['user_account.id'], name=op.f('fk_call_agent_id_user_account')),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_call_case_id_case'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['draft_for_user_id'], ['user_account.id'], name=op.f('fk_call_draft_for_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call')),
+    sa.UniqueConstraint('pbx_id', 'linkedid', name=op.f('uq_call_pbx_id'))
+    )
+    with op.batch_alter_table('call', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_caller_number_hash'), ['caller_number_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_draft_for_user_id'), ['draft_for_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_outcome'), ['outcome'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_queue'), ['queue'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_started_at'), ['started_at'], unique=False)
+
     op.create_table('case_assisting_unit',
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -352,6 +393,53 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], name=op.f('fk_workflow_state_definition_id_process_definition')),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_workflow_state'))
     )
+    op.create_table('call_outcome',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pbx_id', sa.String(length=40), nullable=False),
+    sa.Column('linkedid', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('received_from', sa.String(length=80), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_call_outcome_call_id_call'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_outcome')),
+    sa.UniqueConstraint('pbx_id', 'linkedid', 'kind', name=op.f('uq_call_outcome_pbx_id'))
+    )
+    with op.batch_alter_table('call_outcome', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_outcome_call_id'), ['call_id'], unique=False)
+
+    op.create_table('callback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('last_attempt_at', sa.DateTime(), nullable=True),
+    sa.Column('last_attempt_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_callback_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['last_attempt_by_id'], ['user_account.id'], name=op.f('fk_callback_last_attempt_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback')),
+    sa.UniqueConstraint('call_id', name=op.f('uq_callback_call_id'))
+    )
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_status'), ['status'], unique=False)
+
+    op.create_table('callback_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('callback_id', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['user_account.id'], name=op.f('fk_callback_attempt_by_id_user_account')),
+    sa.ForeignKeyConstraint(['callback_id'], ['callback.id'], name=op.f('fk_callback_attempt_callback_id_callback'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_attempt'))
+    )
+    with op.batch_alter_table('callback_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_attempt_callback_id'), ['callback_id'], unique=False)
+
     # ### end Alembic commands ###
     _append_only_audit()
     _role_catalogue()
@@ -395,6 +483,19 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('callback_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_attempt_callback_id'))
+
+    op.drop_table('callback_attempt')
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_status'))
+        batch_op.drop_index(batch_op.f('ix_callback_created_at'))
+
+    op.drop_table('callback')
+    with op.batch_alter_table('call_outcome', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_outcome_call_id'))
+
+    op.drop_table('call_outcome')
     op.drop_table('workflow_state')
     with op.batch_alter_table('task_warning', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_warning_case_id'))
@@ -425,6 +526,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_assisting_unit_unit_id'))
 
     op.drop_table('case_assisting_unit')
+    with op.batch_alter_table('call', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_started_at'))
+        batch_op.drop_index(batch_op.f('ix_call_queue'))
+        batch_op.drop_index(batch_op.f('ix_call_outcome'))
+        batch_op.drop_index(batch_op.f('ix_call_draft_for_user_id'))
+        batch_op.drop_index(batch_op.f('ix_call_created_at'))
+        batch_op.drop_index(batch_op.f('ix_call_case_id'))
+        batch_op.drop_index(batch_op.f('ix_call_caller_number_hash'))
+        batch_op.drop_index(batch_op.f('ix_call_agent_id'))
+
+    op.drop_table('call')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 

@@ -60,15 +60,17 @@ def _read(client, staff_no: str, case_id: int):  # type: ignore[no-untyped-def]
     return client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {_token(client, staff_no)}"})
 
 
-@pytest.mark.parametrize("roles", [{"sysadmin", "auditor"}, {"secadmin", "sysadmin"}, {"auditor", "handler"},
-                                   {"sysadmin", "dispatcher"}])
-def test_the_security_admin_cannot_give_one_person_powers_that_must_stay_apart(demo, roles):
+def test_the_security_admin_cannot_give_one_person_powers_that_must_stay_apart(demo):
     secadmin = _signed_in(demo, "secadmin")
+    agent = _user_id(demo, "agent01")
 
-    with pytest.raises(Invalid, match="三权分立"):
-        assign_roles(demo, secadmin, _user_id(demo, "agent01"), roles)
+    for roles in ({"sysadmin", "auditor"}, {"secadmin", "sysadmin"}, {"auditor", "handler"}, {"sysadmin", "agent"}):
+        with pytest.raises(Invalid, match="三权分立"):
+            assign_roles(demo, secadmin, agent, roles)
 
     assert _roles_of(demo, "agent01") == {"agent"}
+    with demo.db.reading() as session:
+        assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "permission.changed")) is None
 
 
 def test_only_the_security_admin_may_assign_roles(demo):
@@ -133,8 +135,8 @@ def test_the_centre_dispatcher_sees_the_cases_of_every_bureau(client, demo):
     assert [_read(client, "dispatch01", c).status_code for c in cases] == [200, 200]
 
 
-@pytest.mark.parametrize("admin", ["sysadmin", "secadmin", "auditor"])
-def test_an_administrator_reads_no_case_at_all(client, demo, admin):
+def test_the_administrators_read_no_case_at_all(client, demo):
     cases = [_register_case(demo, "cgj"), _register_case(demo, "zjj")]
 
-    assert [_read(client, admin, c).status_code for c in cases] == [404, 404]
+    for admin in ("sysadmin", "secadmin", "auditor"):
+        assert [_read(client, admin, c).status_code for c in cases] == [404, 404], admin
