@@ -9,6 +9,7 @@ from typing import cast
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app import migrate
 from app.domain.calendar import CalendarYearMissing
@@ -40,6 +41,7 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("db-upgrade")
+@with_appcontext
 def db_upgrade() -> None:
     """Bring the database to the newest schema."""
     migrate.upgrade(_platform().settings.DATABASE_URL)
@@ -47,6 +49,7 @@ def db_upgrade() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create the demo city once and print the demo accounts."""
     p = _platform()
@@ -60,6 +63,7 @@ def seed_demo() -> None:
 @click.command("init-admin")
 @click.option("--staff-no", default="sysadmin", show_default=True)
 @click.option("--name", default="系统管理员", show_default=True)
+@with_appcontext
 def init_admin(staff_no: str, name: str) -> None:
     """Create the first system administrator in a production install (must change the password at once)."""
     p = _platform()
@@ -80,6 +84,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@with_appcontext
 def audit_verify() -> None:
     """Check the HMAC chain of the whole audit log; exit 1 on any break."""
     problems = audit.verify_chain(_platform())
@@ -99,6 +104,7 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.option("--name", required=True, help="who uses it, e.g. pbx-1")
 @click.option("--scope", required=True, type=click.Choice(["calls"]), help="what it may do")
+@with_appcontext
 def tokens_create(name: str, scope: str) -> None:
     """Print a new bearer token (stored only hashed: copy it now)."""
     click.echo(auth.create_machine_token(_platform(), CLI_ACTOR, name, scope))
@@ -106,6 +112,7 @@ def tokens_create(name: str, scope: str) -> None:
 
 @tokens_group.command("revoke")
 @click.option("--name", required=True)
+@with_appcontext
 def tokens_revoke(name: str) -> None:
     """Revoke every live token with this name."""
     click.echo(f"已吊销 {auth.revoke_token(_platform(), CLI_ACTOR, name)} 个令牌")
@@ -114,6 +121,7 @@ def tokens_revoke(name: str) -> None:
 @click.command("deadline")
 @click.argument("rule_key")
 @click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@with_appcontext
 def deadline(rule_key: str, start: datetime) -> None:
     """Print the due date (ISO) of RULE_KEY counted from START, as the rule table and calendar say."""
     with _platform().db.reading() as session:
@@ -131,6 +139,7 @@ def deadline(rule_key: str, start: datetime) -> None:
 @click.command("scheduler")
 @click.option("--seconds", default=60, show_default=True, help="how often the sweeps run")
 @click.option("--once", is_flag=True, help="run one pass and exit")
+@with_appcontext
 def scheduler(seconds: int, once: bool) -> None:
     """Run the scheduler process: BPMN timers, yellow/red warnings, the SMS outbox."""
     from app import jobs
@@ -148,6 +157,7 @@ def incidents_group() -> None:
 
 
 @incidents_group.command("list")
+@with_appcontext
 def incidents_list() -> None:
     for row in incidents.list_incidents(_platform(), ADMIN_ACTOR):
         click.echo(f"{row['case_id']}\t{row['number']}\t{row['since']}\t{row['incident']}")
@@ -155,6 +165,7 @@ def incidents_list() -> None:
 
 @incidents_group.command("retry")
 @click.argument("case_id", type=int)
+@with_appcontext
 def incidents_retry(case_id: int) -> None:
     """Run the case's process again once the cause (e.g. a fixed definition) is dealt with."""
     click.echo(f"当前状态:{incidents.retry(_platform(), ADMIN_ACTOR, case_id)}")

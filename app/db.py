@@ -57,8 +57,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # rolls back anything uncommitted; loaded objects stay readable
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -67,7 +66,6 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -72,7 +73,9 @@ def _audit_ids(platform) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def _verify(app):  # type: ignore[no-untyped-def]
-    return app.test_cli_runner().invoke(args=["audit", "verify"])
+    """`flask audit verify`, run the way the `flask` executable runs it (inside an app context)."""
+    cli = FlaskGroup(create_app=lambda: app, add_default_commands=False, load_dotenv=False)
+    return app.test_cli_runner().invoke(cli, args=["audit", "verify"], env={"FLASK_RUN_FROM_CLI": None})
 
 
 def test_a_password_change_whose_audit_row_cannot_be_written_does_not_happen(demo, audit_insert_fails):

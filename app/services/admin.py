@@ -1,0 +1,101 @@
+"""Administrators' edits that take effect at once: deadline rules, the working calendar, settings. All audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app.domain.deadlines import DeadlineRule as RuleCheck
+from app.domain.deadlines import InvalidDeadlineRule
+from app.errors import Invalid, NotFound, NotPermitted
+from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
+from app.services import audit
+from app.services.actors import Actor
+from app.services.platform import Platform
+from app.services.settings import DEFAULTS
+
+RULE_FIELDS = ("name", "amount", "unit", "count_start_day", "roll_forward", "max_extension", "legal_basis")
+
+
+def _require(actor: Actor, permission: str) -> None:
+    if not actor.can(permission):
+        raise NotPermitted("没有权限执行此操作")
+
+
+def update_rule(platform: Platform, actor: Actor, key: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change a deadline rule; new tasks use it at once, running periods keep the due dates they have."""
+    _require(actor, "settings.edit")
+    with platform.db.unit_of_work() as session:
+        row = session.get(DeadlineRule, key)
+        if row is None:
+            raise NotFound(f"时限规则不存在:{key}")
+        before = {f: getattr(row, f) for f in RULE_FIELDS}
+        after = {**before, **{f: v for f, v in changes.items() if f in RULE_FIELDS}}
+        try:
+            RuleCheck(key=key, **after)
+        except (InvalidDeadlineRule, TypeError) as e:
+            raise Invalid(str(e), {"rule": str(e)}) from e
+        for field, value in after.items():
+            setattr(row, field, value)
+        audit.record(session, platform, actor, "deadline_rule.changed",
+                     detail={"key": key, "before": before, "after": after})
+        session.commit()
+        return {"key": key, **after}
+
+
+@dataclass(frozen=True)
+class DayEntry:
+    day: date
+    is_workday: bool
+    note: str = ""
+
+
+def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayEntry], source: str) -> int:
+    """Enter a year's holidays and 调休 workdays (as published by the State Council) and confirm the year."""
+    _require(actor, "calendar.edit")
+    wrong = [e.day.isoformat() for e in entries if e.day.year != year]
+    if wrong:
+        raise Invalid(f"日期不属于{year}年:{'、'.join(wrong)}", {"entries": "日期必须属于同一年"})
+    with platform.db.unit_of_work() as session:
+        session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
+                                                  CalendarDay.day <= date(year, 12, 31)))
+        session.add_all(CalendarDay(day=e.day, is_workday=e.is_workday, note=e.note) for e in entries)
+        existing = session.get(CalendarYear, year)
+        if existing is None:
+            session.add(CalendarYear(year=year, source=source, confirmed_at=platform.clock.now()))
+        else:
+            existing.source, existing.confirmed_at = source, platform.clock.now()
+        audit.record(session, platform, actor, "calendar.confirmed",
+                     detail={"year": year, "entries": len(entries), "source": source})
+        session.commit()
+    return len(entries)
+
+
+def calendar_years(platform: Platform) -> list[int]:
+    with platform.db.reading() as session:
+        return list(session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))
+
+
+def change_setting(platform: Platform, actor: Actor, key: str, value: Any) -> None:
+    """Set a parameter; it is read on each use, so it acts at once."""
+    _require(actor, "settings.edit")
+    if key not in DEFAULTS:
+        raise Invalid(f"未知参数:{key}", {"key": "未知参数"})
+    if not isinstance(value, type(DEFAULTS[key])) and not (isinstance(DEFAULTS[key], float)
+                                                           and isinstance(value, int)):
+        raise Invalid(f"参数 {key} 的类型应与默认值相同", {"value": "类型不正确"})
+    with platform.db.unit_of_work() as session:
+        row = session.get(Setting, key)
+        before = row.value.get("value") if row else DEFAULTS[key]
+        if row is None:
+            session.add(Setting(key=key, value={"value": value}, updated_at=platform.clock.now(),
+                                updated_by_id=actor.user_id))
+        else:
+            row.value, row.updated_at, row.updated_by_id = {"value": value}, platform.clock.now(), actor.user_id
+        secret = "credential" in key
+        audit.record(session, platform, actor, "setting.changed",
+                     detail={"key": key, "before": "***" if secret else before, "after": "***" if secret else value})
+        session.commit()

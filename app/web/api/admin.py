@@ -1,0 +1,49 @@
+"""Administrators' API: deadline rules, the working calendar, settings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.errors import Invalid
+from app.services import admin
+from app.web.api import bp
+from app.web.context import current_actor, platform
+
+
+def _body() -> dict[str, object]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("请求体必须是 JSON 对象")
+    return body
+
+
+@bp.patch("/deadline-rules/<key>")
+def update_rule(key: str) -> ResponseReturnValue:
+    return jsonify(admin.update_rule(platform(), current_actor(), key, _body()))
+
+
+@bp.put("/calendar/<int:year>")
+def confirm_year(year: int) -> ResponseReturnValue:
+    body = _body()
+    raw = body.get("entries")
+    if not isinstance(raw, list):
+        raise Invalid("提交的内容有误", {"entries": "必须是列表"})
+    try:
+        entries = [admin.DayEntry(date.fromisoformat(str(e["day"])), bool(e["is_workday"]), str(e.get("note", "")))
+                   for e in raw]
+    except (KeyError, TypeError, ValueError) as e:
+        raise Invalid("提交的内容有误", {"entries": "每项需要 day(YYYY-MM-DD)和 is_workday"}) from e
+    count = admin.confirm_year(platform(), current_actor(), year, entries, str(body.get("source") or "管理员录入"))
+    return jsonify(year=year, entries=count)
+
+
+@bp.put("/settings/<key>")
+def change_setting(key: str) -> ResponseReturnValue:
+    body = _body()
+    if "value" not in body:
+        raise Invalid("提交的内容有误", {"value": "必填项"})
+    admin.change_setting(platform(), current_actor(), key, body["value"])
+    return jsonify(key=key, value=body["value"])
