@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,15 +115,11 @@ def _normalised(r: RequesterInput) -> RequesterInput:
 def _refuse_terminated_matter(session: Session, platform: Platform, r: RequesterInput,
                               category: str | None) -> None:
     """三级终结 (信访工作条例 art. 36 ¶3): the same matter by the same person is not accepted again."""
-    hashes = []
-    if r.id_number:
-        hashes.append(Requester.id_number_hash == platform.cipher.search_hash(r.id_number, "requester.id_number"))
-    if r.phone:
-        hashes.append(Requester.phone_hash == platform.cipher.search_hash(r.phone, "requester.phone"))
-    if not hashes or not category:
+    same_person = _same_requester(platform, r)
+    if same_person is None or not category:
         return
     earlier = session.scalar(select(Case.number).join(Requester).where(
-        or_(*hashes), Case.category == category, Case.status == TERMINATED).limit(1))
+        same_person, Case.category == category, Case.status == TERMINATED).limit(1))
     if earlier:
         message = f"该事项已经复核终结(受理号 {earlier}),依据《信访工作条例》第三十六条不再受理"
         raise Invalid(message, {"category": message})
@@ -155,14 +151,18 @@ def summary(session: Session, case: Case, now: datetime) -> dict[str, Any]:
 def earlier_cases_of(session: Session, platform: Platform, r: RequesterInput, days: int) -> list[Case]:
     """The requester's cases of the last `days` days, newest first (the duplicate hint)."""
     since = platform.clock.now() - timedelta(days=days)
-    normal = _normalised(r)
-    hashes = []
-    if normal.phone:
-        hashes.append(Requester.phone_hash == platform.cipher.search_hash(normal.phone, "requester.phone"))
-    if normal.id_number:
-        hashes.append(Requester.id_number_hash ==
-                      platform.cipher.search_hash(normal.id_number, "requester.id_number"))
-    if not hashes:
+    same_person = _same_requester(platform, _normalised(r))
+    if same_person is None:
         return []
-    return list(session.scalars(select(Case).join(Requester).where(or_(*hashes), Case.created_at >= since)
+    return list(session.scalars(select(Case).join(Requester).where(same_person, Case.created_at >= since)
                                 .order_by(Case.created_at.desc()).limit(20)))
+
+
+def _same_requester(platform: Platform, r: RequesterInput) -> ColumnElement[bool] | None:
+    """Requesters with the same phone or ID number, matched on the keyed hashes (never on plaintext)."""
+    hashes = []
+    if r.phone:
+        hashes.append(Requester.phone_hash == platform.cipher.search_hash(r.phone, "requester.phone"))
+    if r.id_number:
+        hashes.append(Requester.id_number_hash == platform.cipher.search_hash(r.id_number, "requester.id_number"))
+    return or_(*hashes) if hashes else None
