@@ -17,6 +17,8 @@ class Settings:
     DATABASE_URL: str = f"sqlite:///{ROOT / 'instance' / 'huiyin.db'}"
     # Folder for the SQLite file, generated dev keys and uploaded files.
     INSTANCE_PATH: str = str(ROOT / "instance")
+    # Where call recordings and voicemail files from the PBX are kept (default: INSTANCE_PATH/recordings).
+    RECORDINGS_DIR: str = ""
     # Flask session signing key (32+ random bytes, urlsafe base64); dev: generated into instance/.
     SECRET_KEY: str = ""
     # AES-256-GCM key for personal data at rest (urlsafe base64 of 32 bytes); dev: generated.

@@ -45,3 +45,13 @@ ensure_venv() {
     echo "$digest" > "$stamp"
   fi
 }
+
+ensure_bpmn_js() {
+  # The process diagram viewer (bpmn-js 18 prebuilt bundles) under the static folder; node_modules is never committed.
+  local prefix="$ROOT/app/web/static/vendor"
+  [ -f "$prefix/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js" ] && return 0
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  say "Installing bpmn-js 18 into app/web/static/vendor"
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --silent bpmn-js@18 >/dev/null
+}

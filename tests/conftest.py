@@ -55,18 +55,20 @@ def pg_base_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_schema_url(pg_base_url: str) -> str:
+def pg_schema_url(pg_base_url: str) -> Iterator[str]:
     """A schema of our own in the test database, migrated once per worker."""
-    schema = f"huiyin_{_worker()}"
+    schema = f"huiyin_{_worker()}_{os.getpid()}"  # two runs side by side never share a schema
     admin = create_engine(pg_base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
     sep = "&" if "?" in pg_base_url else "?"
     url = f"{pg_base_url}{sep}options={quote(f'-csearch_path={schema}')}"
     upgrade(url)
-    return url
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _empty_pg(url: str) -> None:

@@ -18,6 +18,12 @@ DEFAULTS: dict[str, Any] = {
     "lights.yellow_fraction": 0.2,
     # Days back the duplicate hint looks for earlier cases of the same requester.
     "dedupe.lookback_days": 90,
+    # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.
+    "telephony.agent_map": {},
+    # 诉求类型 of a case registered from a voicemail.
+    "telephony.voicemail_kind": "consultation",
+    # Answered calls older than this many hours no longer pop up on the agent's screen.
+    "telephony.pop_hours": 8,
     # SMS templates; {placeholders} are filled from the case and task.
     "sms.template.receipt": "【12345】您的诉求已受理,受理号{number},查询码{query_code}。",
     "sms.template.new_task": "【回音】您有新的待办:{number} {task},请于{due_at}前办理。",

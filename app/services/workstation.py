@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.deadlines import due_at
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.domain.masking import mask_address, mask_name
+from app.domain.roles import ROLES
 from app.errors import Invalid, NotFound
 from app.models import (
     AuditEvent,
@@ -43,6 +45,7 @@ LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 MODE_LABELS = {"self_handle": "自办", "transfer": "转送", "assign": "交办", "co_handle": "协办"}
 LEADER_QUEUES = {"approve_extension": "延期审批", "approve_rejection": "不予受理审批",
                  "review_return": "退回审核", "instruct": "交办批示"}
+LANE_NAME = re.compile(r'(<(?:\w+:)?lane\b[^>]*?\bname=")([^"]*)(")')
 PINNED_TASK = "supervision_feedback"  # 督办反馈: a leader is waiting, so it tops the worklist
 ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
@@ -82,7 +85,7 @@ def labels(session: Session, kind: str) -> dict[str, str]:
     rows = session.execute(select(DictionaryEntry.code, DictionaryEntry.label)
                            .where(DictionaryEntry.kind == kind, DictionaryEntry.active.is_(True))
                            .order_by(DictionaryEntry.sort, DictionaryEntry.id))
-    return dict(rows.tuples().all())
+    return {code: label for code, label in rows}
 
 
 def category_tree(session: Session) -> list[dict[str, Any]]:
@@ -105,8 +108,21 @@ def category_tree(session: Session) -> list[dict[str, Any]]:
 
 def unit_tree(session: Session) -> list[dict[str, Any]]:
     """Every active unit in tree order with its depth, for pickers."""
-    units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.path)).all()
-    return [{"id": u.id, "name": u.name, "depth": max(u.path.count("/") - 2, 0)} for u in units]
+    units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id)).all()
+    below: dict[int | None, list[Unit]] = {}
+    for u in units:
+        below.setdefault(u.parent_id, []).append(u)
+    known = {u.id for u in units}
+    ordered: list[dict[str, Any]] = []
+
+    def walk(unit: Unit, depth: int) -> None:  # by path text '/1/10/' would sort before '/1/2/'
+        ordered.append({"id": unit.id, "name": unit.name, "depth": depth})
+        for child in below.get(unit.id, []):
+            walk(child, depth + 1)
+
+    for top in [u for u in units if u.parent_id not in known]:
+        walk(top, 0)
+    return ordered
 
 
 def reference(platform: Platform) -> dict[str, Any]:
@@ -159,10 +175,10 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
     lit = tasks.light_expr(now).label("light")
     with platform.db.reading() as session:
         where = tasks.workable_by(actor)
-        counts = dict(session.execute(select(lit, func.count()).select_from(HumanTask)
-                                      .where(*where).group_by(lit)).tuples().all())
-        choices = session.execute(select(HumanTask.spec_name, func.min(HumanTask.title))
-                                  .where(*where).group_by(HumanTask.spec_name)).tuples().all()
+        counts = {lt: n for lt, n in session.execute(select(lit, func.count()).select_from(HumanTask)
+                                                     .where(*where).group_by(lit))}
+        choices = {spec: title for spec, title in session.execute(
+            select(HumanTask.spec_name, func.min(HumanTask.title)).where(*where).group_by(HumanTask.spec_name))}
         if kind:
             where.append(Case.kind == kind)
         if task:
@@ -178,7 +194,7 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
         items = _task_rows(session, platform, where, order, limit=per_page, offset=(page - 1) * per_page)
         return {"items": items, "total": total, "page": page, "pages": pages,
                 "counts": {k: counts.get(k, 0) for k in LIGHT_LABELS}, "kinds": labels(session, "kind"),
-                "tasks": dict(sorted(choices))}
+                "tasks": dict(sorted(choices.items()))}
 
 
 # ---- the case page -----------------------------------------------------------------------------
@@ -197,9 +213,7 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     assisting_units=[u.name for u in row.assisting_units])
         units = {u.id: u.name for u in session.scalars(select(Unit))}
     if not reveal:
-        person = data["requester"]
-        person["name"] = mask_name(person["name"] or "")
-        person["address"] = mask_address(person["address"] or "") if person["address"] else None
+        _masked(data)
     data["tasks"] = [dict(tasks.get_task(platform, actor, t["id"]), unit=units.get(t["unit_id"], ""),
                           due=fmt(t["due_at"]), light_label=LIGHT_LABELS[t["light"]]) for t in data["tasks"]]
     data["may_reveal"] = actor.can("case.read_personal")
@@ -245,8 +259,8 @@ def _describe(answers: dict[str, Any], names: dict[str, tuple[str, dict[str, str
 def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dict[str, Any]]:
     """Every audited step with who (name and 工号), when, what in Chinese and what they wrote."""
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
-    people = dict(session.execute(select(User.staff_no, User.name)
-                                  .where(User.staff_no.in_({e.actor for e in events}))).tuples().all())
+    people = {no: name for no, name in session.execute(select(User.staff_no, User.name)
+                                                        .where(User.staff_no.in_({e.actor for e in events})))}
     units = {u.id: u.name for u in session.scalars(select(Unit))}
     names = _field_names(forms)
     steps = []
@@ -290,10 +304,26 @@ def case_diagram(platform: Platform, actor: Actor, case_id: int) -> dict[str, An
             raise NotFound("该诉求件没有流程")
         ready = session.scalars(select(HumanTask.spec_name).where(HumanTask.case_id == row.id,
                                                                   HumanTask.state == "ready")).all()
-        xml = definition.bpmn_xml
-        active = sorted({_shown_element(definition.spec_json, xml, name) for name in ready} - {None})
+        xml = _lanes_in_chinese(_xml_text(definition.bpmn_xml))
+        shown = {_shown_element(definition.spec_json, xml, name) for name in ready}
+        active = sorted(e for e in shown if e is not None)
         return {"xml": xml, "active": active, "has_di": "BPMNShape" in xml, "name": definition.name,
                 "version": definition.version}
+
+
+def _lanes_in_chinese(xml: str) -> str:
+    """Lanes are named by role code (the BPMN convention); readers see the role's Chinese name."""
+    return LANE_NAME.sub(lambda m: m.group(1) + ROLES.get(m.group(2), m.group(2)) + m.group(3), xml)
+
+
+def _xml_text(stored: str | bytes) -> str:
+    """The BPMN as text. definitions.store writes the engine's bytes into a Text column, which SQLite keeps
+    as a BLOB and PostgreSQL as bytea-style hex ('\\x3c3f…'); read all three until that is fixed there."""
+    if isinstance(stored, bytes):
+        return stored.decode("utf-8")
+    if stored.startswith("\\x"):
+        return bytes.fromhex(stored[2:]).decode("utf-8")
+    return stored
 
 
 def _shown_element(spec_json: str, xml: str, name: str) -> str | None:
@@ -422,6 +452,30 @@ def dispatch_previews(platform: Platform, actor: Actor, case_id: int) -> list[di
         return previews
 
 
+def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict[str, Any]:
+    """派单: the cases waiting at 派单, and for the chosen one its summary, form and the time limits per mode."""
+    queue = worklist_page(platform, actor, task="dispatch", per_page=50)
+    chosen = task_id or (queue["items"][0]["id"] if queue["items"] else None)
+    if chosen is None:
+        return {"queue": queue, "task": None}
+    task = tasks.get_task(platform, actor, chosen)
+    if task["task"] != "dispatch" or not task["may_complete"]:
+        raise NotFound("该派单任务不存在或已处理")
+    summary = _masked(cases.read_case(platform, actor, task["case_id"]))
+    with platform.db.reading() as session:
+        kinds = labels(session, "kind")
+    summary["kind_label"] = kinds.get(summary["kind"], summary["kind"])
+    return {"queue": queue, "task": task, "case": summary,
+            "previews": dispatch_previews(platform, actor, task["case_id"])}
+
+
+def _masked(data: dict[str, Any]) -> dict[str, Any]:
+    person = data["requester"]
+    person["name"] = mask_name(person["name"] or "")
+    person["address"] = mask_address(person["address"]) if person["address"] else None
+    return data
+
+
 def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str) -> dict[str, Any]:
     """督办 a case named by its 受理号 (in the actor's scope)."""
     errors = {}
@@ -452,7 +506,7 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
                   for spec, label in LEADER_QUEUES.items()]
         counts = session.execute(select(Unit.id, Unit.name, Unit.path, lit, func.count())
                                  .select_from(HumanTask).join(Unit, HumanTask.unit_id == Unit.id).where(*in_units)
-                                 .group_by(Unit.id, Unit.name, Unit.path, lit)).tuples().all()
+                                 .group_by(Unit.id, Unit.name, Unit.path, lit)).all()
         units: dict[int, dict[str, Any]] = {}
         for unit_id, name, path, light, n in counts:
             entry = units.setdefault(unit_id, {"name": name, "path": path, "green": 0, "yellow": 0, "red": 0})

@@ -123,3 +123,73 @@ class Api:
     def actions(self, case_id: int) -> list[tuple[str, str | None]]:
         """The timeline as (action, task spec) pairs, oldest first."""
         return [(e["action"], (e["detail"] or {}).get("task")) for e in self.case(case_id)["timeline"]]
+
+
+def timed_bpmn(key: str = "timed_order", *, timer: str = '"P2D"', condition: str = "True",
+               script: str = "reminded = True") -> bytes:
+    """A small definition: 受理 (accept) with a non-interrupting 2-day timer that runs a script and asks the
+    centre's leader to 催办 (escalate); `condition` guards the path after 受理, `script` is the timer's script."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="Definitions_{key}" targetNamespace="http://huiyin.example/bpmn">
+  <bpmn:process id="{key}" name="限时工单" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_dispatcher" name="dispatcher"><bpmn:flowNodeRef>accept</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="lane_leader" name="leader"><bpmn:flowNodeRef>escalate</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="accept" />
+    <bpmn:userTask id="accept" name="受理">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="sign_for.json" />
+        <spiffworkflow:property name="unitVariable" value="centre_unit_id" />
+        <spiffworkflow:property name="caseStatus" value="待受理" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="decide" default="f_default"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f_guarded</bpmn:outgoing><bpmn:outgoing>f_default</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="decide" />
+    <bpmn:sequenceFlow id="f_guarded" sourceRef="decide" targetRef="end">
+      <bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_default" sourceRef="decide" targetRef="end" />
+    <bpmn:endEvent id="end">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="caseStatus" value="已办结" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f_guarded</bpmn:incoming><bpmn:incoming>f_default</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:boundaryEvent id="overdue" name="超时催办" attachedToRef="accept" cancelActivity="false">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="overdue_def"><bpmn:timeDuration>{timer}</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="overdue" targetRef="mark" />
+    <bpmn:scriptTask id="mark" name="标记超时"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="mark" targetRef="escalate" />
+    <bpmn:userTask id="escalate" name="催办">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="sign_for.json" />
+        <spiffworkflow:property name="unitVariable" value="centre_unit_id" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f5" sourceRef="escalate" targetRef="escalated" />
+    <bpmn:endEvent id="escalated"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def deploy(api: Api, bpmn: bytes, *, user: str = "sysadmin", library: dict[str, bytes] | None = None) -> Any:
+    """POST /api/v1/definitions (multipart) with the BPMN file and sign_for.json as its form."""
+    from io import BytesIO
+    from pathlib import Path
+
+    form = (Path(__file__).resolve().parents[2] / "forms" / "sign_for.json").read_bytes()
+    data: dict[str, Any] = {"file": (BytesIO(bpmn), "timed.bpmn"), "forms": [(BytesIO(form), "sign_for.json")]}
+    if library:
+        data["library"] = [(BytesIO(body), name) for name, body in library.items()]
+    return api.call(user, "POST", "/definitions", data=data, content_type="multipart/form-data")

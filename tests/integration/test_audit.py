@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -73,9 +73,8 @@ def _audit_ids(platform) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def _verify(app):  # type: ignore[no-untyped-def]
-    """`flask audit verify`, run the way the `flask` executable runs it (inside an app context)."""
-    cli = FlaskGroup(create_app=lambda: app, add_default_commands=False, load_dotenv=False)
-    return app.test_cli_runner().invoke(cli, args=["audit", "verify"], env={"FLASK_RUN_FROM_CLI": None})
+    """`flask audit verify` against this app."""
+    return app.test_cli_runner().invoke(args=["audit", "verify"])
 
 
 def test_a_password_change_whose_audit_row_cannot_be_written_does_not_happen(demo, audit_insert_fails):
@@ -89,21 +88,17 @@ def test_a_password_change_whose_audit_row_cannot_be_written_does_not_happen(dem
         sign_in(demo, "cg01", "Another&Pass9")
 
 
-def test_the_database_refuses_to_update_an_audit_row(demo):
-    with pytest.raises(DBAPIError, match="append-only"):
-        _run_sql(demo, "UPDATE audit_event SET actor = 'nobody'")
-
-    with demo.db.reading() as session:
-        assert session.scalar(select(func.count()).where(AuditEvent.actor == "nobody")) == 0
-
-
-def test_the_database_refuses_to_delete_an_audit_row(demo):
+def test_the_database_refuses_to_change_or_delete_an_audit_row(demo):
     before = _audit_ids(demo)
 
+    with pytest.raises(DBAPIError, match="append-only"):
+        _run_sql(demo, "UPDATE audit_event SET actor = 'nobody'")
     with pytest.raises(DBAPIError, match="append-only"):
         _run_sql(demo, "DELETE FROM audit_event")
 
     assert before and _audit_ids(demo) == before
+    with demo.db.reading() as session:
+        assert session.scalar(select(func.count()).where(AuditEvent.actor == "nobody")) == 0
 
 
 def test_audit_verify_passes_on_an_untouched_log(app, demo):
@@ -144,10 +139,8 @@ def test_the_chain_stays_whole_when_many_people_sign_in_at_once(app, demo):
 
     def attempt(i_and_staff_no: tuple[int, str]) -> None:
         i, staff_no = i_and_staff_no
-        try:
+        with contextlib.suppress(Invalid):
             sign_in(demo, staff_no, DEMO_PASSWORD if i % 3 else "Wrong@2026x")
-        except Invalid:
-            pass
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(attempt, enumerate(staff)))

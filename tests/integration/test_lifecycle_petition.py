@@ -8,14 +8,27 @@ from datetime import date, timedelta
 import pytest
 from lifecycle_driver import Api, add_handlers, end_of, unit_ids
 
+from app.services.actors import Actor
+from app.services.admin import DayEntry, confirm_year
+
 REGISTERED_ON = date(2026, 11, 25)
 PETITIONER = {"name": "王五", "phone": "13700137000", "id_number": "11010519491231002X"}
+
+
+SYSADMIN = Actor(label="sysadmin", permissions=frozenset({"calendar.edit"}))
 
 
 @pytest.fixture
 def api(client, demo) -> Api:  # type: ignore[no-untyped-def]
     add_handlers(demo)
     return Api(client)
+
+
+@pytest.fixture
+def year_2027(demo) -> None:  # type: ignore[no-untyped-def]
+    """2027 confirmed as an administrator would (chinese-calendar 1.11.0 stops at 2026); a 60 日 period
+    from late November ends in January 2027, where only 元旦 matters."""
+    confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
 
 
 @pytest.fixture
@@ -53,12 +66,36 @@ def replied_and_followed_up(api: Api, units: dict[str, int]) -> int:
     return case_id
 
 
-def test_review_then_re_review_terminate_the_petition_and_the_same_matter_is_refused_at_intake(api, units):
+def test_a_petition_whose_handling_period_runs_into_an_unconfirmed_year_is_answered_not_a_500(api, units):
+    case_id = petition(api)
+    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
+    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["zjj"],
+                 directly_designated=False)
+    sign_for = api.task("zj01", case_id, "sign_for")
+    response = api.call("zj01", "POST", f"/tasks/{sign_for['id']}/complete", json={"data": {}})
+    assert response.status_code != 500, "CalendarYearMissing escapes as an internal error"
+    assert "2027 年的工作日历尚未确认" in response.get_json()["message"]
+
+
+def test_the_handling_period_of_a_petition_is_60_days_rolled_to_a_working_day(api, units, year_2027):
+    case_id = petition(api)
+    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
+    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["zjj"],
+                 directly_designated=False)
+    api.complete("zj01", case_id, "sign_for")
+    # 2026-11-25 + 60 日 = Sunday 2027-01-24 → Monday 2027-01-25 (民法典 art. 203)
+    assert api.task("zj01", case_id, "handle")["due_at"] == "2027-01-25T23:59:59"
+
+
+def test_review_then_re_review_terminate_the_petition_and_the_same_matter_is_refused_at_intake(api, units, year_2027):
     case_id = replied_and_followed_up(api, units)
     api.complete("dispatch01", case_id, "request_review", review_requested=True, review_unit_id=units["cgj"],
                  review_request_reason="对处理意见不服")
-    decision = api.task("cg01", case_id, "review_decision")
+    decision = api.task("cg01", case_id, "review_decision")  # 复查 by a unit not involved so far
     assert api.case(case_id)["status"] == "复查中"
+    shown = api.call("cg01", "GET", f"/tasks/{decision['id']}")
+    assert shown.status_code == 200, "the 复查 unit has the task in its worklist but may not open it (scope)"
+    assert api.case(case_id, "cg01")["status"] == "复查中"
     assert decision["due_at"] == end_of(REGISTERED_ON + timedelta(days=30))  # 2026-12-25, a Friday
     api.complete("cg01", case_id, "review_decision", review_result="uphold", review_opinion="维持原处理意见。")
     assert api.case(case_id)["status"] == "已答复"
@@ -81,14 +118,14 @@ def test_review_then_re_review_terminate_the_petition_and_the_same_matter_is_ref
     assert api.case(other_matter)["status"] == "待受理"
 
 
-def test_no_review_requested_closes_and_archives(api, units):
+def test_no_review_requested_closes_and_archives(api, units, year_2027):
     case_id = replied_and_followed_up(api, units)
     api.complete("dispatch01", case_id, "request_review", review_requested=False)
     assert api.case(case_id)["status"] == "已归档"
     assert petition(api)  # archived, not terminated: the same matter may be raised again
 
 
-def test_a_co_handled_petition_with_supervision_and_a_refused_extension(api, units):
+def test_a_co_handled_petition_with_supervision_and_a_refused_extension(api, units, year_2027):
     case_id = petition(api)
     api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="help")
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="co_handle", lead_unit_id=units["cgj"],

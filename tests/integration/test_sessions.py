@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-import pytest
-
 from tests.conftest import DEMO_PASSWORD, csrf_token_of
 
 
@@ -51,18 +49,18 @@ def test_a_session_ends_after_twelve_hours_however_busy_the_user(client, auth, c
     assert _is_sent_to_login(client.get("/"))
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x", "/\\evil.example"])
-def test_the_next_parameter_never_leads_off_site(client, target):
-    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+def test_the_next_parameter_never_leads_off_site(client):
+    for target in ("//evil.example", "https://evil.example/x", "/\\evil.example"):
+        token = csrf_token_of(client.get("/login").get_data(as_text=True))
+        response = client.post(f"/login?next={quote(target, safe='')}",
+                               data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
 
-    response = client.post(f"/login?next={quote(target, safe='')}",
-                           data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
-
-    location = urlsplit(response.headers["Location"])
-    assert response.status_code == 302
-    assert (location.scheme, location.netloc) == ("", "")
-    assert location.path.startswith("/") and not location.path.startswith("//")
-    assert "\\" not in location.path
+        location = urlsplit(response.headers["Location"])
+        assert (location.scheme, location.netloc) == ("", ""), target
+        assert location.path.startswith("/") and not location.path.startswith("//"), target
+        assert "\\" not in location.path, target
+        if target == "//evil.example":
+            assert response.headers["Location"] == "/"
 
 
 def test_the_next_parameter_returns_the_user_to_the_page_they_asked_for(client):
@@ -75,11 +73,3 @@ def test_the_next_parameter_returns_the_user_to_the_page_they_asked_for(client):
 
     assert response.headers["Location"] == "/?tab=mine"
 
-
-def test_a_protocol_relative_next_lands_on_the_home_page(client):
-    token = csrf_token_of(client.get("/login").get_data(as_text=True))
-
-    response = client.post("/login?next=//evil.example",
-                           data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
-
-    assert response.headers["Location"] == "/"

@@ -1,0 +1,60 @@
+/* Duplicate hint: on leaving the phone or ID field, list the requester's cases of the last 90 days,
+   each with a button that saves this registration as its 重复件. */
+(function () {
+  "use strict";
+  var form = document.getElementById("intake-form");
+  if (!form) { return; }
+  var hint = document.getElementById("duplicate-hint");
+  var phone = document.getElementById("phone"), idNumber = document.getElementById("id_number");
+  var last = "";
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text) { node.textContent = text; }
+    if (cls) { node.className = cls; }
+    return node;
+  }
+  function show(data) {
+    hint.textContent = "";
+    if (!data.items || data.items.length === 0) { hint.hidden = true; return; }
+    hint.appendChild(el("h2", "疑似重复：该诉求人近 " + data.days + " 天内有 " + data.items.length + " 件诉求"));
+    var table = el("table"), head = el("tr");
+    ["受理号", "标题", "状态", "灯", "登记时间", ""].forEach(function (h) { head.appendChild(el("th", h)); });
+    table.appendChild(head);
+    data.items.forEach(function (c) {
+      var tr = el("tr");
+      var link = el("a", c.number, "number");
+      link.href = form.getAttribute("data-case-url").replace(/0$/, String(c.id));
+      link.target = "_blank";
+      var first = el("td"); first.appendChild(link); tr.appendChild(first);
+      tr.appendChild(el("td", c.subject));
+      tr.appendChild(el("td", c.status));
+      var lightCell = el("td");
+      lightCell.appendChild(el("span", c.light_label, c.light ? "light light-" + c.light : "muted"));
+      tr.appendChild(lightCell);
+      tr.appendChild(el("td", c.created));
+      var action = el("td"), button = el("button", "关联为重复件", "secondary small");
+      button.type = "button";
+      button.setAttribute("data-case", String(c.id));
+      button.addEventListener("click", function () {
+        document.getElementById("duplicate_of").value = String(c.id);
+        if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      });
+      action.appendChild(button); tr.appendChild(action);
+      table.appendChild(tr);
+    });
+    hint.appendChild(table);
+    hint.hidden = false;
+  }
+  function check() {
+    var query = "phone=" + encodeURIComponent(phone.value.trim()) + "&id_number=" + encodeURIComponent(idNumber.value.trim());
+    if (query === last || (!phone.value.trim() && !idNumber.value.trim())) { return; }
+    last = query;
+    fetch(form.getAttribute("data-duplicates") + "?" + query, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {items: []}; })
+      .then(show)
+      .catch(function () { hint.hidden = true; });
+  }
+  phone.addEventListener("blur", check);
+  idNumber.addEventListener("blur", check);
+})();

@@ -1,0 +1,120 @@
+"""Bearer tokens for API clients, and errors that answer in Chinese JSON (or a Chinese page) without a stack trace."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.models import ApiToken
+from tests.conftest import DEMO_PASSWORD, FAST_HASH, TEST_KEYS
+
+
+def _issue(client, staff_no: str = "cg01", password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/auth/token", json={"staff_no": staff_no, "password": password})
+
+
+def _me(client, token: str):  # type: ignore[no-untyped-def]
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def _has_no_internals(body: str) -> bool:
+    return not any(word in body for word in ("Traceback", "File \"", "sqlite", "psycopg", "SELECT", "Error"))
+
+
+def test_good_credentials_get_a_bearer_token_that_acts_as_the_user(client):
+    response = _issue(client)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["token_type"] == "Bearer"
+    assert _me(client, body["token"]).get_json() == {"staff_no": "cg01", "name": "刘志强", "roles": ["handler"],
+                                                    "scope": "user"}
+
+
+def test_a_token_request_without_a_staff_number_says_what_is_missing_in_chinese(client):
+    response = client.post("/api/v1/auth/token", json={"password": DEMO_PASSWORD})
+
+    assert response.status_code == 422
+    assert response.get_json() == {"code": "invalid", "message": "提交的内容有误", "details": {"staff_no": "必填项"}}
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_refusal_from_the_api(client):
+    wrong_password = _issue(client, "cg01", "Wrong@2026x")
+    unknown_user = _issue(client, "nobody99", "Wrong@2026x")
+
+    assert wrong_password.status_code == unknown_user.status_code == 422
+    assert wrong_password.get_json() == unknown_user.get_json()
+    assert wrong_password.get_json()["message"] == "工号或密码错误"
+
+
+def test_the_database_keeps_only_the_sha256_of_a_token(client, demo):
+    token = _issue(client).get_json()["token"]
+
+    with demo.db.reading() as session:
+        row = session.scalars(select(ApiToken)).one()
+        stored = [getattr(row, c.key) for c in ApiToken.__table__.columns]
+
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert not any(token in str(value) for value in stored)
+
+
+def test_a_token_works_for_twelve_hours_and_then_the_api_answers_401_in_json(client, clock):
+    token = _issue(client).get_json()["token"]
+
+    clock.advance(hours=11, minutes=50)
+    assert _me(client, token).status_code == 200
+
+    clock.advance(hours=1)
+    response = _me(client, token)
+    assert response.status_code == 401
+    assert response.get_json() == {"code": "not_signed_in", "message": "令牌无效或已过期", "details": {}}
+    assert client.get("/api/v1/me").get_json()["code"] == "not_signed_in"  # nor without any token
+
+
+def test_an_api_path_that_does_not_exist_answers_404_in_json(client):
+    response = client.get("/api/v1/cases/abc")
+
+    assert response.status_code == 404
+    assert response.get_json() == {"code": "http_404", "message": "页面或记录不存在", "details": {}}
+
+
+def test_an_unknown_page_shows_a_chinese_404_page(client, auth):
+    auth.login("cg01")
+
+    response = client.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "页面或记录不存在" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def broken_app(tmp_path: Path, clock):  # type: ignore[no-untyped-def]
+    """The application on a database file nobody migrated: every query fails inside the server."""
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'unmigrated.db'}", "TESTING": True,
+                      "INSTANCE_PATH": str(tmp_path / "instance"), **TEST_KEYS, **FAST_HASH}, clock=clock)
+    yield app
+    app.extensions["huiyin"].db.dispose()
+
+
+def test_a_failure_inside_the_server_answers_the_api_with_json_and_no_stack_trace(broken_app):
+    response = _issue(broken_app.test_client())
+
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "internal"
+    assert _has_no_internals(response.get_data(as_text=True))
+
+
+def test_a_failure_inside_the_server_shows_the_browser_a_chinese_page_and_no_stack_trace(broken_app):
+    from tests.conftest import Auth
+
+    response = Auth(broken_app.test_client()).login("cg01")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "系统内部错误" in body
+    assert _has_no_internals(body)
