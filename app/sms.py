@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import urllib.request
@@ -36,14 +37,15 @@ class HttpGateway:
 
     def send(self, phone: str, body: str, template: str) -> None:
         data = json.dumps({"phone": phone, "template": template, "body": body}, ensure_ascii=False).encode()
-        request = urllib.request.Request(self.url, data=data, method="POST", headers={  # noqa: S310
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.credential}"})
         try:
+            # Built inside the try: an empty or malformed URL (ValueError) is a failed send, not a crash.
+            request = urllib.request.Request(self.url, data=data, method="POST", headers={  # noqa: S310
+                "Content-Type": "application/json", "Authorization": f"Bearer {self.credential}"})
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 if response.status >= 300:
                     raise SmsError(f"gateway answered {response.status}")
-        except OSError as e:
-            raise SmsError(str(e)) from e
+        except (OSError, ValueError, http.client.HTTPException) as e:  # HTTPException: a garbled answer
+            raise SmsError(str(e) or type(e).__name__) from e
 
 
 @dataclass

@@ -84,7 +84,9 @@ def _advance(workflow: BpmnWorkflow, tracker: _Tracker) -> None:
 
 def _result(workflow: BpmnWorkflow, specs: LoadedSpecs, tracker: _Tracker) -> EngineRun:
     tasks = _guarded(tracker, lambda: human_tasks(workflow))
-    last = workflow.last_task
+    # The newest completed task anywhere (sub-processes and call activities included) holds the latest data.
+    completed = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED]
+    last = max(completed, key=lambda t: t.last_state_change) if completed else workflow.last_task
     data = dict(last.data) if last is not None else {}
     return EngineRun(
         state_json=dump_state(workflow),

@@ -12,7 +12,7 @@ from app.domain.deadlines import DeadlineRule as RuleCheck
 from app.domain.deadlines import InvalidDeadlineRule
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
-from app.services import audit
+from app.services import audit, process
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.settings import DEFAULTS
@@ -68,8 +68,10 @@ def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayE
             session.add(CalendarYear(year=year, source=source, confirmed_at=platform.clock.now()))
         else:
             existing.source, existing.confirmed_at = source, platform.clock.now()
+        session.flush()
+        pending = process.set_pending_deadlines(session, platform)
         audit.record(session, platform, actor, "calendar.confirmed",
-                     detail={"year": year, "entries": len(entries), "source": source})
+                     detail={"year": year, "entries": len(entries), "source": source, "deadlines_set": pending})
         session.commit()
     return len(entries)
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.passwords import WeakPassword, check_password_policy
-from app.errors import Invalid, Locked, NotSignedIn
+from app.errors import Invalid, Locked, NotPermitted, NotSignedIn
 from app.models import ApiToken, User, UserSession
 from app.services import audit
 from app.services.actors import Actor
@@ -165,6 +165,8 @@ def issue_user_token(platform: Platform, staff_no: str, password: str, ip: str |
     """A bearer token acting as the user, for API clients; same checks and lockout as the sign-in page."""
     with platform.db.unit_of_work() as session:
         user = _check_credentials(session, platform, staff_no, password, ip)
+        if _must_change(user, platform):
+            raise NotPermitted("请先在登录页面修改密码,再申请令牌")
         token = "hy_" + secrets.token_urlsafe(32)
         now = platform.clock.now()
         session.add(ApiToken(name=f"user:{user.staff_no}", token_hash=token_hash(token), scope="user",

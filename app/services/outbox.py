@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from app.services.settings import get_setting
 from app.sms import SmsError, SmsGateway
 
 MAX_ATTEMPTS = 8
+log = logging.getLogger("huiyin.sms")
 
 
 def enqueue(session: Session, platform: Platform, *, dedupe_key: str, template: str, phone: str,
@@ -61,8 +63,10 @@ def send_pending(platform: Platform, gateway: SmsGateway, limit: int = 100) -> i
             try:
                 gateway.send(platform.cipher.decrypt(message.phone_enc, "sms.phone") or "", message.body,
                              message.template)
-            except SmsError as e:
-                message.last_error = str(e)[:500]
+            except Exception as e:  # any failure is retried later: sending must never raise to the scheduler
+                if not isinstance(e, SmsError):
+                    log.exception("SMS gateway failed unexpectedly on message %s", message.id)
+                message.last_error = (str(e) or type(e).__name__)[:500]
                 message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
                 message.next_attempt_at = now + timedelta(minutes=2 ** message.attempts)
             else:

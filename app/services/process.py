@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import engine
-from app.domain.calendar import WorkCalendar
+from app.clock import LOCAL_TZ
+from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.deadlines import ExtensionRefused, extended_due_date
 from app.domain.deadlines import due_at as rule_due_at
 from app.domain.lights import warn_at as rule_warn_at
@@ -25,7 +26,8 @@ from app.models import (
     WorkflowState,
     case_assisting_unit,
 )
-from app.services import notify
+from app.services import audit, notify
+from app.services.actors import SYSTEM
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -56,7 +58,7 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
 def start(session: Session, platform: Platform, case: Case, definition: ProcessDefinition,
           data: dict[str, Any]) -> engine.EngineRun:
     """Start the case's process and save the first run."""
-    run = _engine_call(engine.start_workflow, definition.spec_json, data, platform.clock.now())
+    run = _engine_call(engine.start_workflow, definition.spec_json, data, _engine_now(platform))
     state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
                           revision=0, updated_at=platform.clock.now())
     session.add(state)
@@ -83,7 +85,8 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该任务已被他人处理,请刷新后查看最新状态")
     state, definition = load_state(session, case)
-    run = _engine_call(engine.complete_task, definition.spec_json, state.state_json, task.id, form_data, now)
+    run = _engine_call(engine.complete_task, definition.spec_json, state.state_json, task.id, form_data,
+                       _engine_now(platform))
     save(session, platform, case, state, run)
     return run
 
@@ -92,16 +95,21 @@ def send_message(session: Session, platform: Platform, case: Case, name: str,
                  payload: dict[str, Any]) -> engine.EngineRun:
     state, definition = load_state(session, case)
     run = _engine_call(engine.send_message, definition.spec_json, state.state_json, name, payload,
-                       platform.clock.now())
+                       _engine_now(platform))
     save(session, platform, case, state, run)
     return run
 
 
 def fire_timers(session: Session, platform: Platform, case: Case) -> engine.EngineRun:
     state, definition = load_state(session, case)
-    run = _engine_call(engine.fire_due_timers, definition.spec_json, state.state_json, platform.clock.now())
+    run = _engine_call(engine.fire_due_timers, definition.spec_json, state.state_json, _engine_now(platform))
     save(session, platform, case, state, run)
     return run
+
+
+def _engine_now(platform: Platform) -> datetime:
+    """The engine compares aware times; ours are naive local wall-clock times."""
+    return platform.clock.now().replace(tzinfo=LOCAL_TZ)
 
 
 def _engine_call(fn: Any, *args: Any) -> engine.EngineRun:
@@ -180,14 +188,21 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
 
 
 def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case: Case, task: engine.HumanTask,
-              now: datetime) -> tuple[datetime, datetime]:
+              now: datetime) -> tuple[datetime | None, datetime | None]:
     """The due and warning times for a task: the period already running for this rule and unit, or a new one."""
     assert task.deadline_rule
     unit_id = task.unit_id or 0
     anchor = session.get(CaseDeadline, (case.id, task.deadline_rule, unit_id))
     if anchor is None:
         rule = load_rule(session, task.deadline_rule)
-        due = rule_due_at(rule, now, calendar)
+        try:
+            due = rule_due_at(rule, now, calendar)
+        except CalendarYearMissing as e:
+            # Never a guess: the task waits without a due date and administrators are told; confirming the
+            # year (admin.confirm_year) sets it from the task's start.
+            audit.record(session, platform, SYSTEM, "deadline.calendar_missing", case_id=case.id,
+                         detail={"rule": task.deadline_rule, "year": e.year, "message": str(e)})
+            return None, None
         warn = rule_warn_at(now, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
         anchor = CaseDeadline(case_id=case.id, rule_key=task.deadline_rule, unit_id=unit_id, started_at=now,
                               due_at=due, warn_at=warn, extended_by=0)
@@ -236,6 +251,29 @@ def _naive(at: datetime) -> datetime:
     """Timers come back aware; the database keeps naive local time."""
     if at.tzinfo is None:
         return at
-    from app.clock import LOCAL_TZ
-
     return at.astimezone(LOCAL_TZ).replace(tzinfo=None)
+
+
+def set_pending_deadlines(session: Session, platform: Platform) -> int:
+    """Give every waiting task that has a rule but no due date (its year was unconfirmed) its due date now,
+    counted from when the task began; answers how many were set."""
+    calendar = load_calendar(session)
+    count = 0
+    for task in session.scalars(select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at.is_(None),
+                                                        HumanTask.deadline_rule.is_not(None))):
+        assert task.deadline_rule
+        rule = load_rule(session, task.deadline_rule)
+        try:
+            due = rule_due_at(rule, task.created_at, calendar)
+        except CalendarYearMissing:
+            continue
+        warn = rule_warn_at(task.created_at, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
+        key = (task.case_id, task.deadline_rule, task.unit_id or 0)
+        if session.get(CaseDeadline, key) is None:
+            session.add(CaseDeadline(case_id=task.case_id, rule_key=task.deadline_rule, unit_id=task.unit_id or 0,
+                                     started_at=task.created_at, due_at=due, warn_at=warn, extended_by=0))
+        task.due_at, task.warn_at = due, warn
+        case = session.get_one(Case, task.case_id)
+        case.due_at = min(d for d in (case.due_at, due) if d is not None)
+        count += 1
+    return count

@@ -44,6 +44,8 @@ DEMO_USERS = [
     ("cg01", "刘志强", "cgj", {"handler"}),
     ("cgleader01", "陈立新", "cgj", {"leader"}),
     ("zj01", "赵明", "zjj", {"handler"}),
+    ("zx01", "孙中心", "centre", {"handler"}),
+    ("sj01", "钱市监", "scjgj", {"handler"}),
     ("sysadmin", "周系统", "centre", {"sysadmin"}),
     ("secadmin", "吴安全", "centre", {"secadmin"}),
     ("auditor", "郑审计", "centre", {"auditor"}),

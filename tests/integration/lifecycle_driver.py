@@ -16,11 +16,10 @@ from sqlalchemy import select
 
 from app.models import Unit
 from app.services.platform import Platform
-from app.services.users import add_user
 from tests.conftest import DEMO_PASSWORD
 
 # Who works which task of the stock processes (lane + unit → a demo account).
-CENTRE_HANDLER = "zx01"  # the demo city has no handler at the centre; 自办 needs one
+CENTRE_HANDLER = "zx01"  # the centre's own handler: 自办
 SECOND_ASSISTANT = "sj01"  # a handler at 市市场监管局, the second assisting unit of 协办
 
 
@@ -28,16 +27,6 @@ def unit_ids(platform: Platform) -> dict[str, int]:
     """Unit.code → id."""
     with platform.db.reading() as session:
         return {u.code: u.id for u in session.scalars(select(Unit))}
-
-
-def add_handlers(platform: Platform) -> None:
-    """Two handlers the demo city lacks: one at the centre (自办) and one at 市市场监管局 (second 协办 unit)."""
-    with platform.db.unit_of_work() as session:
-        units = {u.code: u for u in session.scalars(select(Unit))}
-        for staff_no, name, code in ((CENTRE_HANDLER, "孙中心", "centre"), (SECOND_ASSISTANT, "钱市监", "scjgj")):
-            add_user(session, platform, staff_no=staff_no, name=name, unit=units[code], password=DEMO_PASSWORD,
-                     roles={"handler"}, must_change_password=False)
-        session.commit()
 
 
 def working_days_after(start: date, amount: int) -> date:

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.models import ApiToken
-from tests.conftest import DEMO_PASSWORD, FAST_HASH, TEST_KEYS
+from app.models import ApiToken, Unit
+from app.services.auth import change_password, sign_in
+from app.services.users import add_user
+from tests.conftest import DEMO_PASSWORD, FAST_HASH, TEST_KEYS, Auth
 
 
 def _issue(client, staff_no: str = "cg01", password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
@@ -33,6 +35,31 @@ def test_good_credentials_get_a_bearer_token_that_acts_as_the_user(client):
     assert body["token_type"] == "Bearer"
     assert _me(client, body["token"]).get_json() == {"staff_no": "cg01", "name": "刘志强", "roles": ["handler"],
                                                     "scope": "user"}
+
+
+def test_a_user_who_must_change_their_password_gets_no_api_token_until_they_have(client, demo):
+    with demo.db.unit_of_work() as session:
+        unit = session.scalars(select(Unit).where(Unit.code == "centre")).one()
+        add_user(session, demo, staff_no="admin2", name="钱管理", unit=unit, password="OneTime#2026",
+                 roles={"sysadmin"}, must_change_password=True)
+        session.commit()
+
+    refused = _issue(client, "admin2", "OneTime#2026")
+
+    assert refused.status_code in (403, 422), refused.get_json()
+    assert "token" not in refused.get_json()
+    _, actor = sign_in(demo, "admin2", "OneTime#2026")
+    change_password(demo, actor, "OneTime#2026", "Chosen&Well9")
+    assert _issue(client, "admin2", "Chosen&Well9").status_code == 201
+
+
+def test_an_expired_password_gets_no_api_token(client, demo, clock):
+    clock.advance(days=demo.settings.PASSWORD_MAX_AGE_DAYS + 1)
+
+    refused = _issue(client, "cg01")
+
+    assert refused.status_code in (403, 422), refused.get_json()
+    assert "token" not in refused.get_json()
 
 
 def test_a_token_request_without_a_staff_number_says_what_is_missing_in_chinese(client):
@@ -110,8 +137,6 @@ def test_a_failure_inside_the_server_answers_the_api_with_json_and_no_stack_trac
 
 
 def test_a_failure_inside_the_server_shows_the_browser_a_chinese_page_and_no_stack_trace(broken_app):
-    from tests.conftest import Auth
-
     response = Auth(broken_app.test_client()).login("cg01")
 
     body = response.get_data(as_text=True)

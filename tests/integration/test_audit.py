@@ -140,15 +140,15 @@ def test_the_chain_stays_whole_when_many_people_sign_in_at_once(app, demo):
     def attempt(i_and_staff_no: tuple[int, str]) -> None:
         i, staff_no = i_and_staff_no
         with contextlib.suppress(Invalid):
-            sign_in(demo, staff_no, DEMO_PASSWORD if i % 3 else "Wrong@2026x")
+            sign_in(demo, staff_no, DEMO_PASSWORD if i % 4 else "Wrong@2026x")  # never 5 in a row
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(attempt, enumerate(staff)))
 
     with demo.db.reading() as session:
         actions = list(session.scalars(select(AuditEvent.action)))
-    assert actions.count("login.ok") == 20
-    assert actions.count("login.failed") == 10
+    assert actions.count("login.ok") == 22
+    assert actions.count("login.failed") == 8
     result = _verify(app)
     assert result.exit_code == 0, result.output
 

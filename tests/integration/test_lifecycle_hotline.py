@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from lifecycle_driver import CENTRE_HANDLER, SECOND_ASSISTANT, Api, add_handlers, end_of, unit_ids, working_days_after
+from lifecycle_driver import CENTRE_HANDLER, SECOND_ASSISTANT, Api, end_of, unit_ids, working_days_after
 from sqlalchemy import func, select
 
 from app import create_app
@@ -18,7 +18,6 @@ SIGNED_ON = date(2026, 11, 25)  # the frozen clock's day (a Wednesday)
 
 @pytest.fixture
 def api(client, demo) -> Api:  # type: ignore[no-untyped-def]
-    add_handlers(demo)
     return Api(client)
 
 

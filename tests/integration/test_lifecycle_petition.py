@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from lifecycle_driver import Api, add_handlers, end_of, unit_ids
+from lifecycle_driver import Api, end_of, unit_ids
 
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
@@ -20,7 +20,6 @@ SYSADMIN = Actor(label="sysadmin", permissions=frozenset({"calendar.edit"}))
 
 @pytest.fixture
 def api(client, demo) -> Api:  # type: ignore[no-untyped-def]
-    add_handlers(demo)
     return Api(client)
 
 
@@ -66,15 +65,19 @@ def replied_and_followed_up(api: Api, units: dict[str, int]) -> int:
     return case_id
 
 
-def test_a_petition_whose_handling_period_runs_into_an_unconfirmed_year_is_answered_not_a_500(api, units):
+def test_a_period_running_into_an_unconfirmed_year_waits_without_a_guess_until_the_year_is_confirmed(
+        api, units, demo):
     case_id = petition(api)
     api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["zjj"],
                  directly_designated=False)
-    sign_for = api.task("zj01", case_id, "sign_for")
-    response = api.call("zj01", "POST", f"/tasks/{sign_for['id']}/complete", json={"data": {}})
-    assert response.status_code != 500, "CalendarYearMissing escapes as an internal error"
-    assert "2027 年的工作日历尚未确认" in response.get_json()["message"]
+    api.complete("zj01", case_id, "sign_for")
+    handle = api.task("zj01", case_id, "handle")
+    assert handle["due_at"] is None, "60 日 from 2026-11-25 ends in 2027, which nobody has confirmed yet"
+    timeline = [e for e in api.case(case_id)["timeline"] if e["action"] == "deadline.calendar_missing"]
+    assert timeline and "2027 年的工作日历尚未确认" in timeline[0]["detail"]["message"]
+    confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
+    assert api.task("zj01", case_id, "handle")["due_at"] == "2027-01-25T23:59:59"
 
 
 def test_the_handling_period_of_a_petition_is_60_days_rolled_to_a_working_day(api, units, year_2027):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from tests.conftest import DEMO_PASSWORD, csrf_token_of
+from tests.conftest import DEMO_PASSWORD, Auth, csrf_token_of
 
 
 def _is_sent_to_login(response) -> bool:  # type: ignore[no-untyped-def]
@@ -20,6 +20,19 @@ def test_a_cookie_copied_before_sign_out_no_longer_opens_a_session(app, client, 
     replay.set_cookie("huiyin", stolen)
 
     assert _is_sent_to_login(replay.get("/"))
+
+
+def test_changing_the_password_ends_the_users_other_sessions_but_not_this_one(app, client, auth):
+    other_browser = Auth(app.test_client())
+    other_browser.login("cg01")
+    auth.login("cg01")
+    token = csrf_token_of(client.get("/password").get_data(as_text=True))
+
+    client.post("/password", data={"old_password": DEMO_PASSWORD, "new_password": "Moved&On2026",
+                                   "confirm_password": "Moved&On2026", "csrf_token": token})
+
+    assert client.get("/").status_code == 200
+    assert _is_sent_to_login(other_browser.client.get("/"))
 
 
 def test_a_session_idle_for_more_than_thirty_minutes_ends(client, auth, clock):
