@@ -7,6 +7,7 @@ discards the workflow and rolls back. Errors are the facade's vocabulary (see `e
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class EngineRun:
     status: str
     finished: bool
     data: dict[str, Any] = field(default_factory=dict)
+    submitted: dict[str, Any] = field(default_factory=dict)  # the form's answers as accepted (for the audit)
 
 
 MAX_RUN_STEPS = 5_000  # automatic tasks one facade call may complete (a BPMN loop without a wait)
@@ -146,7 +148,7 @@ def complete_task(spec_json: str, state_json: str, task_id: str, form_data: dict
     task.data.update(cleaned)
     _guarded(tracker, task.run)
     _advance(workflow, tracker)
-    return _result(workflow, specs, tracker)
+    return dataclasses.replace(_result(workflow, specs, tracker), submitted=cleaned)
 
 
 def send_message(spec_json: str, state_json: str, name: str, payload: dict[str, Any], now: datetime) -> EngineRun:

@@ -17,7 +17,6 @@ from app.services.actors import Actor
 from app.services.platform import Platform
 
 GENESIS = "0" * 64
-_CHAIN_LOCK = 7_361_2345  # advisory lock id: one chain head at a time on PostgreSQL
 
 
 def record(session: Session, platform: Platform, actor: Actor, action: str, *,
@@ -25,7 +24,8 @@ def record(session: Session, platform: Platform, actor: Actor, action: str, *,
     """Append one audit row in the caller's transaction; if the action rolls back, so does its row."""
     if session.get_bind().dialect.name == "postgresql":
         # Held to commit: the chain head cannot fork between two concurrent writers.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+        # The lock is keyed by this audit table's oid, so other schemas' chains do not wait on ours.
+        session.execute(text("SELECT pg_advisory_xact_lock(to_regclass('audit_event')::oid::bigint)"))
     prev = session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     event = AuditEvent(at=platform.clock.now(), actor_id=actor.user_id, actor=actor.label, action=action,
                        case_id=case_id, detail=detail or {}, ip=actor.ip, prev_mac=prev, mac="")

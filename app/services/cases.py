@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.masking import mask_id_number, mask_phone
+from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
 from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit
@@ -78,10 +78,10 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
             "created_at": case.created_at.isoformat(),
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "requester": {
-                "name": req.name,
+                "name": req.name if reveal else mask_name(req.name),
                 "phone": phone if reveal else mask_phone(phone) if phone else None,
                 "id_number": id_number if reveal else mask_id_number(id_number) if id_number else None,
-                "address": req.address,
+                "address": req.address if reveal or not req.address else mask_address(req.address),
                 "revealed": reveal,
             },
         }

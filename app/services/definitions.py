@@ -40,7 +40,7 @@ def store(session: Session, platform: Platform, actor: Actor, deployed: engine.D
     version = (session.scalar(select(func.max(ProcessDefinition.version))
                               .where(ProcessDefinition.key == deployed.key)) or 0) + 1
     row = ProcessDefinition(key=deployed.key, version=version, name=deployed.name,
-                            bpmn_xml=deployed.bpmn_xml, spec_json=deployed.spec_json,
+                            bpmn_xml=_text(deployed.bpmn_xml), spec_json=deployed.spec_json,
                             forms_json=json.dumps(deployed.forms, ensure_ascii=False),
                             checksum=deployed.checksum, deployed_by_id=actor.user_id,
                             deployed_at=platform.clock.now())
@@ -93,3 +93,8 @@ def list_definitions(platform: Platform, actor: Actor) -> list[dict[str, object]
                                .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
         return [{"key": r.key, "version": r.version, "name": r.name, "checksum": r.checksum,
                  "deployed_at": r.deployed_at.isoformat()} for r in rows]
+
+
+def _text(xml: str | bytes) -> str:
+    """BPMN is stored as text, whatever encoding declaration it came with."""
+    return xml.decode("utf-8") if isinstance(xml, bytes) else xml

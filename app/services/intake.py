@@ -93,6 +93,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
         "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
         **data.extra,
     })
+    session.flush()
     notify.case_registered(session, platform, case)
     audit.record(session, platform, actor, "case.registered", case_id=case.id,
                  detail={"number": number, "kind": data.kind, "channel": data.channel, "process": key,

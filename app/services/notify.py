@@ -3,10 +3,9 @@ same transaction as the event; sending happens later, so a failing gateway never
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Case, HumanTask, Role, User
+from app.models import Case, HumanTask
 from app.services import outbox
 from app.services.platform import Platform
 
@@ -35,23 +34,17 @@ def status_changed(session: Session, platform: Platform, case: Case, before: str
 
 def task_created(session: Session, platform: Platform, case: Case, task: HumanTask) -> None:
     """Tell the people who may work a new task at its unit (those with a work phone on file)."""
-    for user in _people(session, task.unit_id, {task.role}):
-        outbox.enqueue(session, platform, dedupe_key=f"task:{task.id}:{user.id}", template="new_task",
-                       phone=user.phone or "", case_id=case.id,
+    for user_id, phone in outbox.reachable_people(session, task.unit_id, {task.role}):
+        outbox.enqueue(session, platform, dedupe_key=f"task:{task.id}:{user_id}", template="new_task",
+                       phone=phone, case_id=case.id,
                        values={"number": case.number, "task": task.title,
                                "due_at": f"{task.due_at:%m月%d日%H:%M}" if task.due_at else "尽快"})
 
 
 def supervised(session: Session, platform: Platform, case: Case, serial: int) -> None:
     """The supervision notice to the lead unit's handlers and leaders."""
-    for user in _people(session, case.lead_unit_id, {"handler", "leader"}):
-        outbox.enqueue(session, platform, dedupe_key=f"supervise:{case.id}:{serial}:{user.id}",
-                       template="supervision", phone=user.phone or "", case_id=case.id,
+    for user_id, phone in outbox.reachable_people(session, case.lead_unit_id, {"handler", "leader"}):
+        outbox.enqueue(session, platform, dedupe_key=f"supervise:{case.id}:{serial}:{user_id}",
+                       template="supervision", phone=phone, case_id=case.id,
                        values={"number": case.number})
 
-
-def _people(session: Session, unit_id: int | None, roles: set[str]) -> list[User]:
-    if unit_id is None:
-        return []
-    return list(session.scalars(select(User).join(User.roles).where(
-        User.unit_id == unit_id, User.active, User.phone.is_not(None), Role.code.in_(roles))).unique())

@@ -6,9 +6,10 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import Case, HumanTask, Role, SmsMessage, Unit, User
+from app.models import Case, HumanTask, SmsMessage, Unit, User, user_role
 from app.services.platform import Platform
 from app.services.settings import get_setting
 from app.sms import SmsError, SmsGateway
@@ -19,13 +20,14 @@ log = logging.getLogger("huiyin.sms")
 
 def enqueue(session: Session, platform: Platform, *, dedupe_key: str, template: str, phone: str,
             values: dict[str, str], case_id: int | None = None) -> None:
-    """Queue one message from its template; the dedupe key makes a repeat a no-op."""
-    if session.scalar(select(SmsMessage.id).where(SmsMessage.dedupe_key == dedupe_key)) is not None:
-        return
+    """Queue one message from its template; the dedupe key (a unique column) makes a repeat a no-op."""
     body = str(get_setting(session, f"sms.template.{template}")).format_map(_Blank(values))
-    session.add(SmsMessage(dedupe_key=dedupe_key, template=template,
-                           phone_enc=platform.cipher.encrypt(phone, "sms.phone") or b"", body=body,
-                           case_id=case_id, next_attempt_at=platform.clock.now(), created_at=platform.clock.now()))
+    now = platform.clock.now()
+    row = {"dedupe_key": dedupe_key, "template": template, "body": body, "case_id": case_id,
+           "phone_enc": platform.cipher.encrypt(phone, "sms.phone") or b"", "status": "pending", "attempts": 0,
+           "next_attempt_at": now, "created_at": now}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(SmsMessage).values(row).on_conflict_do_nothing(index_elements=[SmsMessage.dedupe_key]))
 
 
 class _Blank(dict[str, str]):
@@ -37,15 +39,22 @@ def enqueue_warning(session: Session, platform: Platform, task_id: str, colour: 
     """Tell the task's handlers and their unit's leaders that a task turned yellow or red."""
     task = session.get_one(HumanTask, task_id)
     case = session.get_one(Case, task.case_id)
-    people = session.scalars(select(User).join(User.roles).where(
-        User.unit_id == task.unit_id, User.active, User.phone.is_not(None),
-        Role.code.in_({task.role, "leader"}))).unique().all()
     unit = session.get(Unit, task.unit_id) if task.unit_id else None
-    for user in people:
-        enqueue(session, platform, dedupe_key=f"warn:{task_id}:{colour}:{user.id}", template=f"warning_{colour}",
-                phone=user.phone or "", case_id=case.id,
+    for user_id, phone in reachable_people(session, task.unit_id, {task.role, "leader"}):
+        enqueue(session, platform, dedupe_key=f"warn:{task_id}:{colour}:{user_id}", template=f"warning_{colour}",
+                phone=phone, case_id=case.id,
                 values={"number": case.number, "task": task.title, "unit": unit.name if unit else "",
                         "due_at": f"{task.due_at:%m月%d日%H:%M}" if task.due_at else ""})
+
+
+def reachable_people(session: Session, unit_id: int | None, roles: set[str]) -> list[tuple[int, str]]:
+    """(user id, work phone) of the active people at the unit holding any of the roles, each once."""
+    if unit_id is None:
+        return []
+    rows = session.execute(select(User.id, User.phone).join(user_role, user_role.c.user_id == User.id).where(
+        User.unit_id == unit_id, User.active, User.phone.is_not(None), user_role.c.role_code.in_(sorted(roles)))
+        .distinct().order_by(User.id)).all()
+    return [(user_id, phone) for user_id, phone in rows if phone]
 
 
 def send_pending(platform: Platform, gateway: SmsGateway, limit: int = 100) -> int:

@@ -3,6 +3,7 @@ task projection and the timers, and mirror status onto the case — all in the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,32 +48,54 @@ def lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def latest_definition(session: Session, key: str) -> ProcessDefinition:
-    definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
-                                .order_by(ProcessDefinition.version.desc()).limit(1))
-    if definition is None:
+@dataclass(frozen=True)
+class Definition:
+    """A deployed version as a run needs it; the spec JSON (large, immutable) is cached by checksum."""
+
+    id: int
+    key: str
+    version: int
+    checksum: str
+
+    def spec_json(self, session: Session) -> str:
+        spec = _SPECS.get(self.checksum)
+        if spec is None:
+            spec = session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == self.id)) or ""
+            _SPECS[self.checksum] = spec
+        return spec
+
+
+_SPECS: dict[str, str] = {}  # checksum → spec JSON; versions never change once deployed
+_REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
+
+
+def latest_definition(session: Session, key: str) -> Definition:
+    row = session.execute(select(*_REF).where(ProcessDefinition.key == key)
+                          .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    if row is None:
         raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
-    return definition
+    return Definition(*row)
 
 
-def start(session: Session, platform: Platform, case: Case, definition: ProcessDefinition,
+def start(session: Session, platform: Platform, case: Case, definition: Definition,
           data: dict[str, Any]) -> engine.EngineRun:
     """Start the case's process and save the first run."""
-    run = _engine_call(engine.start_workflow, definition.spec_json, data, _engine_now(platform))
+    run = _engine_call(engine.start_workflow, definition.spec_json(session), data, _engine_now(platform))
     state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
                           revision=0, updated_at=platform.clock.now())
     session.add(state)
-    save(session, platform, case, state, run)
+    save(session, platform, case, state, run, new=True)
     return run
 
 
-def load_state(session: Session, case: Case) -> tuple[WorkflowState, ProcessDefinition]:
-    state = session.get(WorkflowState, case.id)
-    if state is None:
+def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
+    """The case's engine state and the spec JSON of its definition version."""
+    row = session.execute(select(WorkflowState, *_REF).join(ProcessDefinition,
+                                                            ProcessDefinition.id == WorkflowState.definition_id)
+                          .where(WorkflowState.case_id == case.id)).first()
+    if row is None:
         raise Conflict("该诉求件没有运行中的流程")
-    definition = session.get(ProcessDefinition, state.definition_id)
-    assert definition is not None
-    return state, definition
+    return row[0], Definition(*row[1:]).spec_json(session)
 
 
 def complete(session: Session, platform: Platform, case: Case, task: HumanTask, form_data: dict[str, Any],
@@ -84,8 +107,8 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
                               .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该任务已被他人处理,请刷新后查看最新状态")
-    state, definition = load_state(session, case)
-    run = _engine_call(engine.complete_task, definition.spec_json, state.state_json, task.id, form_data,
+    state, spec_json = load_state(session, case)
+    run = _engine_call(engine.complete_task, spec_json, state.state_json, task.id, form_data,
                        _engine_now(platform))
     save(session, platform, case, state, run)
     return run
@@ -93,16 +116,16 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
 
 def send_message(session: Session, platform: Platform, case: Case, name: str,
                  payload: dict[str, Any]) -> engine.EngineRun:
-    state, definition = load_state(session, case)
-    run = _engine_call(engine.send_message, definition.spec_json, state.state_json, name, payload,
+    state, spec_json = load_state(session, case)
+    run = _engine_call(engine.send_message, spec_json, state.state_json, name, payload,
                        _engine_now(platform))
     save(session, platform, case, state, run)
     return run
 
 
 def fire_timers(session: Session, platform: Platform, case: Case) -> engine.EngineRun:
-    state, definition = load_state(session, case)
-    run = _engine_call(engine.fire_due_timers, definition.spec_json, state.state_json, _engine_now(platform))
+    state, spec_json = load_state(session, case)
+    run = _engine_call(engine.fire_due_timers, spec_json, state.state_json, _engine_now(platform))
     save(session, platform, case, state, run)
     return run
 
@@ -118,6 +141,8 @@ def _engine_call(fn: Any, *args: Any) -> engine.EngineRun:
         return fn(*args)
     except engine.FormInvalid as e:
         raise Invalid("表单填写有误", e.errors) from e
+    except engine.MessageNotExpected as e:
+        raise Conflict("该诉求件当前不在可督办的阶段(未在办理中或已办结)") from e
     except engine.TaskNotReady as e:
         raise Conflict("该任务已被他人处理,请刷新后查看最新状态") from e
     except engine.ScriptFailed as e:
@@ -125,8 +150,10 @@ def _engine_call(fn: Any, *args: Any) -> engine.EngineRun:
                               {"element": e.element_id, "reason": str(e)}) from e
 
 
-def save(session: Session, platform: Platform, case: Case, state: WorkflowState, run: engine.EngineRun) -> None:
-    """Store the run: engine state, the task projection, timers and the case's mirrored columns."""
+def save(session: Session, platform: Platform, case: Case, state: WorkflowState, run: engine.EngineRun,
+         new: bool = False) -> None:
+    """Store the run: engine state, the task projection, timers and the case's mirrored columns.
+    `new`: the case's first run, so there are no earlier tasks or timers to compare with."""
     now = platform.clock.now()
     state.state_json = run.state_json
     state.serializer_version = run.serializer_version
@@ -135,8 +162,9 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
     state.updated_at = now
     _mirror_case(session, platform, case, run, now)
     _apply_extension(session, case, run)
-    _rewrite_tasks(session, platform, case, run, now)
-    _rewrite_timers(session, case, run)
+    _rewrite_tasks(session, platform, case, run, now, new)
+    if run.timers or not new:
+        _rewrite_timers(session, case, run)
     session.flush()
 
 
@@ -151,7 +179,7 @@ def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.E
         case.accepted_at = case.accepted_at or now
     assisting = {u for u in run.data.get("assisting_unit_ids") or [] if isinstance(u, int)}
     current = set(session.scalars(select(case_assisting_unit.c.unit_id)
-                                  .where(case_assisting_unit.c.case_id == case.id)))
+                                  .where(case_assisting_unit.c.case_id == case.id))) if assisting else set()
     if assisting - current:
         session.execute(case_assisting_unit.insert(),
                         [{"case_id": case.id, "unit_id": u} for u in sorted(assisting - current)])
@@ -159,14 +187,17 @@ def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.E
         case.closed_at = now
 
 
-def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime) -> None:
-    existing = {t.id: t for t in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id,
-                                                                         HumanTask.state == "ready"))}
+def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime,
+                   new: bool) -> None:
+    existing = {} if new else {t.id: t for t in session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
     calendar: WorkCalendar | None = None
+    ready: list[HumanTask] = []
     for task in run.tasks:
         row = existing.pop(task.task_id, None)
         if row is not None:
             row.unit_id = task.unit_id
+            ready.append(row)
             continue
         due = warn = None
         if task.deadline_rule:
@@ -176,15 +207,12 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
                         role=task.role, unit_id=task.unit_id, form=task.form, deadline_rule=task.deadline_rule,
                         state="ready", created_at=now, due_at=due, warn_at=warn)
         session.add(row)
+        ready.append(row)
         notify.task_created(session, platform, case, row)
     for gone in existing.values():  # cancelled by the process (a boundary event, a withdrawal)
         gone.state = "cancelled"
         gone.completed_at = now
-    session.flush()
-    case.due_at = session.scalar(select(HumanTask.due_at).where(HumanTask.case_id == case.id,
-                                                                HumanTask.state == "ready",
-                                                                HumanTask.due_at.is_not(None))
-                                 .order_by(HumanTask.due_at).limit(1))
+    case.due_at = min((t.due_at for t in ready if t.due_at is not None), default=None)
 
 
 def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case: Case, task: engine.HumanTask,

@@ -118,14 +118,9 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         session.refresh(task)
         run = process.complete(session, platform, locked, task, data, actor.user_id)
         audit.record(session, platform, actor, "task.completed", case_id=locked.id,
-                     detail={"task": task.spec_name, "title": task.title, "data": _for_audit(run.data, data)})
+                     detail={"task": task.spec_name, "title": task.title, "data": run.submitted})
         session.commit()
         return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in run.tasks]}
-
-
-def _for_audit(after: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
-    """The submitted fields as they reached the process (after the form's whitelist)."""
-    return {k: after[k] for k in submitted if k in after}
 
 
 def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict[str, Any]:

@@ -304,7 +304,7 @@ def case_diagram(platform: Platform, actor: Actor, case_id: int) -> dict[str, An
             raise NotFound("该诉求件没有流程")
         ready = session.scalars(select(HumanTask.spec_name).where(HumanTask.case_id == row.id,
                                                                   HumanTask.state == "ready")).all()
-        xml = _lanes_in_chinese(_xml_text(definition.bpmn_xml))
+        xml = _lanes_in_chinese(definition.bpmn_xml)
         shown = {_shown_element(definition.spec_json, xml, name) for name in ready}
         active = sorted(e for e in shown if e is not None)
         return {"xml": xml, "active": active, "has_di": "BPMNShape" in xml, "name": definition.name,
@@ -314,16 +314,6 @@ def case_diagram(platform: Platform, actor: Actor, case_id: int) -> dict[str, An
 def _lanes_in_chinese(xml: str) -> str:
     """Lanes are named by role code (the BPMN convention); readers see the role's Chinese name."""
     return LANE_NAME.sub(lambda m: m.group(1) + ROLES.get(m.group(2), m.group(2)) + m.group(3), xml)
-
-
-def _xml_text(stored: str | bytes) -> str:
-    """The BPMN as text. definitions.store writes the engine's bytes into a Text column, which SQLite keeps
-    as a BLOB and PostgreSQL as bytea-style hex ('\\x3c3f…'); read all three until that is fixed there."""
-    if isinstance(stored, bytes):
-        return stored.decode("utf-8")
-    if stored.startswith("\\x"):
-        return bytes.fromhex(stored[2:]).decode("utf-8")
-    return stored
 
 
 def _shown_element(spec_json: str, xml: str, name: str) -> str | None:

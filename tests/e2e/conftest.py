@@ -75,7 +75,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     app.extensions["huiyin"].db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # sync Playwright holds an event loop open: end it with the module
 def chromium() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
     from playwright.sync_api import sync_playwright

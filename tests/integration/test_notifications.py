@@ -217,8 +217,6 @@ class BrokenProvider:
         raise http.client.BadStatusLine("garbage")
 
 
-@pytest.mark.xfail(strict=True, reason="app/services/outbox.py catches only SmsError: any other failure raises "
-                                       "to the scheduler and, uncounted, blocks the queue head; see docs/documents.md")
 def test_an_unexpected_gateway_failure_is_counted_and_never_raises(demo):
     queue(demo)
     assert outbox.send_pending(demo, BrokenProvider()) == 0

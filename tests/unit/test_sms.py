@@ -110,16 +110,12 @@ def test_a_provider_slower_than_the_timeout_is_an_sms_error(provider):
         HttpGateway(provider.url, "t", timeout=0.2).send("13812345678", BODY, "receipt")
 
 
-@pytest.mark.xfail(strict=True, reason="app/sms.py: http.client.HTTPException is not an OSError and escapes; "
-                                       "patch in docs/documents.md (Notifications)")
 def test_a_provider_answering_garbage_is_an_sms_error(provider):
     provider.raw = b"NOT HTTP AT ALL\r\n\r\n"
     with pytest.raises(SmsError):
         HttpGateway(provider.url, "t", timeout=2).send("13812345678", BODY, "receipt")
 
 
-@pytest.mark.xfail(strict=True, reason="app/sms.py: an empty or malformed URL raises ValueError outside the try; "
-                                       "patch in docs/documents.md (Notifications)")
 def test_a_gateway_with_no_url_configured_is_an_sms_error():
     with pytest.raises(SmsError):
         HttpGateway("", "t").send("13812345678", BODY, "receipt")
