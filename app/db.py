@@ -39,6 +39,11 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _forget_cached(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("settings", None)
+
+
 class Database:
     """Sessions for one database; services open one unit of work per use case."""
 
@@ -48,7 +53,10 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}),
                                     expire_on_commit=False)
+        # Anything cached per transaction (settings) is forgotten when it ends.
+        event.listen(self._writer, "after_transaction_end", _forget_cached)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._reader, "after_transaction_end", _forget_cached)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

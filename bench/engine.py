@@ -152,11 +152,41 @@ def run(name: str, p: Platform, cases: int, profile: str | None) -> None:
         stats.print_stats(r"/app/|SpiffWorkflow/bpmn/serializer|json/|orm/loading|default.py.*execute", 40)
 
 
+def _worker_starts(url: str, tmp: str, first: int, count: int) -> None:
+    """One process of the parallel run: its own engine and connection pool, as a web worker has."""
+    settings = Settings(DATABASE_URL=url, INSTANCE_PATH=tmp, ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024, **KEYS)
+    p = Platform(db=Database(url), settings=settings, keys=load_keys(KEYS, tmp), clock=FrozenClock(NOW))
+    agent = actors(p)["agent01"]
+    for n in range(first, first + count):
+        register_case(p, agent, CaseInput(
+            kind="complaint", channel="phone", category="城乡建设/供水", subject=f"小区停水 {n}",
+            content="幸福里小区停水三天。", requester=RequesterInput(name="张三", phone=f"138{n:08d}")))
+    p.db.dispose()
+
+
+def parallel(name: str, url: str, tmp: Path, workers: int, cases: int) -> None:
+    """Starts per second with several processes at once, as gunicorn workers would run them."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    per = cases // workers
+    procs = [ctx.Process(target=_worker_starts, args=(url, str(tmp), 20_000_000 + i * per, per))
+             for i in range(workers)]
+    t = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    wall = time.perf_counter() - t
+    print(f"{name:10s} starts      {per * workers / wall:7.1f}/s  with {workers} processes in parallel")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--profile", choices=["start", "complete"])
+    parser.add_argument("--workers", type=int, default=4, help="processes for the parallel run (0: skip it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("sqlite", "postgresql"):
@@ -168,6 +198,8 @@ def main() -> None:
                 run(name, p, args.cases, args.profile)
             finally:
                 p.db.dispose()
+            if args.workers:
+                parallel(name, url, Path(tmp), args.workers, args.cases)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Setting
@@ -39,8 +40,10 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get_setting(session: Session, key: str) -> Any:
-    """The administrator's value if set, else the default."""
-    row = session.get(Setting, key)
-    if row is not None:
-        return row.value.get("value")
-    return DEFAULTS[key]
+    """The administrator's value if set, else the default. Read once per transaction (all rows in one
+    query), so a change takes effect with the next request and a use case pays one round trip."""
+    values = session.info.get("settings")
+    if values is None:
+        values = {row.key: row.value.get("value") for row in session.scalars(select(Setting))}
+        session.info["settings"] = values
+    return values[key] if key in values else DEFAULTS[key]

@@ -115,7 +115,6 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         if not _may_work(session, actor, task):
             raise NotPermitted("该任务不属于您的岗位或单位")
         locked = process.lock_case(session, case_row.id)
-        session.refresh(task)
         run = process.complete(session, platform, locked, task, data, actor.user_id)
         audit.record(session, platform, actor, "task.completed", case_id=locked.id,
                      detail={"task": task.spec_name, "title": task.title, "data": run.submitted})
