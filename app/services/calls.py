@@ -39,7 +39,7 @@ KINDS = ("answered", "abandoned", "voicemail", "recording", "ended")
 CALLBACK_OUTCOMES = {"connected": "接通", "no_answer": "未接", "invalid_number": "空号"}
 FINAL_CALLBACK_OUTCOMES = {"connected", "invalid_number"}  # no point calling a 空号 again
 # The centre's machine actor: registers voicemail cases, whichever bridge's token posted them.
-TELEPHONY = Actor(label="telephony", scope="calls")
+TELEPHONY = Actor(label="telephony", scope="calls", permissions=frozenset({"case.create"}))
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,119}")  # a pbx_id or a recording's file name
 _EXTENSION = re.compile(r"^[^/]+/([^@/;]+)")
 _RETRIES = 3

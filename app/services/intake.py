@@ -46,7 +46,7 @@ class CaseInput:
 def register_case(platform: Platform, actor: Actor, data: CaseInput,
                   idempotency_key: str | None = None) -> dict[str, Any]:
     """Create the case and start its process; answers the case summary (the first one on a retry)."""
-    if not (actor.can("case.create") or actor.scope == "calls"):
+    if not actor.can("case.create"):
         raise NotPermitted("没有登记诉求件的权限")
     key = f"{actor.label}:{idempotency_key}" if idempotency_key else None
     try:

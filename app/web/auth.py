@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid, Locked
 from app.services import auth
-from app.web.context import client_ip, current_actor, platform
+from app.web.context import client_ip, current_actor, local_path, platform
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never send a user elsewhere after sign-in."""
-    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("pages.home")
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,7 +31,7 @@ def login() -> ResponseReturnValue:
                 session["sid"] = token
                 if actor.must_change_password:
                     return redirect(url_for("auth.change_password"))
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(local_path(request.args.get("next"), url_for("pages.home")))
     status = 200 if error is None else 401
     return render_template("login.html", error=error, staff_no=staff_no), status
 

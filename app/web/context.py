@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, redirect, request, session, url_for
 
@@ -66,6 +67,14 @@ def requires(permission: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
         return cast(F, wrapper)
     return decorate
+
+
+def local_path(target: str | None, fallback: str) -> str:
+    """`target` if it is a path on this site, else `fallback`: never send a user elsewhere."""
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 32 for c in target) or urlsplit(target).netloc):
+        return fallback
+    return target
 
 
 def security_headers(response: Response) -> Response:

@@ -4,7 +4,6 @@ leader's desk in pages_desk; all register on this blueprint."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,7 +12,7 @@ from app.domain.roles import CASE_ROLES, ROLES
 from app.errors import Conflict, Invalid
 from app.services import tasks, workstation
 from app.web import forms_render
-from app.web.context import current_actor, platform, requires
+from app.web.context import current_actor, local_path, platform, requires
 
 bp = Blueprint("pages", __name__)
 
@@ -82,13 +81,6 @@ def diagram(case_id: int) -> ResponseReturnValue:
     return jsonify(workstation.case_diagram(platform(), current_actor(), case_id))
 
 
-def _back(target: str | None, fallback: str) -> str:
-    """Only a path on this site."""
-    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
-
-
 @bp.post("/tasks/<task_id>")
 @requires("case.read")
 def complete_task(task_id: str) -> ResponseReturnValue:
@@ -106,7 +98,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
         return _after_failure(origin, task, failed={"task_id": task_id, "errors": errors, "values": data},
                               status=422)
     flash(f"「{task['title']}」已提交。", "ok")
-    return redirect(_back(request.form.get("next"), url_for("pages.case_page", case_id=task["case_id"])))
+    return redirect(local_path(request.form.get("next"), url_for("pages.case_page", case_id=task["case_id"])))
 
 
 def _after_failure(origin: str, task: dict[str, Any], **kwargs: Any) -> ResponseReturnValue:
