@@ -24,7 +24,8 @@ class LogGateway:
     """Writes messages to the log instead of sending them (development, demos)."""
 
     def send(self, phone: str, body: str, template: str) -> None:
-        log.info("SMS to %s***: [%s] %s", phone[:3], template, body)
+        # Never the body: it carries the 查询码 and case details; the outbox row keeps the text.
+        log.info("SMS to %s****%s: template %s, %d characters", phone[:3], phone[-4:], template, len(body))
 
 
 @dataclass

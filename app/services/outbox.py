@@ -57,29 +57,57 @@ def reachable_people(session: Session, unit_id: int | None, roles: set[str]) -> 
     return [(user_id, phone) for user_id, phone in rows if phone]
 
 
+SENDING_LEASE = timedelta(minutes=5)  # a claimed message another scheduler may retake if we die mid-send
+
+
 def send_pending(platform: Platform, gateway: SmsGateway, limit: int = 100) -> int:
-    """Send what is due; a failure is retried later with exponential backoff, up to MAX_ATTEMPTS."""
+    """Send what is due; a failure is retried later with exponential backoff, up to MAX_ATTEMPTS.
+
+    Claim, send, record are three steps so that no database lock is held while the gateway is slow
+    (on SQLite a writer holds the whole database)."""
     sent = 0
     for _ in range(limit):
-        with platform.db.unit_of_work() as session:
-            now = platform.clock.now()
-            message = session.scalar(select(SmsMessage).where(SmsMessage.status == "pending",
-                                                              SmsMessage.next_attempt_at <= now)
-                                     .order_by(SmsMessage.id).limit(1).with_for_update(skip_locked=True))
-            if message is None:
-                return sent
-            message.attempts += 1
-            try:
-                gateway.send(platform.cipher.decrypt(message.phone_enc, "sms.phone") or "", message.body,
-                             message.template)
-            except Exception as e:  # any failure is retried later: sending must never raise to the scheduler
-                if not isinstance(e, SmsError):
-                    log.exception("SMS gateway failed unexpectedly on message %s", message.id)
-                message.last_error = (str(e) or type(e).__name__)[:500]
-                message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
-                message.next_attempt_at = now + timedelta(minutes=2 ** message.attempts)
-            else:
-                message.status, message.sent_at = "sent", now
-                sent += 1
-            session.commit()
+        claimed = _claim(platform)
+        if claimed is None:
+            return sent
+        message_id, attempts, phone, body, template = claimed
+        error: Exception | None = None
+        try:
+            gateway.send(phone, body, template)
+        except Exception as e:  # any failure is retried later: sending must never raise to the scheduler
+            if not isinstance(e, SmsError):
+                log.exception("SMS gateway failed unexpectedly on message %s", message_id)
+            error = e
+        _record(platform, message_id, attempts, error)
+        sent += error is None
     return sent
+
+
+def _claim(platform: Platform) -> tuple[int, int, str, str, str] | None:
+    with platform.db.unit_of_work() as session:
+        now = platform.clock.now()
+        message = session.scalar(select(SmsMessage).where(SmsMessage.status == "pending",
+                                                          SmsMessage.next_attempt_at <= now)
+                                 .order_by(SmsMessage.next_attempt_at, SmsMessage.id).limit(1)
+                                 .with_for_update(skip_locked=True))
+        if message is None:
+            return None
+        message.attempts += 1
+        message.next_attempt_at = now + SENDING_LEASE
+        claimed = (message.id, message.attempts, platform.cipher.decrypt(message.phone_enc, "sms.phone") or "",
+                   message.body, message.template)
+        session.commit()
+        return claimed
+
+
+def _record(platform: Platform, message_id: int, attempts: int, error: Exception | None) -> None:
+    with platform.db.unit_of_work() as session:
+        message = session.get_one(SmsMessage, message_id)
+        now = platform.clock.now()
+        if error is None:
+            message.status, message.sent_at = "sent", now
+        else:
+            message.last_error = (str(error) or type(error).__name__)[:500]
+            message.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+            message.next_attempt_at = now + timedelta(minutes=2 ** attempts)
+        session.commit()

@@ -42,7 +42,9 @@ class ProcessIncident(HuiyinError):
 
 def lock_case(session: Session, case_id: int) -> Case:
     """The case row, locked until commit: one writer per case (SQLite writers already hold the database)."""
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
+    # populate_existing: a row read before the lock is refreshed with what the previous writer committed.
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
+                          .execution_options(populate_existing=True))
     if case is None:
         raise NotFound("诉求件不存在")
     return case

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import HumanTask, ProcessTimer, TaskWarning
+from app.models import Case, HumanTask, ProcessTimer, TaskWarning
 from app.services import audit, incidents, outbox, process
 from app.services.actors import Actor
 from app.services.platform import Platform
@@ -36,14 +36,20 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
     seen: set[int] = set()  # a case whose timer the engine did not take is not retried in a hot loop
     for _ in range(limit):
         with platform.db.unit_of_work() as session:
-            timer = session.scalar(select(ProcessTimer).where(ProcessTimer.fire_at <= platform.clock.now(),
-                                                              ProcessTimer.case_id.not_in(seen))
-                                   .order_by(ProcessTimer.fire_at).limit(1)
-                                   .with_for_update(skip_locked=True))
-            if timer is None:
+            # Claim the case, not the timer row: a task completion locks the case first too, so the two
+            # never wait on each other in opposite orders; a case another scheduler holds is skipped.
+            now = platform.clock.now()
+            case_id = session.scalar(select(Case.id).join(ProcessTimer, ProcessTimer.case_id == Case.id)
+                                     .where(ProcessTimer.fire_at <= now, Case.id.not_in(seen))
+                                     .order_by(ProcessTimer.fire_at).limit(1)
+                                     .with_for_update(of=Case, skip_locked=True))
+            if case_id is None:
                 return result
-            case_id, name = timer.case_id, timer.spec_name
             seen.add(case_id)
+            name = session.scalar(select(ProcessTimer.spec_name).where(ProcessTimer.case_id == case_id,
+                                                                       ProcessTimer.fire_at <= now).limit(1))
+            if name is None:  # fired by another scheduler between our look and our lock
+                continue
             try:
                 process.fire_timers(session, platform, process.lock_case(session, case_id))
                 audit.record(session, platform, Actor(label=worker), "timer.fired", case_id=case_id,

@@ -74,10 +74,11 @@ def test_the_fake_gateway_fails_as_often_as_told_then_keeps_what_it_sends():
     assert gateway.sent == [("13812345678", "receipt", BODY)]
 
 
-def test_the_log_gateway_writes_no_full_phone_number(caplog):
+def test_the_log_gateway_writes_neither_the_full_phone_number_nor_the_body(caplog):
     with caplog.at_level(logging.INFO, logger="huiyin.sms"):
         LogGateway().send("13812345678", BODY, "receipt")
-    assert "138***" in caplog.text and "13812345678" not in caplog.text and BODY in caplog.text
+    assert "138****5678" in caplog.text and "receipt" in caplog.text
+    assert "13812345678" not in caplog.text and BODY not in caplog.text
 
 
 def test_the_http_gateway_posts_json_with_the_credential(provider):
