@@ -19,7 +19,8 @@ case_assisting_unit = Table(
 
 
 class Requester(Base):
-    """The citizen. `*_enc` hold AES-GCM ciphertext, `*_hash` a keyed hash for exact search."""
+    """The citizen. `*_enc` hold AES-GCM ciphertext (phone, ID number, address), `*_hash` a keyed hash
+    for exact search. The name stays readable: it is shown (masked) on every worklist."""
 
     __tablename__ = "requester"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +29,7 @@ class Requester(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    address: Mapped[str | None] = mapped_column(String(200))
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
 

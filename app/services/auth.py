@@ -66,9 +66,9 @@ def _check_credentials(session: Session, platform: Platform, staff_no: str, pass
         audit.record(session, platform, who, "login.refused_locked")
         session.commit()
         raise Locked(f"账号已锁定,请于{user.locked_until:%H:%M}后再试或联系安全管理员")
-    if user is None or not user.active or not _verify(platform, user.password_hash, password):
-        if user is None:
-            _verify(platform, _dummy_hash(platform), password)  # same work as a real check
+    # The same argon2 work whether the account exists, is inactive or not: nothing to time.
+    verified = _verify(platform, user.password_hash if user is not None else _dummy_hash(platform), password)
+    if user is None or not user.active or not verified:
         detail = {}
         if user is not None:
             failures = user.failed_logins + 1
@@ -103,28 +103,37 @@ def _dummy_hash(platform: Platform) -> str:
 
 
 def load_session(platform: Platform, token: str, ip: str | None = None) -> Actor | None:
-    """The actor behind a session cookie, or None when it was signed out, idled out or outlived."""
+    """The actor behind a session cookie, or None when it was signed out, idled out or outlived.
+    Most requests only read; a write (the idle clock, an expiry) takes a transaction of its own."""
     s = platform.settings
     now = platform.clock.now()
-    with platform.db.unit_of_work() as session:
-        row = session.get(UserSession, token_hash(token))
+    key = token_hash(token)
+    with platform.db.reading() as session:
+        row = session.get(UserSession, key)
         if row is None:
             return None
         user = session.get(User, row.user_id)
         idle = now - row.last_seen_at > timedelta(minutes=s.SESSION_IDLE_MINUTES)
         too_old = now - row.created_at > timedelta(hours=s.SESSION_MAX_HOURS)
-        if idle or too_old or user is None or not user.active:
-            session.delete(row)
-            if user is not None:
-                why = "idle" if idle else "lifetime" if too_old else "inactive"
-                audit.record(session, platform, Actor(label=user.staff_no, user_id=user.id, ip=ip),
-                             "session.expired", detail={"reason": why})
+        expired = idle or too_old or user is None or not user.active
+        actor = None if expired or user is None else actor_for(user, ip=ip, session_token=token, platform=platform)
+        stale = now - row.last_seen_at > timedelta(seconds=30)  # spare a write on every click
+    if expired:
+        _end_session(platform, key, user, "idle" if idle else "lifetime" if too_old else "inactive", ip)
+    elif stale:
+        with platform.db.unit_of_work() as session:
+            session.execute(update(UserSession).where(UserSession.token_hash == key).values(last_seen_at=now))
             session.commit()
-            return None
-        if now - row.last_seen_at > timedelta(seconds=30):  # spare a write on every click
-            row.last_seen_at = now
-            session.commit()
-        return actor_for(user, ip=ip, session_token=token, platform=platform)
+    return actor
+
+
+def _end_session(platform: Platform, key: str, user: User | None, why: str, ip: str | None) -> None:
+    with platform.db.unit_of_work() as session:
+        session.execute(delete(UserSession).where(UserSession.token_hash == key))
+        if user is not None:
+            audit.record(session, platform, Actor(label=user.staff_no, user_id=user.id, ip=ip),
+                         "session.expired", detail={"reason": why})
+        session.commit()
 
 
 def sign_out(platform: Platform, actor: Actor) -> None:

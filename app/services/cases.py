@@ -34,7 +34,8 @@ class RequesterInput:
 def new_requester(session: Session, platform: Platform, data: RequesterInput) -> Requester:
     """Store a requester with phone and ID number encrypted and a keyed hash of each for exact search."""
     c = platform.cipher
-    row = Requester(name=data.name, address=data.address, created_at=platform.clock.now(),
+    row = Requester(name=data.name, address_enc=c.encrypt(data.address, "requester.address"),
+                    created_at=platform.clock.now(),
                     phone_enc=c.encrypt(data.phone, "requester.phone"),
                     phone_hash=c.search_hash(data.phone, "requester.phone"),
                     id_number_enc=c.encrypt(data.id_number, "requester.id_number"),
@@ -63,13 +64,10 @@ def find_case(session: Session, actor: Actor, case_id: int) -> Case:
 
 def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
     """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
-    with platform.db.unit_of_work() as session:
+    with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
         case = find_case(session, actor, case_id)
         if reveal and not actor.can("case.read_personal"):
             raise NotPermitted("无权查看诉求人完整信息")
-        req = case.requester
-        phone = platform.cipher.decrypt(req.phone_enc, "requester.phone")
-        id_number = platform.cipher.decrypt(req.id_number_enc, "requester.id_number")
         lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
         result = {
             "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
@@ -77,13 +75,7 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
             "status": case.status, "lead_unit": lead.name if lead else None,
             "created_at": case.created_at.isoformat(),
             "due_at": case.due_at.isoformat() if case.due_at else None,
-            "requester": {
-                "name": req.name if reveal else mask_name(req.name),
-                "phone": phone if reveal else mask_phone(phone) if phone else None,
-                "id_number": id_number if reveal else mask_id_number(id_number) if id_number else None,
-                "address": req.address if reveal or not req.address else mask_address(req.address),
-                "revealed": reveal,
-            },
+            "requester": requester_view(platform, case.requester, reveal),
         }
         now = platform.clock.now()
         tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
@@ -97,6 +89,19 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
             audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()
         return result
+
+
+def requester_view(platform: Platform, req: Requester, reveal: bool) -> dict[str, Any]:
+    """The requester decrypted, and masked unless the reader chose to reveal (an audited act)."""
+    c = platform.cipher
+    phone = c.decrypt(req.phone_enc, "requester.phone")
+    id_number = c.decrypt(req.id_number_enc, "requester.id_number")
+    address = c.decrypt(req.address_enc, "requester.address")
+    if reveal:
+        return {"name": req.name, "phone": phone, "id_number": id_number, "address": address, "revealed": True}
+    return {"name": mask_name(req.name), "phone": mask_phone(phone) if phone else None,
+            "id_number": mask_id_number(id_number) if id_number else None,
+            "address": mask_address(address) if address else None, "revealed": False}
 
 
 def task_light(task: HumanTask, now: datetime) -> str:

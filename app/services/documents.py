@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from app.documents import KINDS, DocumentKind, PdfRenderer, counter_name, format_number, short_name
 from app.documents.renderer import default_renderer
-from app.domain.masking import mask_address, mask_name, mask_phone
 from app.errors import Conflict, NotFound
 from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, Unit, User
 from app.services import audit
 from app.services.actors import Actor
 from app.services.calendar import load_rule
-from app.services.cases import find_case
+from app.services.cases import find_case, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -154,13 +153,9 @@ def _context(session: Session, platform: Platform, case: Case, kind: DocumentKin
 
 
 def _requester(platform: Platform, case: Case, reveal: bool) -> dict[str, Any]:
-    req = case.requester
-    phone = platform.cipher.decrypt(req.phone_enc, "requester.phone") or ""
-    address = req.address or ""
-    if reveal:
-        return {"name": req.name, "phone": phone, "address": address, "masked": False}
-    return {"name": mask_name(req.name), "phone": mask_phone(phone) if phone else "",
-            "address": mask_address(address), "masked": True}
+    view = requester_view(platform, case.requester, reveal)
+    return {"name": view["name"], "phone": view["phone"] or "", "address": view["address"] or "",
+            "masked": not reveal}
 
 
 def _time_limit(session: Session, case: Case, unit_id: int) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.Column('phone_hash', sa.String(length=64), nullable=True),
     sa.Column('id_number_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id_number_hash', sa.String(length=64), nullable=True),
-    sa.Column('address', sa.String(length=200), nullable=True),
+    sa.Column('address_enc', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_requester'))
     )

@@ -50,7 +50,7 @@ def _read(client, case_id: int, query: str = ""):  # type: ignore[no-untyped-def
     return client.get(f"/api/v1/cases/{case_id}{query}", headers={"Authorization": f"Bearer {token}"})
 
 
-def test_the_database_holds_no_plaintext_phone_or_id_number(demo):
+def test_the_database_holds_no_plaintext_phone_id_number_or_address(demo):
     _register_case(demo)
 
     raw = _raw_database(demo)
@@ -59,6 +59,7 @@ def test_the_database_holds_no_plaintext_phone_or_id_number(demo):
     for value in (PHONE, ID_NUMBER):
         for form in _forms_of(value):
             assert form not in raw, f"{value} is stored readable"
+    assert "和平里七区".encode() not in raw, "the address is stored readable"
 
 
 def test_a_requester_is_found_again_by_their_exact_phone(demo):
@@ -80,6 +81,7 @@ def test_a_case_shows_the_phone_masked_and_reading_it_so_is_no_reveal(client, de
 
     assert requester["phone"] == "138****5678"
     assert ID_NUMBER not in requester["id_number"]
+    assert requester["name"] == "孙**" and "和平里七区" not in requester["address"]
     assert requester["revealed"] is False
     with demo.db.reading() as session:
         assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "case.personal_data_read")) is None
@@ -91,6 +93,7 @@ def test_revealing_the_phone_shows_it_whole_and_is_audited(client, demo):
     requester = _read(client, case_id, "?reveal=1").get_json()["requester"]
 
     assert (requester["phone"], requester["id_number"]) == (PHONE, ID_NUMBER)
+    assert (requester["name"], requester["address"]) == ("孙先生", "东城区和平里七区")
     with demo.db.reading() as session:
         reveals = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.personal_data_read")).all()
         assert [(e.actor, e.case_id) for e in reveals] == [("cg01", case_id)]
