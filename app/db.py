@@ -18,7 +18,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # JIT compiling costs more than it saves on the short OLTP queries pages run (measured: docs/bench.md).
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from app.clock import LOCAL_TZ
 from app.domain.identity import InvalidPhone, normalise_phone
 from app.domain.masking import mask_phone
 from app.errors import Conflict, Invalid, NotFound, NotPermitted
-from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, User
+from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, Unit, User
 from app.services import audit, intake
 from app.services.actors import Actor
 from app.services.cases import RequesterInput, find_case
@@ -243,10 +243,11 @@ def _link_case(platform: Platform, call_id: int, case_id: int) -> int | None:
         return session.scalar(select(Call.case_id).where(Call.id == call_id))
 
 
-def caller_number(platform: Platform, actor: Actor, call: Call) -> str | None:
-    """The caller's number as this reader may see it: whole with case.read_personal, else masked."""
+def caller_number(platform: Platform, actor: Actor, call: Call, case_visible: bool = True) -> str | None:
+    """The caller's number as this reader may see it: whole with case.read_personal (and, once the call
+    has a case, only to readers of that case), else masked."""
     number = platform.cipher.decrypt(call.caller_number_enc, "call.caller_number")
-    if number is None or actor.can("case.read_personal"):
+    if number is None or (actor.can("case.read_personal") and case_visible):
         return number
     return mask_phone(number)
 
@@ -311,17 +312,29 @@ def mark_call_taken(platform: Platform, actor: Actor, call_id: int) -> None:
         session.commit()
 
 
-def link_case_to_call(platform: Platform, actor: Actor, call_id: int, case_id: int) -> None:
-    """Record the case the agent registered from an answered call (called by the intake page)."""
-    with platform.db.unit_of_work() as session:
-        call = _own_draft(session, actor, call_id)
-        find_case(session, actor, case_id)
-        if call.case_id not in (None, case_id):
-            raise Conflict("该来电已登记诉求件")
-        call.case_id = case_id
-        call.taken_at = call.taken_at or platform.clock.now()
-        audit.record(session, platform, actor, "call.case_linked", case_id=case_id, detail={"call_id": call.id})
-        session.commit()
+def link_call(session: Session, platform: Platform, actor: Actor, call_id: int, case: Case) -> None:
+    """Record `case` as the one registered from the call, inside the registering transaction.
+
+    Only the agent who answered the call, or an agent at the centre, may link it, and only once.
+    """
+    call = session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+    if call is None:
+        raise Invalid("来电不存在", {"call_id": "来电不存在"})
+    answered_by_actor = actor.user_id is not None and call.draft_for_user_id == actor.user_id
+    if not answered_by_actor and not ("agent" in actor.roles and at_centre(session, actor)):
+        raise Invalid("只有接听该来电的话务员可以为其登记诉求件", {"call_id": "只有接听该来电的话务员可以为其登记诉求件"})
+    if call.case_id is not None:
+        raise Invalid("该来电已登记诉求件,不能重复关联", {"call_id": "该来电已登记诉求件,不能重复关联"})
+    now = platform.clock.now()
+    call.case_id, call.updated_at = case.id, now
+    call.taken_at = call.taken_at or now
+    audit.record(session, platform, actor, "call.case_linked", case_id=case.id, detail={"call_id": call.id})
+
+
+def at_centre(session: Session, actor: Actor) -> bool:
+    """Whether the actor sits at the centre itself (the root unit), not at a unit below it."""
+    unit = session.get(Unit, actor.unit_id) if actor.unit_id is not None else None
+    return unit is not None and unit.parent_id is None
 
 
 # — the 回呼 list ———————————————————————————————————————————————————————————————————————————

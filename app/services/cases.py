@@ -66,8 +66,8 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
     """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
         case = find_case(session, actor, case_id)
-        if reveal and not actor.can("case.read_personal"):
-            raise NotPermitted("无权查看诉求人完整信息")
+        if reveal and not may_see_personal(session, actor, case):
+            raise NotPermitted(PROTECTED if case.sensitivity == "sensitive" else "无权查看诉求人完整信息")
         lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
         result = {
             "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
@@ -89,6 +89,20 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
             audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()
         return result
+
+
+PROTECTED = "举报人身份受保护,仅受理单位可查看(《信访工作条例》第三十条)"
+
+
+def may_see_personal(session: Session, actor: Actor, case: Case) -> bool:
+    """Whether the reader may see the requester whole. A 举报 (sensitive case) shows its accuser only to the
+    registering unit and those above it: the unit accused may be the one handling it (条例 art. 30 ¶3)."""
+    if not actor.can("case.read_personal"):
+        return False
+    if case.sensitivity != "sensitive":
+        return True
+    registering = session.get(Unit, case.registering_unit_id)
+    return registering is not None and registering.path.startswith(actor.unit_path)
 
 
 def requester_view(platform: Platform, req: Requester, reveal: bool) -> dict[str, Any]:

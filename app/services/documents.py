@@ -22,7 +22,7 @@ from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, Unit, Us
 from app.services import audit
 from app.services.actors import Actor
 from app.services.calendar import load_rule
-from app.services.cases import find_case, requester_view
+from app.services.cases import find_case, may_see_personal, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -72,7 +72,7 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
         supervision = _supervision(session, case) if doc_kind.needs_supervision else None
         issued = (_issued(session, case.id, doc_kind, receiving.id)
                   or _issue(session, platform, actor, case, doc_kind, receiving.id))
-        reveal = actor.can("case.read_personal")
+        reveal = may_see_personal(session, actor, case)
         audit.record(session, platform, actor, DOWNLOADED, case_id=case.id,
                      detail={"kind": doc_kind.key, "number": issued["number"], "personal_data": reveal})
         context = _context(session, platform, case, doc_kind, issued, receiving, reveal)

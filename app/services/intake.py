@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.errors import Invalid, NotPermitted
 from app.models import Case, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, notify, process
+from app.services import audit, calls, notify, process
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -28,6 +28,7 @@ from app.services.platform import Platform
 from app.services.settings import get_setting
 
 TERMINATED = "已终结"
+SENSITIVE_KINDS = {"report"}  # 举报: the accuser's identity is protected (信访工作条例 art. 30 ¶3)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class CaseInput:
     process: str | None = None
     duplicate_of: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    call_id: int | None = None  # the answered call this registration comes from (the screen pop)
 
 
 def register_case(platform: Platform, actor: Actor, data: CaseInput,
@@ -84,9 +86,12 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
                 status="待受理", process_key=definition.key, registering_unit_id=centre.id,
                 duplicate_of_id=data.duplicate_of, created_by_id=actor.user_id,
+                sensitivity="sensitive" if data.kind in SENSITIVE_KINDS else "normal",
                 created_at=platform.clock.now())
     session.add(case)
     session.flush()
+    if data.call_id is not None:
+        calls.link_call(session, platform, actor, data.call_id, case)
     process.start(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,

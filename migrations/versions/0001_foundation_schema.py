@@ -189,6 +189,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_lead_unit_id'), ['lead_unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_registering_unit_id'), ['registering_unit_id'], unique=False)
@@ -550,6 +551,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_registering_unit_id'))
         batch_op.drop_index(batch_op.f('ix_case_lead_unit_id'))
         batch_op.drop_index(batch_op.f('ix_case_kind'))
+        batch_op.drop_index(batch_op.f('ix_case_duplicate_of_id'))
         batch_op.drop_index(batch_op.f('ix_case_created_at'))
 
     op.drop_table('case')

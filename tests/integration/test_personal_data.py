@@ -98,3 +98,20 @@ def test_revealing_the_phone_shows_it_whole_and_is_audited(client, demo):
         reveals = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.personal_data_read")).all()
         assert [(e.actor, e.case_id) for e in reveals] == [("cg01", case_id)]
 
+
+
+def test_the_accuser_of_a_report_is_shown_only_to_the_registering_unit(client, demo):
+    token = client.post("/api/v1/auth/token", json={"staff_no": "agent01", "password": DEMO_PASSWORD})
+    agent = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    case = client.post("/api/v1/cases", headers=agent, json={
+        "kind": "report", "channel": "phone", "subject": "举报违规收费", "content": "某单位乱收费。",
+        "requester": {"name": "孙先生", "phone": PHONE}}).get_json()
+    with demo.db.unit_of_work() as session:  # transferred to 市城管局, the unit the report is about
+        session.get(Case, case["id"]).lead_unit_id = session.scalar(select(Unit.id).where(Unit.code == "cgj"))
+        session.commit()
+
+    refused = _read(client, case["id"], "?reveal=1")
+    assert refused.status_code == 403 and "举报人身份受保护" in refused.get_json()["message"]
+    assert _read(client, case["id"]).get_json()["requester"]["phone"] == "138****5678"
+    shown = client.get(f"/api/v1/cases/{case['id']}?reveal=1", headers=agent).get_json()["requester"]
+    assert shown["phone"] == PHONE
