@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "huiyin_write"
@@ -19,7 +19,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _tune_sqlite(engine)
         return engine
     # JIT compiling costs more than it saves on the short OLTP queries pages run (measured: docs/bench.md).
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
+    parsed = make_url(url)
+    options = " ".join(filter(None, [str(parsed.query.get("options", "")), "-c jit=off"]))
+    return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True,
+                         connect_args={"options": options}, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -1,4 +1,7 @@
-"""Traffic lights (绿/黄/红) for a step with a due time: when it turns yellow, and what colour it is now.
+"""Traffic lights (绿灯/黄灯/红灯) for a step with a due time: when it turns yellow, and what colour it is now.
+
+The one home of the light rule and its labels. ``app.services.tasks.light_expr`` is its SQL twin (for
+worklist filters and counts); tests/unit/test_lights.py checks the two agree at every boundary.
 
 All datetimes must be alike — all naive Asia/Shanghai local time (the platform's convention) or all
 aware; mixing them raises ``TypeError`` from the comparison.
@@ -6,15 +9,16 @@ aware; mixing them raises ``TypeError`` from the comparison.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from app.domain.calendar import WorkCalendar
 
-__all__ = ["LIGHT_LABELS", "Light", "light", "light_label", "warn_at"]
+__all__ = ["LIGHT_LABELS", "Light", "light", "light_label", "warn_at", "worst_light"]
 
 Light = Literal["green", "yellow", "red"]
-LIGHT_LABELS: dict[Light, str] = {"green": "绿", "yellow": "黄", "red": "红"}
+LIGHT_LABELS: dict[Light, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}  # mildest first
 
 
 def _start_of_last_working_day(due: datetime, calendar: WorkCalendar) -> datetime:
@@ -39,15 +43,23 @@ def warn_at(start: datetime, due: datetime, calendar: WorkCalendar, fraction: fl
     return max(start, min(_start_of_last_working_day(due, calendar), elapsed_mark))
 
 
-def light(now: datetime, warn_at: datetime, due_at: datetime) -> Light:
-    """Red strictly after ``due_at``, yellow from ``warn_at`` on, green before."""
-    if now > due_at:
+def light(now: datetime, warn_at: datetime | None, due_at: datetime | None) -> Light:
+    """Red strictly after ``due_at``, yellow from ``warn_at`` on, green before — and green with no deadline.
+
+    A missing time never fires, each on its own (as NULL compares in the SQL twin)."""
+    if due_at is not None and now > due_at:
         return "red"
-    if now >= warn_at:
+    if warn_at is not None and now >= warn_at:
         return "yellow"
     return "green"
 
 
+def worst_light(lights: Iterable[Light]) -> Light | None:
+    """The most urgent of several lights (red over yellow over green); None when there are none."""
+    order = list(LIGHT_LABELS)
+    return max(lights, key=order.index, default=None)
+
+
 def light_label(value: Light) -> str:
-    """The Chinese label of a light: 绿, 黄 or 红."""
+    """The Chinese label of a light: 绿灯, 黄灯 or 红灯."""
     return LIGHT_LABELS[value]

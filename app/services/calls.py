@@ -318,17 +318,25 @@ def link_call(session: Session, platform: Platform, actor: Actor, call_id: int, 
     Only the agent who answered the call, or an agent at the centre, may link it, and only once.
     """
     call = session.scalar(select(Call).where(Call.id == call_id).with_for_update())
-    if call is None:
-        raise Invalid("来电不存在", {"call_id": "来电不存在"})
-    answered_by_actor = actor.user_id is not None and call.draft_for_user_id == actor.user_id
-    if not answered_by_actor and not ("agent" in actor.roles and at_centre(session, actor)):
-        raise Invalid("只有接听该来电的话务员可以为其登记诉求件", {"call_id": "只有接听该来电的话务员可以为其登记诉求件"})
-    if call.case_id is not None:
-        raise Invalid("该来电已登记诉求件,不能重复关联", {"call_id": "该来电已登记诉求件,不能重复关联"})
+    refusal = _link_refusal(session, actor, call)
+    if refusal or call is None:
+        raise Invalid(refusal or "来电不存在", {"call_id": refusal or "来电不存在"})
     now = platform.clock.now()
     call.case_id, call.updated_at = case.id, now
     call.taken_at = call.taken_at or now
     audit.record(session, platform, actor, "call.case_linked", case_id=case.id, detail={"call_id": call.id})
+
+
+def _link_refusal(session: Session, actor: Actor, call: Call | None) -> str | None:
+    """Why this actor may not link a new case to the call, or None when it may."""
+    if call is None:
+        return "来电不存在"
+    answered_it = actor.user_id is not None and call.draft_for_user_id == actor.user_id
+    if not answered_it and not ("agent" in actor.roles and at_centre(session, actor)):
+        return "只有接听该来电的话务员可以为其登记诉求件"
+    if call.case_id is not None:
+        return "该来电已登记诉求件,不能重复关联"
+    return None
 
 
 def at_centre(session: Session, actor: Actor) -> bool:

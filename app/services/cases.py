@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import lights
+from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
 from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
@@ -118,19 +120,14 @@ def requester_view(platform: Platform, req: Requester, reveal: bool) -> dict[str
             "address": mask_address(address) if address else None, "revealed": False}
 
 
-def task_light(task: HumanTask, now: datetime) -> str:
-    """red past due, yellow past the warning time, green before (or with no deadline)."""
-    if task.due_at and task.due_at < now:
-        return "red"
-    if task.warn_at and task.warn_at <= now:
-        return "yellow"
-    return "green"
+def task_light(task: HumanTask, now: datetime) -> Light:
+    """A task's light now, by the one rule in app.domain.lights."""
+    return lights.light(now, task.warn_at, task.due_at)
 
 
-def worst_light(lights: Iterable[str]) -> str | None:
-    order = {"green": 0, "yellow": 1, "red": 2}
-    found = list(lights)
-    return max(found, key=order.__getitem__) if found else None
+def worst_light(found: Iterable[Light]) -> Light | None:
+    """The most urgent light of a case's tasks (app.domain.lights.worst_light)."""
+    return lights.worst_light(found)
 
 
 def timeline(session: Session, case_id: int) -> list[dict[str, Any]]:
