@@ -10,11 +10,13 @@ from typing import cast
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from app import migrate
 from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_date
 from app.errors import NotFound
+from app.models import Unit, User
 from app.services import audit, auth, incidents, seed
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
@@ -32,6 +34,7 @@ def _platform() -> Platform:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_upgrade)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_reference)
     app.cli.add_command(init_admin)
     app.cli.add_command(audit_group)
     app.cli.add_command(tokens_group)
@@ -60,6 +63,17 @@ def seed_demo() -> None:
         click.echo(f"  {staff_no:<12} {name:<6} {roles}")
 
 
+@click.command("seed-reference")
+@with_appcontext
+def seed_reference() -> None:
+    """Deadline rules, the official calendar, the dictionary and the stock processes (no accounts)."""
+    p = _platform()
+    with p.db.unit_of_work() as session:
+        seed.seed_reference_data(session, p)
+        session.commit()
+    click.echo("参考数据已就绪(时限规则、工作日历、数据字典、标准流程)")
+
+
 @click.command("init-admin")
 @click.option("--staff-no", default="sysadmin", show_default=True)
 @click.option("--name", default="系统管理员", show_default=True)
@@ -70,8 +84,12 @@ def init_admin(staff_no: str, name: str) -> None:
     password = secrets.token_urlsafe(12) + "a1A!"
     with p.db.unit_of_work() as session:
         seed.seed_reference_data(session, p)
-        units = seed.add_units(session, [("centre", "市12345热线中心", "centre", None)])
-        add_user(session, p, staff_no=staff_no, name=name, unit=units["centre"], password=password,
+        root = session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
+        if root is None:
+            root = seed.add_units(session, [("centre", "市12345热线中心", "centre", None)])["centre"]
+        if session.scalar(select(User.id).where(User.staff_no == staff_no)) is not None:
+            raise click.ClickException(f"工号 {staff_no} 已存在")
+        add_user(session, p, staff_no=staff_no, name=name, unit=root, password=password,
                       roles={"sysadmin"}, must_change_password=True)
         audit.record(session, p, CLI_ACTOR, "user.created", detail={"user": staff_no, "roles": ["sysadmin"]})
         session.commit()

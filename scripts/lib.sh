@@ -22,7 +22,11 @@ apt_install() {
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "Installing system packages: ${missing[*]}"
-  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "需要 root 或 sudo 安装系统软件包: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq >/dev/null
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -31,10 +35,11 @@ apt_install() {
 ensure_venv() {
   # Create .venv if missing and install the requirements file given, only when it changed since last time.
   local reqs="$1"
-  if [ ! -x "$VENV/bin/python" ]; then
+  if [ ! -x "$VENV/bin/pip" ]; then  # pip, not python: a venv cut short before pip is made again
     local py; py="$(pick_python)"
     say "Creating virtualenv with $py"
-    "$py" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; "$py" -m venv "$VENV"; }
+    rm -rf "$VENV"
+    "$py" -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; apt_install python3-venv; "$py" -m venv "$VENV"; }
     "$VENV/bin/python" -m pip install -q --upgrade pip
   fi
   local stamp="$VENV/.installed-$(basename "$reqs")"
@@ -46,12 +51,16 @@ ensure_venv() {
   fi
 }
 
+BPMN_JS_VERSION=18.31.1  # pinned: the viewer is part of what the tests check
+# What WeasyPrint needs from Debian to render Chinese PDFs (Pango, HarfBuzz, a CJK font).
+PDF_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei)
+
 ensure_bpmn_js() {
   # The process diagram viewer (bpmn-js 18 prebuilt bundles) under the static folder; node_modules is never committed.
   local prefix="$ROOT/app/web/static/vendor"
-  [ -f "$prefix/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js" ] && return 0
+  grep -qs "\"version\": \"$BPMN_JS_VERSION\"" "$prefix/node_modules/bpmn-js/package.json" && return 0
   command -v npm >/dev/null 2>&1 || apt_install npm
-  say "Installing bpmn-js 18 into app/web/static/vendor"
+  say "Installing bpmn-js $BPMN_JS_VERSION into app/web/static/vendor"
   mkdir -p "$prefix"
-  npm install --prefix "$prefix" --no-audit --no-fund --silent bpmn-js@18 >/dev/null
+  npm install --prefix "$prefix" --no-audit --no-fund --silent "bpmn-js@$BPMN_JS_VERSION" >/dev/null
 }

@@ -21,7 +21,9 @@ LIGHTS = ("green", "yellow", "red")
 
 
 def light_expr(now: datetime) -> ColumnElement[str]:
-    """red past due, yellow past the warning time, green before (and for tasks without a deadline)."""
+    """The SQL twin of app.domain.lights.light over HumanTask.due_at / warn_at (NULL never fires, as None).
+
+    Kept in step with it by tests/unit/test_lights.py, which evaluates both at every boundary."""
     return case((HumanTask.due_at < now, "red"), (HumanTask.warn_at <= now, "yellow"), else_="green")
 
 

@@ -1,4 +1,4 @@
-"""来电/来访登记 for agents, and the duplicate hint the form asks for while the agent types."""
+"""来电/来访登记 for agents (prefilled from an answered call), and the duplicate hint the form asks for."""
 
 from __future__ import annotations
 
@@ -6,11 +6,24 @@ import secrets
 
 from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.errors import Invalid
-from app.services import workstation
+from app.services import calls, workstation
+from app.web.api.schemas import load
 from app.web.context import current_actor, platform, requires
 from app.web.pages import bp
+
+
+class DuplicateQuery(Schema):
+    """What the hint posts: the numbers typed so far (either may be empty)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    phone = fields.String(load_default="", validate=validate.Length(max=40))
+    id_number = fields.String(load_default="", validate=validate.Length(max=40))
+
 
 FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address", "subject", "content")
 
@@ -23,14 +36,21 @@ def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
 @bp.get("/intake")
 @requires("case.create")
 def intake_form() -> ResponseReturnValue:
-    return _form({"channel": "phone", "kind": "complaint"}, {})
+    """The empty form, or with `?call=<id>` (the screen pop's link) prefilled from the call this agent answered."""
+    values = {"channel": "phone", "kind": "complaint"}
+    call_id = request.args.get("call", type=int)
+    if call_id is not None:
+        prefill = calls.intake_prefill(platform(), current_actor(), call_id)
+        values |= {"call_id": str(prefill["call_id"]), "phone": prefill["requester"]["phone"] or "",
+                   "caller_location": prefill["caller_location"] or ""}
+    return _form(values, {})
 
 
 @bp.post("/intake")
 @requires("case.create")
 def intake_submit() -> ResponseReturnValue:
     """Register; the form's one-time key makes a double click or a refresh answer the same case."""
-    values = {k: request.form.get(k, "") for k in (*FIELDS, "duplicate_of", "request_key")}
+    values = {k: request.form.get(k, "") for k in (*FIELDS, "duplicate_of", "call_id", "request_key")}
     try:
         result = workstation.register_from_form(platform(), current_actor(), values,
                                                 values["request_key"][:60] or None)
@@ -40,9 +60,12 @@ def intake_submit() -> ResponseReturnValue:
     return render_template("intake_done.html", r=result, duplicate_of=values["duplicate_of"])
 
 
-@bp.get("/intake/duplicates")
+@bp.post("/intake/duplicates")
 @requires("case.create")
 def duplicates() -> ResponseReturnValue:
-    """JSON: the requester's cases of the last 90 days, for the hint under the phone and ID fields."""
-    return jsonify(workstation.duplicate_hint(platform(), current_actor(), request.args.get("phone", ""),
-                                              request.args.get("id_number", "")))
+    """JSON: the requester's cases of the last 90 days, for the hint under the phone and ID fields.
+
+    A POST with a JSON body (and the CSRF header), so the phone and ID numbers never reach an access log.
+    """
+    typed = load(DuplicateQuery())
+    return jsonify(workstation.duplicate_hint(platform(), current_actor(), typed["phone"], typed["id_number"]))

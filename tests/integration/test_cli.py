@@ -6,6 +6,7 @@ import pytest
 
 from app import create_app
 from app.services.seed import DEMO_USERS
+from tests.conftest import csrf_token_of
 
 
 def _flask(app, *args: str):  # type: ignore[no-untyped-def]
@@ -67,3 +68,19 @@ def test_an_unknown_deadline_rule_is_named_in_the_refusal(app):
     assert result.exit_code == 1
     assert "时限规则不存在:no.such.rule" in result.output
 
+
+
+def test_a_production_install_gets_one_administrator_who_must_change_the_one_time_password(bare_app):
+    assert _flask(bare_app, "seed-reference").exit_code == 0
+    created = _flask(bare_app, "init-admin", "--staff-no", "admin1")
+    assert created.exit_code == 0, created.output
+    password = created.output.split("一次性密码:")[1].split("(")[0].strip()
+    assert _flask(bare_app, "init-admin", "--staff-no", "admin1").exit_code != 0  # never twice
+
+    client = bare_app.test_client()
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"staff_no": "admin1", "password": password, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/password")
+    assert client.get("/").headers["Location"].endswith("/password")
+    refused = client.post("/api/v1/auth/token", json={"staff_no": "admin1", "password": password})
+    assert refused.status_code == 403, "no API token before the one-time password is changed"

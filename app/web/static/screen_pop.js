@@ -1,11 +1,26 @@
 // Screen pop: polls /calls/pop for calls this agent answered and shows each with a link to the
 // intake form. Short polling keeps it to plain HTTP behind any proxy. Built with textContent only:
-// nothing from the server is ever parsed as HTML.
+// nothing from the server is ever parsed as HTML. Works on any page: without a #screen-pop box it adds
+// one at the top of <main>, polling /calls/pop with the page's csrf-token meta. Loaded twice, it runs once.
 (function () {
   "use strict";
+  if (window.huiyinScreenPop) { return; }
+  window.huiyinScreenPop = true;
   var box = document.getElementById("screen-pop");
+  var main = document.getElementById("main");
+  if (!box && main) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    box = document.createElement("div");
+    box.id = "screen-pop";
+    box.className = "screen-pop";
+    box.setAttribute("aria-live", "polite");
+    box.dataset.url = "/calls/pop";
+    box.dataset.csrf = meta ? meta.getAttribute("content") : "";
+    main.insertBefore(box, main.firstChild);
+  }
   if (!box) { return; }
   var INTERVAL_MS = 4000;
+  var current = document.getElementById("call_id");  // the call the intake form is registering now
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -24,6 +39,7 @@
   function render(items) {
     box.replaceChildren();
     items.forEach(function (item) {
+      if (current && current.value === String(item.call_id)) { return; }
       var card = el("div", null, "card notice");
       card.appendChild(el("strong", "来电弹屏:" + (item.caller_number || "未知号码")));
       var where = [item.caller_location, item.queue ? "队列 " + item.queue : null].filter(Boolean).join(" · ");

@@ -46,15 +46,26 @@
     hint.appendChild(table);
     hint.hidden = false;
   }
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var field = form.querySelector('input[name="csrf_token"]');
+    return meta ? meta.getAttribute("content") : (field ? field.value : "");
+  }
+  // POSTed as JSON, never in the URL: phone and ID numbers must not land in access logs.
   function check() {
-    var query = "phone=" + encodeURIComponent(phone.value.trim()) + "&id_number=" + encodeURIComponent(idNumber.value.trim());
-    if (query === last || (!phone.value.trim() && !idNumber.value.trim())) { return; }
-    last = query;
-    fetch(form.getAttribute("data-duplicates") + "?" + query, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    var typed = {phone: phone.value.trim(), id_number: idNumber.value.trim()};
+    var body = JSON.stringify(typed);
+    if (body === last || (!typed.phone && !typed.id_number)) { return; }
+    last = body;
+    fetch(form.getAttribute("data-duplicates"), {
+      method: "POST", credentials: "same-origin", body: body,
+      headers: {"Accept": "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken()}
+    })
       .then(function (r) { return r.ok ? r.json() : {items: []}; })
       .then(show)
       .catch(function () { hint.hidden = true; });
   }
   phone.addEventListener("blur", check);
   idNumber.addEventListener("blur", check);
+  if (phone.value.trim()) { check(); }  // prefilled from an answered call
 })();

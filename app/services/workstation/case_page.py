@@ -1,0 +1,118 @@
+"""The case page: the case with its timeline told in Chinese, related cases and its current tasks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.domain.lights import LIGHT_LABELS
+from app.models import AuditEvent, Case, ProcessDefinition, Requester, Unit, User, WorkflowState
+from app.services import cases, tasks
+from app.services.actors import Actor
+from app.services.platform import Platform
+from app.services.scope import visible_cases
+from app.services.workstation.display import fmt, labels, masked
+
+ACTION_LABELS = {
+    "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
+    "case.personal_data_read": "查看诉求人完整信息", "case.incident": "流程异常",
+    "case.incident_retried": "异常件重新执行", "timer.fired": "到时自动流转",
+}
+
+
+def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
+    """Everything the case page shows; personal data masked unless revealed (the reveal is audited)."""
+    data = cases.read_case(platform, actor, case_id, reveal=reveal)
+    with platform.db.reading() as session:
+        row = cases.find_case(session, actor, case_id)
+        kinds, channels = labels(session, "kind"), labels(session, "channel")
+        forms = _forms_of(session, row)
+        data.update(kind_label=kinds.get(row.kind, row.kind), channel_label=channels.get(row.channel, row.channel),
+                    category_label=(row.category or "").replace("/", " / "), created=fmt(row.created_at),
+                    due=fmt(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
+                    timeline=_timeline(session, row.id, forms), related=_related(session, actor, row),
+                    assisting_units=[u.name for u in row.assisting_units])
+        units = {u.id: u.name for u in session.scalars(select(Unit))}
+    if not reveal:
+        masked(data)
+    data["tasks"] = [dict(tasks.get_task(platform, actor, t["id"]), unit=units.get(t["unit_id"], ""),
+                          due=fmt(t["due_at"]), light_label=LIGHT_LABELS[t["light"]]) for t in data["tasks"]]
+    data["may_reveal"] = actor.can("case.read_personal")
+    data["may_supervise"] = actor.can("case.supervise")
+    return data
+
+
+def _forms_of(session: Session, row: Case) -> dict[str, Any]:
+    state = session.get(WorkflowState, row.id)
+    definition = session.get(ProcessDefinition, state.definition_id) if state else None
+    return json.loads(definition.forms_json) if definition else {}
+
+
+def _field_names(forms: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
+    """field → (title, {value: label}) over every form of the process, to describe answers in Chinese."""
+    names: dict[str, tuple[str, dict[str, str]]] = {}
+    for schema in forms.values():
+        for field, prop in (schema.get("properties") or {}).items():
+            choices = {str(o.get("const")): str(o.get("title")) for o in prop.get("oneOf", []) if "const" in o}
+            names.setdefault(field, (str(prop.get("title") or field), choices))
+    return names
+
+
+def _describe(answers: dict[str, Any], names: dict[str, tuple[str, dict[str, str]]],
+              units: dict[int, str]) -> list[tuple[str, str]]:
+    described = []
+    for field, value in answers.items():
+        if value in (None, "", []):
+            continue
+        title, choices = names.get(field, (field, {}))
+        if isinstance(value, bool):
+            text = "是" if value else "否"
+        elif field.endswith("unit_id") and isinstance(value, int):
+            text = units.get(value, str(value))
+        elif field.endswith("unit_ids") and isinstance(value, list):
+            text = "、".join(units.get(v, str(v)) for v in value)
+        else:
+            text = choices.get(str(value), str(value))
+        described.append((title, text))
+    return described
+
+
+def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every audited step with who (name and 工号), when, what in Chinese and what they wrote."""
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
+    people = {no: name for no, name in session.execute(select(User.staff_no, User.name)
+                                                        .where(User.staff_no.in_({e.actor for e in events})))}
+    units = {u.id: u.name for u in session.scalars(select(Unit))}
+    names = _field_names(forms)
+    steps = []
+    for e in events:
+        detail = e.detail or {}
+        what = ACTION_LABELS.get(e.action, "系统记录")
+        notes: list[tuple[str, str]] = []
+        if e.action == "task.completed":
+            what = f"完成「{detail.get('title') or detail.get('task')}」"
+            notes = _describe(detail.get("data") or {}, names, units)
+        elif e.action == "case.supervised":
+            notes = [("督办意见", str(detail.get("note", "")))]
+        elif e.action == "case.registered" and detail.get("duplicate_of"):
+            what = "登记（关联为重复件）"
+        who = f"{people[e.actor]}（{e.actor}）" if e.actor in people else "系统" if e.actor == "system" else e.actor
+        steps.append({"at": fmt(e.at), "who": who, "what": what, "notes": notes})
+    return steps
+
+
+def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
+    """The original this repeats, its own repeats, and the same requester's other cases (visible ones)."""
+    req = row.requester
+    same_person = [h for h in ((Requester.phone_hash, req.phone_hash), (Requester.id_number_hash, req.id_number_hash))
+                   if h[1]]
+    clauses = [Case.id == row.duplicate_of_id, Case.duplicate_of_id == row.id]
+    clauses += [column == value for column, value in same_person]
+    found = session.scalars(select(Case).join(Requester).where(or_(*clauses), Case.id != row.id, visible_cases(actor))
+                            .order_by(Case.created_at.desc()).limit(20)).all()
+    return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status, "created": fmt(c.created_at),
+             "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id
+             else "重复件" if c.duplicate_of_id == row.id else "同一诉求人"} for c in found]
