@@ -1,8 +1,9 @@
 """Delivery of call outcomes to the platform: in order, retried while it is down, never twice.
 
-Errors: 2xx and 409 (already known) are delivered; 5xx, 408, 429 and connection errors are retried
-with capped exponential backoff, holding back later outcomes so order is kept; any other 4xx
-(401/403 bad token, 400/422 rejected body) is logged and dropped, since retrying cannot fix it.
+Errors: 2xx and 409 (already known) are delivered; 5xx, 408, 429, 401/403 (a token being rotated:
+an operator can fix it, so nothing is lost meanwhile) and connection errors are retried with capped
+exponential backoff, holding back later outcomes so order is kept; 400/422 (a rejected body) is logged
+and dropped, since retrying cannot fix it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from .call_state import Outcome
 
 log = logging.getLogger(__name__)
-RETRYABLE_4XX = {408, 425, 429}
+RETRYABLE_4XX = {401, 403, 408, 425, 429}
 Send = Callable[[bytes], int]
 
 
@@ -89,12 +90,12 @@ class Poster:
                 return True
             if 400 <= status < 500 and status not in RETRYABLE_4XX:
                 self.dropped += 1
-                level = logging.ERROR if status in (401, 403) else logging.WARNING
-                log.log(level, "platform refused %s for call %s (%s); dropped", outcome.kind,
-                        outcome.linkedid, problem)
+                log.warning("platform refused %s for call %s (%s); dropped", outcome.kind, outcome.linkedid,
+                            problem)
                 return False
-            log.warning("platform unavailable (%s); retrying %s for call %s in %.1fs", problem,
-                        outcome.kind, outcome.linkedid, delay)
+            level = logging.ERROR if status in (401, 403) else logging.WARNING  # the token needs an operator
+            log.log(level, "platform unavailable (%s); retrying %s for call %s in %.1fs", problem,
+                    outcome.kind, outcome.linkedid, delay)
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(delay * 2, self._retry_max)
 

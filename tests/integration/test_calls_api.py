@@ -270,12 +270,19 @@ def test_concurrent_duplicate_posts_make_one_call_and_one_case(app, demo, bridge
 
 # — who may post and read ——————————————————————————————————————————————————————————————————
 
-def test_only_a_bridge_token_may_post_and_only_case_roles_may_read(client, bridge_token):
+def test_only_a_bridge_token_may_post_and_only_the_centres_staff_may_read(client, bridge_token):
+    post(client, bridge_token, event("7.0", "abandoned"))
     assert post(client, user_token(client, "agent01"), answered("7.1")).status_code == 403
     assert client.post("/api/v1/calls/events", json=answered("7.1")).status_code == 401
-    assert get(client, bridge_token, "/api/v1/calls").status_code == 403
-    assert get(client, user_token(client, "sysadmin"), "/api/v1/calls").status_code == 403
-    assert get(client, user_token(client, "cg01"), "/api/v1/calls").status_code == 200
+    for url in ("/api/v1/calls", "/api/v1/calls/stats"):
+        assert get(client, bridge_token, url).status_code == 403
+        assert get(client, user_token(client, "sysadmin"), url).status_code == 403
+        for staff_no in ("cg01", "cgleader01"):  # a unit below the centre: its cases, never the callers
+            refused = get(client, user_token(client, staff_no), url)
+            assert refused.status_code == 403 and "热线中心" in refused.get_json()["message"]
+            assert NUMBER not in refused.get_data(as_text=True)
+        for staff_no in ("agent01", "dispatch01", "leader01"):
+            assert get(client, user_token(client, staff_no), url).status_code == 200
 
 
 def test_a_malformed_event_is_refused_with_field_errors(client, bridge_token):
@@ -287,13 +294,13 @@ def test_a_malformed_event_is_refused_with_field_errors(client, bridge_token):
 
 def test_the_caller_number_is_masked_for_readers_without_personal_data(client, demo, bridge_token):
     post(client, bridge_token, event("9.1", "abandoned"))
+    whole = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
     with demo.db.unit_of_work() as session:
-        session.execute(delete(role_permission).where(role_permission.c.role_code == "handler",
+        session.execute(delete(role_permission).where(role_permission.c.role_code == "dispatcher",
                                                       role_permission.c.permission_code == "case.read_personal"))
         session.commit()
 
-    masked = get(client, user_token(client, "cg01"), "/api/v1/calls").get_json()["items"][0]
-    whole = get(client, user_token(client, "agent01"), "/api/v1/calls").get_json()["items"][0]
+    masked = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
 
     assert masked["caller_number"] == "138****8000" and whole["caller_number"] == NUMBER
     assert masked["caller_location"] == "北京市"

@@ -142,6 +142,6 @@ def test_the_platform_down_for_a_while_loses_and_reorders_nothing(fake_platform:
 
 
 def test_a_refused_outcome_is_dropped_and_the_rest_still_delivered(fake_platform: Platform) -> None:
-    fake_platform.script = [401]
+    fake_platform.script = [422]
     scenario(fake_platform, [Session(events=load_stream("queue_abandon_18.txt"))], expected=1)
     assert fake_platform.kinds() == [("1700000200.11", "ended")]

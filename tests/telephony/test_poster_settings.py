@@ -28,7 +28,8 @@ def test_the_same_outcome_is_queued_once_and_a_full_queue_never_blocks() -> None
 
 
 @pytest.mark.parametrize(("statuses", "delivered"), [
-    ([201], True), ([409], True), ([503, 500, 200], True), ([400], False), ([403], False), ([429, 204], True),
+    ([201], True), ([409], True), ([503, 500, 200], True), ([400], False), ([422], False), ([429, 204], True),
+    ([401, 403, 201], True),  # a token being rotated: held and retried, not lost
 ])
 def test_poster_delivers_retries_or_drops_by_status(statuses: list[int], delivered: bool) -> None:
     sent: list[bytes] = []
