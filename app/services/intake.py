@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.errors import Invalid, NotPermitted
-from app.models import Case, HumanTask, IdempotentRequest, Requester, Unit
+from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
 from app.services import audit, calls, notify, process
 from app.services.actors import Actor
 from app.services.cases import (
@@ -73,6 +73,7 @@ def register_case(platform: Platform, actor: Actor, data: CaseInput,
 
 
 def _register(session: Session, platform: Platform, actor: Actor, data: CaseInput) -> Case:
+    _check_dictionary(session, data)
     requester_in = _normalised(data.requester)
     _refuse_terminated_matter(session, platform, requester_in, data.category)
     if data.duplicate_of is not None:
@@ -104,6 +105,20 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
                  detail={"number": number, "kind": data.kind, "channel": data.channel, "process": key,
                          "version": definition.version, "duplicate_of": data.duplicate_of})
     return case
+
+
+def _check_dictionary(session: Session, data: CaseInput) -> None:
+    """Kind, channel and category must be active entries of the data dictionary administrators keep."""
+    wanted = {"kind": data.kind, "channel": data.channel, "category": data.category}
+    known = {(kind, code) for kind, code in session.execute(
+        select(DictionaryEntry.kind, DictionaryEntry.code).where(
+            DictionaryEntry.active, DictionaryEntry.kind.in_(wanted),
+            DictionaryEntry.code.in_([v for v in wanted.values() if v])))}
+    labels = {"kind": "诉求类型", "channel": "来源渠道", "category": "事项分类"}
+    errors = {field: f"{labels[field]}无效:{value}" for field, value in wanted.items()
+              if value and (field, value) not in known}
+    if errors:
+        raise Invalid("；".join(errors.values()), errors)
 
 
 def _normalised(r: RequesterInput) -> RequesterInput:

@@ -51,3 +51,20 @@ def test_only_administrators_edit_settings_and_every_edit_is_audited(app, client
     with demo.db.reading() as session:
         changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "setting.changed")).all()
     assert [(c.detail["key"], c.detail["after"]) for c in changes] == [("dedupe.lookback_days", 30)]
+
+
+def test_intake_takes_kinds_and_channels_from_the_dictionary_as_administrators_keep_it(client, demo):
+    from app.models import DictionaryEntry
+
+    agent = token(client, "agent01")
+    body = {"kind": "complaint", "channel": "weibo", "subject": "噪声", "content": "夜间施工。",
+            "requester": {"name": "李四"}}
+    assert client.post("/api/v1/cases", headers=agent, json={**body, "kind": "gossip"}).get_json()["details"] == {
+        "kind": "诉求类型无效:gossip"}
+    assert client.post("/api/v1/cases", headers=agent, json=body).status_code == 201
+    with demo.db.unit_of_work() as session:  # the centre stops taking appeals by 微博
+        session.scalars(select(DictionaryEntry).where(DictionaryEntry.kind == "channel",
+                                                      DictionaryEntry.code == "weibo")).one().active = False
+        session.commit()
+    refused = client.post("/api/v1/cases", headers=agent, json=body)
+    assert refused.status_code == 422 and refused.get_json()["details"] == {"channel": "来源渠道无效:weibo"}

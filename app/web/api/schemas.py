@@ -12,9 +12,6 @@ from app.errors import Invalid
 ErrorMessages = dict[str, str | list[Any] | dict[Any, Any]]
 REQUIRED: ErrorMessages = {"required": "必填项", "null": "不能为空", "invalid": "格式不正确"}
 
-KINDS = ["consultation", "help", "complaint", "report", "suggestion", "praise"]
-CHANNELS = ["phone", "web", "app", "wechat", "letter", "visit", "mailbox", "weibo", "sms"]
-
 
 def text(max_len: int, *, required: bool = True, min_len: int = 1) -> fields.String:
     return fields.String(required=required, allow_none=not required, error_messages=REQUIRED,
@@ -35,10 +32,8 @@ class RequesterSchema(Schema):
 
 
 class CaseCreate(Schema):
-    kind = fields.String(required=True, error_messages=REQUIRED,
-                         validate=validate.OneOf(KINDS, error="诉求类型无效"))
-    channel = fields.String(required=True, error_messages=REQUIRED,
-                            validate=validate.OneOf(CHANNELS, error="来源渠道无效"))
+    kind = text(20)  # checked against the data dictionary by the intake service
+    channel = text(20)
     category = text(80, required=False)
     subject = text(200)
     content = text(20000)
