@@ -6,8 +6,6 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from app.domain.roles import PERMISSIONS, ROLE_PERMISSIONS, ROLES
-
 
 revision = '0001'
 down_revision = None
@@ -444,6 +442,37 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     _append_only_audit()
     _role_catalogue()
+
+
+# The role catalogue as it was at this revision (frozen: later changes come as new migrations).
+ROLES = {'agent': '话务员',
+ 'handler': '经办人',
+ 'leader': '分管领导',
+ 'dispatcher': '派单员',
+ 'sysadmin': '系统管理员',
+ 'secadmin': '安全管理员',
+ 'auditor': '审计员'}
+PERMISSIONS = {'case.read': '查看诉求件',
+ 'case.read_personal': '查看诉求人完整信息',
+ 'case.create': '登记诉求件',
+ 'case.dispatch': '派单',
+ 'case.handle': '办理',
+ 'case.approve': '审批',
+ 'case.supervise': '督办',
+ 'definition.deploy': '部署流程定义',
+ 'settings.edit': '修改参数配置',
+ 'dictionary.edit': '维护数据字典',
+ 'calendar.edit': '维护工作日历',
+ 'user.manage': '管理用户',
+ 'role.assign': '分配角色',
+ 'audit.read': '查看审计日志'}
+ROLE_PERMISSIONS = {'agent': ('case.read', 'case.read_personal', 'case.create'),
+ 'dispatcher': ('case.read', 'case.read_personal', 'case.dispatch', 'case.create'),
+ 'handler': ('case.read', 'case.read_personal', 'case.handle'),
+ 'leader': ('case.read', 'case.read_personal', 'case.approve', 'case.supervise'),
+ 'sysadmin': ('definition.deploy', 'settings.edit', 'dictionary.edit', 'calendar.edit', 'user.manage'),
+ 'secadmin': ('role.assign',),
+ 'auditor': ('audit.read',)}
 
 
 AUDIT_GUARD_PG = """
