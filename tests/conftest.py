@@ -78,6 +78,7 @@ def _empty_pg(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER SEQUENCE case_serial RESTART"))
     engine.dispose()
 
 

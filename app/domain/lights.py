@@ -18,7 +18,7 @@ from app.domain.calendar import WorkCalendar
 __all__ = ["LIGHT_LABELS", "Light", "light", "light_label", "warn_at", "worst_light"]
 
 Light = Literal["green", "yellow", "red"]
-LIGHT_LABELS: dict[Light, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}  # mildest first
+LIGHT_LABELS: dict[str, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}  # keyed by Light, mildest first
 
 
 def _start_of_last_working_day(due: datetime, calendar: WorkCalendar) -> datetime:

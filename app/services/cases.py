@@ -18,7 +18,7 @@ from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit
 from app.services.actors import Actor
-from app.services.counters import next_value
+from app.services.counters import next_case_serial
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 
@@ -47,9 +47,9 @@ def new_requester(session: Session, platform: Platform, data: RequesterInput) ->
 
 
 def new_case_identity(session: Session, platform: Platform) -> tuple[str, str]:
-    """A 受理号 from the day's gap-free counter and an unguessable 查询码."""
+    """A 受理号 (date and a unique serial) and an unguessable 查询码."""
     today = platform.clock.now().strftime("%Y%m%d")
-    serial = next_value(session, f"case:{today}")
+    serial = next_case_serial(session)
     code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(10))
     return f"12345-{today}-{serial:06d}", code
 

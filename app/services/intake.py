@@ -55,11 +55,16 @@ def register_case(platform: Platform, actor: Actor, data: CaseInput,
         with platform.db.unit_of_work() as session:
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
                 return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
-            case = _register(session, platform, actor, data)
+            case, version = _register(session, platform, actor, data)
             if key:
                 session.add(IdempotentRequest(key=key, case_id=case.id, created_at=platform.clock.now()))
             session.flush()
             result = summary(session, case, platform.clock.now())
+            # Last, so the audit chain's lock is held only for the commit.
+            audit.record(session, platform, actor, "case.registered", case_id=case.id,
+                         detail={"number": case.number, "kind": data.kind, "channel": data.channel,
+                                 "process": case.process_key, "version": version,
+                                 "duplicate_of": data.duplicate_of})
             session.commit()
             return result
     except IntegrityError:
@@ -72,7 +77,7 @@ def register_case(platform: Platform, actor: Actor, data: CaseInput,
             return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
 
 
-def _register(session: Session, platform: Platform, actor: Actor, data: CaseInput) -> Case:
+def _register(session: Session, platform: Platform, actor: Actor, data: CaseInput) -> tuple[Case, int]:
     _check_dictionary(session, data)
     requester_in = _normalised(data.requester)
     _refuse_terminated_matter(session, platform, requester_in, data.category)
@@ -101,10 +106,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
     })
     session.flush()
     notify.case_registered(session, platform, case)
-    audit.record(session, platform, actor, "case.registered", case_id=case.id,
-                 detail={"number": number, "kind": data.kind, "channel": data.channel, "process": key,
-                         "version": definition.version, "duplicate_of": data.duplicate_of})
-    return case
+    return case, definition.version
 
 
 def _check_dictionary(session: Session, data: CaseInput) -> None:

@@ -33,7 +33,10 @@ def status_changed(session: Session, platform: Platform, case: Case, before: str
 
 
 def task_created(session: Session, platform: Platform, case: Case, task: HumanTask) -> None:
-    """Tell the people who may work a new task at its unit (those with a work phone on file)."""
+    """Tell a unit's handlers of their new task (those with a work phone on file); the centre's desks
+    (agents, dispatchers) watch their worklists all day and get no SMS."""
+    if task.role != "handler":
+        return
     for user_id, phone in outbox.reachable_people(session, task.unit_id, {task.role}):
         outbox.enqueue(session, platform, dedupe_key=f"task:{task.id}:{user_id}", template="new_task",
                        phone=phone, case_id=case.id,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from app.domain.lights import LIGHT_LABELS
 from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Unit, WorkflowState
 from app.services import audit, incidents, notify, process
@@ -17,7 +18,7 @@ from app.services.cases import find_case, task_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 
-LIGHTS = ("green", "yellow", "red")
+LIGHTS = tuple(LIGHT_LABELS)
 
 
 def light_expr(now: datetime) -> ColumnElement[str]:

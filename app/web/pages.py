@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from app.domain.lights import LIGHT_LABELS
 from app.domain.roles import CASE_ROLES, ROLES
 from app.errors import Conflict, Invalid
 from app.services import tasks, workstation
@@ -43,7 +44,7 @@ def worklist() -> ResponseReturnValue:
                                        task=filters["task"], page=_page_number(args.get("page")),
                                        descending=descending)
     return render_template("worklist.html", w=result, filters=filters, descending=descending,
-                           light_labels=workstation.LIGHT_LABELS)
+                           light_labels=LIGHT_LABELS)
 
 
 def render_case(case_id: int, *, reveal: bool = False, failed: dict[str, Any] | None = None,

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, Invalid
 from app.services import workstation
 from app.web import forms_render
@@ -35,7 +36,7 @@ def _leader(errors: dict[str, str] | None = None, values: dict[str, str] | None 
             status: int = 200) -> ResponseReturnValue:
     desk = workstation.leader_desk(platform(), current_actor())
     return render_template("leader.html", d=desk, errors=errors or {}, v=values or {},
-                           light_labels=workstation.LIGHT_LABELS), status
+                           light_labels=LIGHT_LABELS), status
 
 
 @bp.get("/leader")

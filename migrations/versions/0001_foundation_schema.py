@@ -442,6 +442,8 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     _append_only_audit()
     _role_catalogue()
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE case_serial")  # 受理号 serials without a lock (app/services/counters.py)
 
 
 # The role catalogue as it was at this revision (frozen: later changes come as new migrations).
@@ -509,6 +511,7 @@ def _role_catalogue() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE IF EXISTS case_serial")
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -140,3 +141,14 @@ def test_calls_on_the_pbx_become_a_draft_case_a_callback_and_voicemail_cases(ser
     pops = client.get("/calls/pop").get_json()["items"]
     assert [(p["call_id"], p["caller_number"], p["caller_location"]) for p in pops] == [
         (talked["id"], "13800138000", "北京市")]
+
+    page = client.get(pops[0]["intake_url"]).get_data(as_text=True)  # the pop's 登记诉求件 link
+    assert 'id="phone" name="phone" value="13800138000"' in page
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)"[^>]*value="([^"]*)"', page))
+    done = client.post("/intake", data={**form, "kind": "complaint", "channel": "phone", "name": "来电人",
+                                        "phone": "13800138000", "subject": "咨询", "content": "来电咨询"})
+    assert "登记成功" in done.get_data(as_text=True)
+    calls = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {token['token']}"}).get_json()
+    linked = next(c for c in calls["items"] if c["linkedid"] == "1700000000.1")
+    assert linked["case"]["number"].startswith("12345-") and not linked["draft_pending"]
+    assert client.get("/calls/pop").get_json()["items"] == []

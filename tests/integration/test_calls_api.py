@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from app.errors import NotFound
-from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, Setting, role_permission
-from app.services import auth
-from app.services.actors import SYSTEM
+from app.errors import Invalid, NotFound
+from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, Setting, User
+from app.services import auth, call_stats, intake
+from app.services.actors import SYSTEM, Actor
+from app.services.auth import actor_for
 from app.services.calls import caller_location, recording_path
+from app.services.cases import RequesterInput
 from tests.conftest import DEMO_PASSWORD, csrf_token_of
 
 NUMBER = "13800138000"
@@ -118,6 +122,84 @@ def test_an_unmapped_agent_gets_no_draft_but_the_call_is_listed(client, demo, br
     assert response.get_json()["draft_for"] is None
     item = get(client, user_token(client, "agent01"), "/api/v1/calls").get_json()["items"][0]
     assert item["agent"] is None and item["agent_interface"] == "PJSIP/9999" and item["outcome"] == "answered"
+
+
+def intake_fields(page: str, **fields: str) -> dict[str, str]:
+    """The intake form as the agent submits it: the hidden fields the page carries, and what was typed."""
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)"[^>]*value="([^"]*)"', page))
+    return {**hidden, "kind": "complaint", "channel": "phone", "category": "", "name": "张三", "id_number": "",
+            "address": "", "subject": "噪声扰民", "content": "夜间施工", **fields}
+
+
+def test_the_case_registered_from_the_screen_pop_is_linked_to_the_call_once(
+        client, auth, demo, bridge_token, agent_map, test_config):
+    call_id = post(client, bridge_token, answered("1.1", recording_file="/var/spool/monitor/q-1.1.wav")).get_json()[
+        "call_id"]
+    folder = Path(str(test_config["INSTANCE_PATH"])) / "recordings" / "pbx-1"
+    folder.mkdir(parents=True)
+    (folder / "q-1.1.wav").write_bytes(b"RIFF-talk")
+    auth.login("dispatch01")
+    assert client.get(f"/calls/{call_id}/recording").status_code == 404, "no case yet: only the answering agent"
+    assert client.get(f"/intake?call={call_id}").status_code == 404, "the prefill is the answering agent's"
+    auth.logout()
+
+    auth.login("agent01")
+    page = client.get(f"/intake?call={call_id}").get_data(as_text=True)
+    assert f'name="call_id" id="call_id" value="{call_id}"' in page
+    assert f'id="phone" name="phone" value="{NUMBER}"' in page and "北京市" in page
+    assert "screen_pop.js" in page
+    done = client.post("/intake", data=intake_fields(page, phone=NUMBER))
+    assert done.status_code == 200 and "登记成功" in done.get_data(as_text=True)
+    again = client.post("/intake", data=intake_fields(page, phone=NUMBER, request_key="another-key"))
+    auth.logout()
+
+    assert again.status_code == 422 and "该来电已登记诉求件,不能重复关联" in again.get_data(as_text=True)
+    assert count(demo, Case) == 1, "the refused second registration rolled back with its link"
+    item = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
+    with demo.db.reading() as session:
+        case = session.scalars(select(Case)).one()
+    assert item["case"] == {"id": case.id, "number": case.number} and not item["draft_pending"]
+    auth.login("dispatch01")  # a reader of the case now
+    played = client.get(f"/calls/{call_id}/recording")
+    assert played.status_code == 200 and played.data == b"RIFF-talk"
+    played.close()
+    assert client.get("/calls/pop").get_json()["items"] == []
+
+
+def staff(platform, staff_no: str) -> Actor:
+    """A demo user as the services see them."""
+    with platform.db.reading() as session:
+        return actor_for(session.scalars(select(User).where(User.staff_no == staff_no)).one())
+
+
+def test_only_the_answering_agent_or_a_centre_agent_may_link_a_call(demo, bridge_token, agent_map, client):
+    by_agent = post(client, bridge_token, answered("1.1")).get_json()["call_id"]
+    by_dispatcher = post(client, bridge_token, answered("1.2", agent_interface="PJSIP/8002")).get_json()["call_id"]
+    data = intake.CaseInput(kind="complaint", channel="phone", subject="噪声扰民", content="夜间施工",
+                            requester=RequesterInput(name="张三", phone=NUMBER), call_id=by_agent)
+
+    with pytest.raises(Invalid) as refused:  # a dispatcher may register, but not from an agent's call
+        intake.register_case(demo, staff(demo, "dispatch01"), data)
+    assert refused.value.details == {"call_id": "只有接听该来电的话务员可以为其登记诉求件"}
+    with pytest.raises(Invalid, match="来电不存在"):
+        intake.register_case(demo, staff(demo, "dispatch01"), replace(data, call_id=999))
+    assert count(demo, Case) == 0
+    own = intake.register_case(demo, staff(demo, "dispatch01"), replace(data, call_id=by_dispatcher))
+    other = intake.register_case(demo, staff(demo, "agent01"), data)  # the answering agent
+    with demo.db.reading() as session:
+        assert session.get_one(Call, by_dispatcher).case_id == own["id"]
+        assert session.get_one(Call, by_agent).case_id == other["id"]
+
+
+def test_an_agent_at_the_centre_may_take_up_a_call_another_answered(demo, bridge_token, agent_map, client):
+    call_id = post(client, bridge_token, answered("1.2", agent_interface="PJSIP/8002")).get_json()["call_id"]
+    data = intake.CaseInput(kind="complaint", channel="phone", subject="噪声扰民", content="夜间施工",
+                            requester=RequesterInput(name="张三", phone=NUMBER), call_id=call_id)
+
+    case = intake.register_case(demo, staff(demo, "agent01"), data)
+
+    with demo.db.reading() as session:
+        assert session.get_one(Call, call_id).case_id == case["id"]
 
 
 # — abandoned: the 回呼 list ————————————————————————————————————————————————————————————————
@@ -292,19 +374,37 @@ def test_a_malformed_event_is_refused_with_field_errors(client, bridge_token):
     assert set(response.get_json()["details"]) == {"kind", "hold_seconds"}
 
 
+def calls_seen_by(platform, actor: Actor) -> dict[str, dict[str, Any]]:
+    return {c["linkedid"]: c for c in call_stats.list_calls(platform, actor, call_stats.CallFilter())["items"]}
+
+
 def test_the_caller_number_is_masked_for_readers_without_personal_data(client, demo, bridge_token):
     post(client, bridge_token, event("9.1", "abandoned"))
-    whole = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
-    with demo.db.unit_of_work() as session:
-        session.execute(delete(role_permission).where(role_permission.c.role_code == "dispatcher",
-                                                      role_permission.c.permission_code == "case.read_personal"))
-        session.commit()
+    reader = staff(demo, "dispatch01")
+    # the permission is taken from the actor, not the shared role catalogue (PostgreSQL keeps it between tests)
+    without = replace(reader, permissions=reader.permissions - {"case.read_personal"})
 
-    masked = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
+    whole = get(client, user_token(client, "dispatch01"), "/api/v1/calls").get_json()["items"][0]
+    masked = calls_seen_by(demo, without)["9.1"]
 
     assert masked["caller_number"] == "138****8000" and whole["caller_number"] == NUMBER
     assert masked["caller_location"] == "北京市"
     assert masked["callback"] == {"id": 1, "status": "open", "attempts": 0, "outcome": None}
+
+
+def test_a_linked_case_the_reader_may_not_see_hides_its_number_and_the_callers(demo, client, bridge_token):
+    post(client, bridge_token, event("9.1", "abandoned"))
+    case_id = post(client, bridge_token, event("9.2", "voicemail", voicemail_file="/var/spool/msg0002")).get_json()[
+        "case_id"]
+    reader = staff(demo, "dispatch01")
+    blind = replace(reader, unit_path="/no-such-unit/")  # at the centre, yet seeing no case
+
+    seen, hidden = calls_seen_by(demo, reader), calls_seen_by(demo, blind)
+
+    assert seen["9.2"]["case"]["id"] == case_id and seen["9.2"]["caller_number"] == NUMBER
+    assert hidden["9.2"]["case"] is None and hidden["9.2"]["has_case"]
+    assert hidden["9.2"]["caller_number"] == "138****8000", "masked: the caller belongs to a case not theirs"
+    assert hidden["9.1"]["caller_number"] == NUMBER and not hidden["9.1"]["has_case"], "no case: shown whole"
 
 
 def test_caller_locations_come_from_the_geocoder_or_the_mobile_prefix_table():

@@ -73,6 +73,12 @@ def post_form(client: Any, page: str, action: str, data: dict[str, Any]) -> Any:
     return client.post(action, data={**data, "csrf_token": token})
 
 
+def duplicate_hint(client: Any, **typed: Any) -> Any:
+    """The hint as intake.js asks for it: a JSON POST with the page's CSRF token in the header."""
+    token = csrf_token_of(client.get("/intake").get_data(as_text=True))
+    return client.post("/intake/duplicates", json=typed, headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
 def light_of_row(client: Any, auth: Auth, case_number: str) -> tuple[str, ...]:
     """The light shown in the case's worklist row (signed in afresh: the frozen clock jumped past the idle limit)."""
     auth.login("cg01")
@@ -164,23 +170,37 @@ def test_the_duplicate_hint_lists_the_requesters_recent_cases_by_phone_or_id_num
     recent = register(demo, subject="今天的诉求", id_number=None)
     register(demo, name="李四", phone="13900000000", id_number=None, subject="别人的诉求")
     auth.login("agent01")
-    by_phone = client.get("/intake/duplicates?phone=138 1234 5678").get_json()
+    by_phone = duplicate_hint(client, phone="138 1234 5678").get_json()
     assert [c["id"] for c in by_phone["items"]] == [recent]
     assert by_phone["days"] == 90
     assert by_phone["items"][0] | {"number": ""} == {"id": recent, "number": "", "subject": "今天的诉求",
                                                       "status": "待受理", "created": by_phone["items"][0]["created"],
                                                       "light": "green", "light_label": "绿灯"}
-    by_id = client.get("/intake/duplicates?id_number=11010519491231002x").get_json()
+    by_id = duplicate_hint(client, id_number="11010519491231002x").get_json()
     assert by_id["items"] == []  # the case with that ID number is older than 90 days
     assert old not in [c["id"] for c in by_phone["items"]]
-    bad = client.get("/intake/duplicates?phone=123").get_json()
+    bad = duplicate_hint(client, phone="123").get_json()
     assert bad["items"] == [] and "phone" in bad["errors"]
 
 
 def test_the_duplicate_hint_needs_a_signed_in_agent(app, client, auth: Auth, demo):
-    assert client.get("/intake/duplicates?phone=13812345678").status_code == 302
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+    assert client.post("/intake/duplicates", json={"phone": PHONE}, headers={"X-CSRFToken": token}).status_code == 302
     auth.login("cg01")
-    assert client.get("/intake/duplicates?phone=13812345678").status_code == 403
+    token = csrf_token_of(client.get("/worklist").get_data(as_text=True))
+    assert client.post("/intake/duplicates", json={"phone": PHONE}, headers={"X-CSRFToken": token}).status_code == 403
+
+
+def test_the_duplicate_hint_keeps_the_numbers_out_of_the_url(app, client, auth: Auth, demo):
+    register(demo)
+    auth.login("agent01")
+    page = client.get("/intake").get_data(as_text=True)
+
+    assert client.get(f"/intake/duplicates?phone={PHONE}").status_code == 405, "numbers in a URL land in access logs"
+    assert client.post("/intake/duplicates", json={"phone": PHONE}).status_code == 400, "it needs the CSRF header"
+    assert 'data-duplicates="/intake/duplicates"' in page and 'name="csrf-token"' in page
+    assert len(duplicate_hint(client, phone=PHONE).get_json()["items"]) == 1
+    assert duplicate_hint(client, phone=["not", "text"]).status_code == 422
 
 
 @pytest.mark.parametrize(("typed", "message"), [

@@ -1,11 +1,16 @@
-"""Traffic lights: when a step turns yellow, and its colour one second either side of each boundary."""
+"""Traffic lights: when a step turns yellow, its colour one second either side of each boundary, and the
+SQL twin (services.tasks.light_expr) agreeing with the Python rule."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, create_engine, insert, select
 
 from app.domain.calendar import WorkCalendar, official_calendar_entries
-from app.domain.lights import light, light_label, warn_at
+from app.domain.lights import light, light_label, warn_at, worst_light
+from app.models import HumanTask
+from app.services.tasks import light_expr
 
 SECOND = timedelta(seconds=1)
 
@@ -78,5 +83,49 @@ def test_the_light_stays_yellow_at_the_due_second_and_turns_red_after_it() -> No
     assert light(due + SECOND, warn, due) == "red"
 
 
+def test_a_step_without_a_deadline_stays_green() -> None:
+    now = datetime(2026, 3, 11, 23, 59, 59)
+    assert light(now, None, None) == "green"
+    assert light(now, None, now - SECOND) == "red"  # each missing time on its own never fires
+    assert light(now, now, None) == "yellow"
+
+
+def test_the_worst_light_of_several_is_the_most_urgent() -> None:
+    assert worst_light(["green", "red", "yellow"]) == "red"
+    assert worst_light(["green", "yellow"]) == "yellow"
+    assert worst_light([]) is None
+
+
 def test_lights_have_chinese_labels() -> None:
-    assert [light_label(value) for value in ("green", "yellow", "red")] == ["绿", "黄", "红"]
+    assert [light_label(value) for value in ("green", "yellow", "red")] == ["绿灯", "黄灯", "红灯"]
+
+
+WARN, DUE = datetime(2026, 3, 9, 23, 59, 59), datetime(2026, 3, 11, 23, 59, 59)
+BOUNDARIES = {
+    "one second before warn": (WARN - SECOND, WARN, DUE),
+    "at warn": (WARN, WARN, DUE),
+    "at due": (DUE, WARN, DUE),
+    "one second after due": (DUE + SECOND, WARN, DUE),
+    "no deadline": (DUE + SECOND, None, None),
+    "a due time without a warning time": (DUE + SECOND, None, DUE),
+}
+
+
+@pytest.fixture(scope="module")
+def sqlite() -> Iterator[Engine]:
+    """An in-memory SQLite holding only the human_task table (foreign keys are not enforced there)."""
+    engine = create_engine("sqlite://")
+    HumanTask.__table__.create(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("now, warn, due", BOUNDARIES.values(), ids=BOUNDARIES.keys())
+def test_the_sql_light_agrees_with_the_python_rule(sqlite: Engine, now: datetime, warn: datetime | None,
+                                                   due: datetime | None) -> None:
+    with sqlite.begin() as conn:
+        conn.execute(HumanTask.__table__.delete())
+        conn.execute(insert(HumanTask).values(id="t", case_id=1, spec_name="handle", title="办理", role="handler",
+                                              created_at=WARN - timedelta(days=5), warn_at=warn, due_at=due))
+        in_sql = conn.scalar(select(light_expr(now)).select_from(HumanTask))
+    assert in_sql == light(now, warn, due)

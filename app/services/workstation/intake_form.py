@@ -89,13 +89,10 @@ def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str)
                                                             visible_cases(actor))))
         lights = _case_lights(session, visible, now)
         items = [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
-                  "created": fmt(c.created_at), "light": lights.get(c.id), "light_label": _label(lights.get(c.id))}
+                  "created": fmt(c.created_at), "light": lights.get(c.id),
+                  "light_label": LIGHT_LABELS.get(lights.get(c.id) or "", "无")}
                  for c in earlier if c.id in visible]
     return {"items": items, "errors": {}, "days": days}
-
-
-def _label(light: Light | None) -> str:
-    return LIGHT_LABELS[light] if light else "无"
 
 
 def _case_lights(session: Session, case_ids: Iterable[int], now: datetime) -> dict[int, Light | None]:
