@@ -43,7 +43,7 @@ def check_requester(name: str, phone: str, id_number: str, today: datetime) -> d
 def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], key: str | None) -> dict[str, Any]:
     """Check the intake form field by field, then register; Invalid carries {field: Chinese message}."""
     text = {k: (form.get(k) or "").strip() for k in ("kind", "channel", "category", "name", "phone", "id_number",
-                                                     "address", "subject", "content", "duplicate_of")}
+                                                     "address", "subject", "content", "duplicate_of", "call_id")}
     with platform.db.reading() as session:
         kinds, channels = labels(session, "kind"), labels(session, "channel")
         leaves = {leaf["code"] for group in category_tree(session) for leaf in group["children"]}
@@ -62,11 +62,14 @@ def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], k
             errors[field] = f"{title}最多 {most} 个字"
     if text["duplicate_of"] and not text["duplicate_of"].isdigit():
         errors["duplicate_of"] = "重复件关联无效"
+    if text["call_id"] and not text["call_id"].isdigit():
+        errors["call_id"] = "来电关联无效"
     if errors:
         raise Invalid("登记信息有误，请按提示修改", errors)
     data = intake.CaseInput(
         kind=text["kind"], channel=text["channel"], category=text["category"] or None, subject=text["subject"],
         content=text["content"], duplicate_of=int(text["duplicate_of"]) if text["duplicate_of"] else None,
+        call_id=int(text["call_id"]) if text["call_id"] else None,
         requester=RequesterInput(name=text["name"], phone=text["phone"] or None,
                                  id_number=text["id_number"] or None, address=text["address"] or None))
     try:

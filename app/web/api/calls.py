@@ -1,4 +1,4 @@
-"""Telephony: the bridge posts call outcomes; users with case roles list calls and read the figures."""
+"""Telephony: the bridge posts call outcomes; the centre's staff list the calls and read the figures."""
 
 from __future__ import annotations
 
