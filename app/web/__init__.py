@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import auth, calls, context, documents, errors, health, pages
+from app.web import admin, auth, calls, context, documents, errors, health, pages
 from app.web.api import bp as api_bp
 
 
@@ -20,6 +20,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
     from app import csrf

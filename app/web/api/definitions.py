@@ -1,4 +1,4 @@
-"""Process definitions and the incidents they run into (system administrators)."""
+"""System administrators' API: process definitions, the incidents they run into, the SMS outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid
-from app.services import definitions, incidents
+from app.services import definitions, incidents, messages
 from app.web.api import bp
 from app.web.context import current_actor, platform
 
@@ -35,3 +35,10 @@ def list_incidents() -> ResponseReturnValue:
 @bp.post("/incidents/<int:case_id>/retry")
 def retry_incident(case_id: int) -> ResponseReturnValue:
     return jsonify(case_id=case_id, status=incidents.retry(platform(), current_actor(), case_id))
+
+
+@bp.get("/messages")
+def list_messages() -> ResponseReturnValue:
+    before = request.args.get("before_id")
+    return jsonify(items=messages.list_messages(platform(), current_actor(), status=request.args.get("status"),
+                                                before_id=int(before) if before and before.isdigit() else None))
