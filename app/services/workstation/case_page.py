@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from app.domain.lights import LIGHT_LABELS
@@ -107,12 +107,17 @@ def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dic
 def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
     """The original this repeats, its own repeats, and the same requester's other cases (visible ones)."""
     req = row.requester
-    same_person = [h for h in ((Requester.phone_hash, req.phone_hash), (Requester.id_number_hash, req.id_number_hash))
-                   if h[1]]
-    clauses = [Case.id == row.duplicate_of_id, Case.duplicate_of_id == row.id]
-    clauses += [column == value for column, value in same_person]
-    found = session.scalars(select(Case).join(Requester).where(or_(*clauses), Case.id != row.id, visible_cases(actor))
-                            .order_by(Case.created_at.desc()).limit(20)).all()
+    # Candidates first, each through an index (id, duplicate_of, the requester hashes), then the scope
+    # rule on those few: one OR across tables would scan every visible case.
+    parts = [select(Case.id).where(Case.duplicate_of_id == row.id)]
+    if row.duplicate_of_id:
+        parts.append(select(Case.id).where(Case.id == row.duplicate_of_id))
+    for column, value in ((Requester.phone_hash, req.phone_hash), (Requester.id_number_hash, req.id_number_hash)):
+        if value:
+            parts.append(select(Case.id).join(Requester).where(column == value))
+    ids = [i for i in session.scalars(union(*parts)) if i != row.id]
+    found = session.scalars(select(Case).where(Case.id.in_(ids), visible_cases(actor))
+                            .order_by(Case.created_at.desc()).limit(20)).all() if ids else []
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status, "created": fmt(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id
              else "重复件" if c.duplicate_of_id == row.id else "同一诉求人"} for c in found]
