@@ -102,10 +102,17 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--head", help="ID:MAC of a chain head recorded earlier (the scheduler logs it)")
 @with_appcontext
-def audit_verify() -> None:
+def audit_verify(head: str | None) -> None:
     """Check the HMAC chain of the whole audit log; exit 1 on any break."""
-    problems = audit.verify_chain(_platform())
+    expected = None
+    if head:
+        row_id, _, mac = head.partition(":")
+        if not row_id.isdigit() or len(mac) != 64:
+            raise click.BadParameter("格式应为 ID:MAC", param_hint="--head")
+        expected = (int(row_id), mac)
+    problems = audit.verify_chain(_platform(), expected)
     if problems:
         for line in problems:
             click.echo(line, err=True)

@@ -45,9 +45,23 @@ def _iso(at: datetime) -> str:
     return at.replace(microsecond=0).isoformat()
 
 
-def verify_chain(platform: Platform) -> list[str]:
-    """Walk the log in order and describe every row whose HMAC or link does not match (empty = intact)."""
+def chain_head(platform: Platform) -> tuple[int, str] | None:
+    """The newest row's id and HMAC: written to the log by the scheduler, so a deleted tail can be told
+    from the outside (`flask audit verify --head ID:MAC`)."""
+    with platform.db.reading() as session:
+        row = session.execute(select(AuditEvent.id, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)).first()
+        return (row[0], row[1]) if row else None
+
+
+def verify_chain(platform: Platform, head: tuple[int, str] | None = None) -> list[str]:
+    """Walk the log in order and describe every row whose HMAC or link does not match (empty = intact);
+    with `head`, a row once seen as the chain's head must still be there, unchanged."""
     problems: list[str] = []
+    if head is not None:
+        with platform.db.reading() as session:
+            mac = session.scalar(select(AuditEvent.mac).where(AuditEvent.id == head[0]))
+        if mac != head[1]:
+            problems.append(f"#{head[0]}: 已记录的链头不在或被改动(日志末尾被删除)")
     prev = GENESIS
     with platform.db.reading() as session:
         for event in _in_order(session):

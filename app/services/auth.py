@@ -223,5 +223,7 @@ def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
         user = session.get(User, row.user_id)
         if user is None or not user.active:
             raise NotSignedIn("令牌无效或已过期")
+        if _must_change(user, platform):  # expired since the token was issued
+            raise NotPermitted("密码已过期,请先在登录页面修改密码")
         return actor_for(user, ip=ip)
 

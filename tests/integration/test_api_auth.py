@@ -143,3 +143,16 @@ def test_a_failure_inside_the_server_shows_the_browser_a_chinese_page_and_no_sta
     assert response.status_code == 500
     assert "系统内部错误" in body
     assert _has_no_internals(body)
+
+
+def test_a_token_stops_working_once_its_user_must_change_the_password(client, demo):
+    from app.models import User
+
+    token = client.post("/api/v1/auth/token", json={"staff_no": "cg01", "password": "Huiyin@2026"}).get_json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with demo.db.unit_of_work() as session:  # e.g. a security administrator forces a reset
+        session.query(User).filter_by(staff_no="cg01").one().must_change_password = True
+        session.commit()
+    refused = client.get("/api/v1/me", headers=headers)
+    assert refused.status_code == 403 and "修改密码" in refused.get_json()["message"]

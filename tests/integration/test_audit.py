@@ -134,6 +134,19 @@ def test_audit_verify_names_the_row_after_one_that_was_deleted(app, demo, unguar
     assert "1 处异常" in result.output
 
 
+def test_a_deleted_tail_is_caught_against_a_head_recorded_earlier(app, demo, unguarded_log):
+    from app.services.audit import chain_head
+
+    _sign_in_everyone(demo)
+    head_id, head_mac = chain_head(demo)
+    assert app.test_cli_runner().invoke(args=["audit", "verify", "--head", f"{head_id}:{head_mac}"]).exit_code == 0
+    _run_sql(demo, f"DELETE FROM audit_event WHERE id >= {head_id - 1}")  # the newest rows, chain still whole
+
+    assert _verify(app).exit_code == 0, "without an outside witness a deleted tail cannot be seen"
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--head", f"{head_id}:{head_mac}"])
+    assert result.exit_code == 1 and f"#{head_id}: 已记录的链头不在" in result.output
+
+
 def test_the_chain_stays_whole_when_many_people_sign_in_at_once(app, demo):
     staff = ["agent01", "dispatch01", "leader01", "cg01", "cgleader01", "zj01"] * 5
 
