@@ -175,10 +175,10 @@ def multiply(engine: Engine, target: int) -> None:
             take = ids[:min(missing, len(ids))]
             params = {"off": rnd * stride, "aoff": rnd * audit_stride, "tag": f"{rnd:04d}", "cut": take[-1]}
             statements = [
-                """INSERT INTO requester (id, name, phone_enc, phone_hash, id_number_enc, id_number_hash, address,
+                """INSERT INTO requester (id, name, phone_enc, phone_hash, id_number_enc, id_number_hash, address_enc,
                                           created_at)
                    SELECT id + :off, name, phone_enc, substr(phone_hash, 1, 59) || 'r' || :tag, id_number_enc,
-                          substr(id_number_hash, 1, 59) || 'r' || :tag, address, created_at
+                          substr(id_number_hash, 1, 59) || 'r' || :tag, address_enc, created_at
                    FROM requester WHERE id IN (SELECT requester_id FROM "case" WHERE id <= :cut)""",
                 """INSERT INTO "case" (id, number, query_code, kind, channel, category, subject, content, requester_id,
                                        status, process_key, registering_unit_id, lead_unit_id, duplicate_of_id,

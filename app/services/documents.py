@@ -25,6 +25,7 @@ from app.services.calendar import load_rule
 from app.services.cases import find_case, may_see_personal, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
+from app.services.process import lock_case
 from app.services.settings import get_setting
 
 ISSUED = "document.issued"
@@ -67,7 +68,7 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
         raise NotFound("文书类型不存在")
     with platform.db.unit_of_work() as session:
         find_case(session, actor, case_id)
-        case = _lock(session, case_id)
+        case = lock_case(session, case_id)
         receiving = _receiving_unit(session, case, doc_kind)
         supervision = _supervision(session, case) if doc_kind.needs_supervision else None
         issued = (_issued(session, case.id, doc_kind, receiving.id)
@@ -79,15 +80,6 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
         context["supervision"] = supervision
         session.commit()
     return IssuedDocument(kind=doc_kind, number=str(issued["number"]), case_number=case.number, context=context)
-
-
-def _lock(session: Session, case_id: int) -> Case:
-    """The case row, locked to commit and re-read: one issuer per case at a time."""
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
-                          .execution_options(populate_existing=True))
-    if case is None:
-        raise NotFound("诉求件不存在")
-    return case
 
 
 def _receiving_unit(session: Session, case: Case, kind: DocumentKind) -> Unit:
