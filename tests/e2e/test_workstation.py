@@ -6,6 +6,7 @@ task already done sees the conflict message; a repeat registration is linked as 
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -44,7 +45,8 @@ def register(agent: Any, subject: str) -> Any:
     return page
 
 
-def test_a_complaint_goes_from_intake_to_closure_through_the_pages(desk: Any, served: Any) -> None:
+def test_a_complaint_goes_from_intake_to_closure_through_the_pages(desk: Any, served: Any,
+                                                                    tmp_path_factory: Any) -> None:
     agent = desk("agent01")
     page = register(agent, "小区门口占道经营")
     page.locator("#id_number").blur()
@@ -87,6 +89,16 @@ def test_a_complaint_goes_from_intake_to_closure_through_the_pages(desk: Any, se
     submit(stale, "提交「签收」")
     assert "该任务已被他人处理" in stale.inner_text("main")
     colleague.shot("06-conflict")
+
+    # The transfer form, downloaded from the case page in cg01's own browser session, reads back right.
+    href = page.locator("a", has_text="办理转送单").get_attribute("href")
+    response = page.request.get(served.url + href)
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path_factory.mktemp("pdf") / "transfer-form.pdf"
+    pdf.write_bytes(response.body())
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "办理转送单" in text and "市城管局" in text and number in text
+    assert re.search(r"市热线转〔2026〕第\s*1\s*号", text), text[:400]
 
     page.check("input[name=handle_action][value=extend]")
     submit(page, "提交「办理」")

@@ -34,13 +34,13 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     category_label=(row.category or "").replace("/", " / "), created=fmt(row.created_at),
                     due=fmt(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
                     timeline=_timeline(session, row.id, forms), related=_related(session, actor, row),
-                    assisting_units=[u.name for u in row.assisting_units])
+                    assisting_units=[u.name for u in row.assisting_units],
+                    may_reveal=cases.may_see_personal(session, actor, row))
         units = {u.id: u.name for u in session.scalars(select(Unit))}
     if not reveal:
         masked(data)
     data["tasks"] = [dict(tasks.get_task(platform, actor, t["id"]), unit=units.get(t["unit_id"], ""),
                           due=fmt(t["due_at"]), light_label=LIGHT_LABELS[t["light"]]) for t in data["tasks"]]
-    data["may_reveal"] = actor.can("case.read_personal")
     data["may_supervise"] = actor.can("case.supervise")
     return data
 
