@@ -28,21 +28,20 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-PG_SCHEMA = "huiyin_e2e_pages"
-
-
 def _postgres_url() -> str:
+    """A schema of this process's own: parallel workers and side-by-side runs never share one."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.fail("TEST_DATABASE_URL is not set: run the suite with scripts/test, which provides PostgreSQL")
     base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
+    schema = f"huiyin_e2e_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={PG_SCHEMA}')}"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
 class Served:
@@ -73,6 +72,16 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     server.shutdown()
     thread.join(timeout=5)
     app.extensions["huiyin"].db.dispose()
+    if request.param == "postgresql":
+        _drop_schema_of(db_url)
+
+
+def _drop_schema_of(url: str) -> None:
+    schema = url.rsplit("search_path%3D", 1)[-1]
+    admin = create_engine(url.split("?")[0], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="module")  # sync Playwright holds an event loop open: end it with the module
