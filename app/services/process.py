@@ -196,6 +196,7 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
     calendar: WorkCalendar | None = None
     ready: list[HumanTask] = []
     for task in run.tasks:
+        _check_unit(session, task)
         row = existing.pop(task.task_id, None)
         if row is not None:
             row.unit_id = task.unit_id
@@ -215,6 +216,15 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
         gone.state = "cancelled"
         gone.completed_at = now
     case.due_at = min((t.due_at for t in ready if t.due_at is not None), default=None)
+
+
+def _check_unit(session: Session, task: engine.HumanTask) -> None:
+    """A task nobody could ever see (its unit variable empty or unknown) is a broken definition, not a
+    task: the step rolls back and administrators see why."""
+    unit = task.unit_id
+    if isinstance(unit, bool) or not isinstance(unit, int) or session.get(Unit, unit) is None:
+        raise ProcessIncident("流程给出的承办单位无效,已转为异常件,请联系系统管理员处理",
+                              {"element": task.spec_name, "reason": f"unit {unit!r}"})
 
 
 def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case: Case, task: engine.HumanTask,

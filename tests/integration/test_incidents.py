@@ -63,3 +63,19 @@ def test_a_tampered_script_stops_the_step_flags_the_case_and_never_runs(client, 
     assert client.get("/api/v1/incidents", headers=dispatcher).status_code == 403
     timeline = client.get(f"/api/v1/cases/{case['id']}", headers=dispatcher).get_json()["timeline"]
     assert "case.incident" in [e["action"] for e in timeline]
+
+
+def test_a_task_for_a_unit_that_does_not_exist_is_an_incident_not_a_lost_task(client, demo):
+    tamper_latest_hotline_order(demo, "lead_unit_id = 99999")
+    agent, dispatcher = token(client, "agent01"), token(client, "dispatch01")
+    client.post("/api/v1/cases", headers=agent, json={
+        "kind": "complaint", "channel": "phone", "subject": "占道经营", "content": "夜市占道",
+        "requester": {"name": "张三", "phone": "13812345678"}})
+    accept = ready_task(client, dispatcher, "accept")
+    client.post(f"/api/v1/tasks/{accept['id']}/complete", headers=dispatcher,
+                json={"data": {"accept_decision": "accept", "kind": "complaint"}})
+    dispatch = ready_task(client, dispatcher, "dispatch")
+    response = client.post(f"/api/v1/tasks/{dispatch['id']}/complete", headers=dispatcher, json={"data": {
+        "dispatch_mode": "transfer", "lead_unit_id": 2, "directly_designated": False}})
+    assert response.status_code == 500 and response.get_json()["details"]["reason"] == "unit 99999"
+    assert ready_task(client, dispatcher, "dispatch")["id"] == dispatch["id"]
