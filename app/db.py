@@ -20,6 +20,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # JIT compiling costs more than it saves on the short OLTP queries pages run (measured: docs/bench.md).
     parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # a plain postgresql:// URL means psycopg 3, the driver we ship
+        parsed = parsed.set(drivername="postgresql+psycopg")
     options = " ".join(filter(None, [str(parsed.query.get("options", "")), "-c jit=off"]))
     return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True,
                          connect_args={"options": options}, **kwargs)
