@@ -10,7 +10,7 @@ from typing import cast
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from app import migrate
 from app.domain.calendar import CalendarYearMissing
@@ -47,8 +47,9 @@ def register_cli(app: Flask) -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Bring the database to the newest schema."""
-    migrate.upgrade(_platform().settings.DATABASE_URL)
-    click.echo("数据库已升级到最新版本")
+    url = _platform().settings.DATABASE_URL
+    migrate.upgrade(url)
+    click.echo(f"数据库已升级到最新版本:{make_url(url).render_as_string(hide_password=True)}")
 
 
 @click.command("seed-demo")
