@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
@@ -47,7 +47,8 @@ def task_rows(session: Session, platform: Platform, where: list[Any], order: lis
                            .join(Case, HumanTask.case_id == Case.id)
                            .join(Requester, Case.requester_id == Requester.id)
                            .outerjoin(Unit, HumanTask.unit_id == Unit.id)
-                           .where(*where).order_by(*order).limit(limit).offset(offset)).all()
+                           .where(*where).order_by(*order).limit(limit).offset(offset)
+                           .options(lazyload(Case.requester))).all()  # the name is selected above
     return [{"id": t.id, "case_id": c.id, "case_number": c.number, "title": t.title, "task": t.spec_name,
              "kind": kinds.get(c.kind, c.kind), "subject": c.subject, "status": c.status,
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
