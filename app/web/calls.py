@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from app.services import calls
+from app.services import callbacks, calls, recordings
 from app.web.context import current_actor, platform
 
 bp = Blueprint("calls", __name__)
@@ -13,13 +13,13 @@ bp = Blueprint("calls", __name__)
 
 @bp.get("/callbacks")
 def callback_list() -> ResponseReturnValue:
-    items = calls.callback_list(platform(), current_actor())
-    return render_template("calls/callbacks.html", items=items, outcomes=calls.CALLBACK_OUTCOMES)
+    items = callbacks.callback_list(platform(), current_actor())
+    return render_template("calls/callbacks.html", items=items, outcomes=callbacks.CALLBACK_OUTCOMES)
 
 
 @bp.post("/callbacks/<int:callback_id>/attempts")
 def record_attempt(callback_id: int) -> ResponseReturnValue:
-    calls.record_callback_attempt(platform(), current_actor(), callback_id, request.form.get("outcome", ""))
+    callbacks.record_callback_attempt(platform(), current_actor(), callback_id, request.form.get("outcome", ""))
     return redirect(url_for("calls.callback_list"))
 
 
@@ -36,5 +36,5 @@ def take_call(call_id: int) -> ResponseReturnValue:
 
 @bp.get("/calls/<int:call_id>/recording")
 def recording(call_id: int) -> ResponseReturnValue:
-    path = calls.recording_for(platform(), current_actor(), call_id)
+    path = recordings.recording_for(platform(), current_actor(), call_id)
     return send_file(path, conditional=True, max_age=0)

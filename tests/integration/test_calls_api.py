@@ -16,8 +16,9 @@ from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, Setti
 from app.services import auth, call_stats, intake
 from app.services.actors import SYSTEM, Actor
 from app.services.auth import actor_for
-from app.services.calls import caller_location, recording_path
+from app.services.call_events import caller_location
 from app.services.cases import RequesterInput
+from app.services.recordings import recording_path
 from tests.conftest import DEMO_PASSWORD, csrf_token_of
 
 NUMBER = "13800138000"

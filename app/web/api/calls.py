@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.errors import Invalid
-from app.services import call_stats, calls
+from app.services import call_events, call_stats
 from app.web.api import bp
 from app.web.api.schemas import REQUIRED, load
 from app.web.context import current_actor, platform
@@ -35,7 +35,7 @@ class CallEventSchema(Schema):
     pbx_id = fields.String(required=True, error_messages=REQUIRED, validate=[validate.Length(min=1, max=40), ID])
     linkedid = fields.String(required=True, error_messages=REQUIRED, validate=[validate.Length(min=1, max=64), ID])
     kind = fields.String(required=True, error_messages=REQUIRED,
-                         validate=validate.OneOf(calls.KINDS, error="未知的来电结果"))
+                         validate=validate.OneOf(call_events.KINDS, error="未知的来电结果"))
     caller_number = _text(40)
     caller_name = _text(200)
     queue = _text(80)
@@ -54,7 +54,7 @@ class CallEventSchema(Schema):
 
 @bp.post("/calls/events")
 def post_call_event() -> ResponseReturnValue:
-    result = calls.record_event(platform(), current_actor(), calls.CallEvent(**load(CallEventSchema())))
+    result = call_events.record_event(platform(), current_actor(), call_events.CallEvent(**load(CallEventSchema())))
     return jsonify(result), 200 if result["duplicate"] else 201
 
 
