@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -45,7 +45,9 @@ class HumanTask(Base):
     kept after completion as the case's step history. Completion is a compare-and-set on `state`."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_human_task_unit_due", "unit_id", "due_at"),)
+    # Worklists: a unit's ready tasks in due order, read straight off the index.
+    __table_args__ = (Index("ix_human_task_ready_unit_due", "unit_id", "due_at", "created_at", "id",
+                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(80))

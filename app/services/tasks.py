@@ -28,15 +28,11 @@ def light_expr(now: datetime) -> ColumnElement[str]:
     return case((HumanTask.due_at < now, "red"), (HumanTask.warn_at <= now, "yellow"), else_="green")
 
 
-def _mine(actor: Actor) -> list[ColumnElement[bool]]:
-    """The ready tasks the actor may work: a role they hold, at their unit or a unit below it."""
+def workable_by(actor: Actor) -> list[ColumnElement[bool]]:
+    """WHERE clauses on HumanTask for the ready tasks the actor may work: a role they hold, at their unit
+    or a unit below it."""
     subtree = select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True))
     return [HumanTask.state == "ready", HumanTask.role.in_(sorted(actor.roles)), HumanTask.unit_id.in_(subtree)]
-
-
-def workable_by(actor: Actor) -> list[ColumnElement[bool]]:
-    """WHERE clauses on HumanTask for the ready tasks the actor may work (the worklist's own rule)."""
-    return _mine(actor)
 
 
 def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind: str | None = None,
@@ -45,7 +41,7 @@ def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind
     now = platform.clock.now()
     lit = light_expr(now).label("light")
     with platform.db.reading() as session:
-        where = _mine(actor)
+        where = workable_by(actor)
         counts = dict(session.execute(select(lit, func.count()).select_from(HumanTask).join(Case)
                                       .where(*where).group_by(lit)).all())
         if kind:

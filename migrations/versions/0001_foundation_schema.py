@@ -324,8 +324,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_human_task_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_human_task_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_human_task_due_at'), ['due_at'], unique=False)
+        batch_op.create_index('ix_human_task_ready_unit_due', ['unit_id', 'due_at', 'created_at', 'id'], unique=False, postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
         batch_op.create_index(batch_op.f('ix_human_task_state'), ['state'], unique=False)
-        batch_op.create_index('ix_human_task_unit_due', ['unit_id', 'due_at'], unique=False)
 
     op.create_table('idempotent_request',
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -547,8 +547,8 @@ def downgrade() -> None:
     op.drop_table('process_timer')
     op.drop_table('idempotent_request')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
-        batch_op.drop_index('ix_human_task_unit_due')
         batch_op.drop_index(batch_op.f('ix_human_task_state'))
+        batch_op.drop_index('ix_human_task_ready_unit_due', postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
         batch_op.drop_index(batch_op.f('ix_human_task_due_at'))
         batch_op.drop_index(batch_op.f('ix_human_task_case_id'))
         batch_op.drop_index(batch_op.f('ix_human_task_assignee_id'))
