@@ -62,12 +62,14 @@ def _check_credentials(session: Session, platform: Platform, staff_no: str, pass
     now = platform.clock.now()
     user = session.scalar(select(User).where(User.staff_no == staff_no.strip()).with_for_update(of=User))
     who = Actor(label=staff_no.strip()[:60] or "?", user_id=user.id if user else None, ip=ip)
+    # The same argon2 work whether the account exists, is inactive or not: nothing to time.
+    verified = _verify(platform, user.password_hash if user is not None else _dummy_hash(platform), password)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         audit.record(session, platform, who, "login.refused_locked")
         session.commit()
+        if not verified:  # only the right password learns of the lock: 工号 cannot be probed by locking
+            raise Invalid(BAD_CREDENTIALS)
         raise Locked(f"账号已锁定,请于{user.locked_until:%H:%M}后再试或联系安全管理员")
-    # The same argon2 work whether the account exists, is inactive or not: nothing to time.
-    verified = _verify(platform, user.password_hash if user is not None else _dummy_hash(platform), password)
     if user is None or not user.active or not verified:
         detail = {}
         if user is not None:

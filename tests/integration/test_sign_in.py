@@ -77,6 +77,8 @@ def test_five_failures_across_two_app_instances_lock_the_account_for_thirty_minu
 
         clock.advance(minutes=29)
         assert _error_of(browsers[0].login("cg01", DEMO_PASSWORD)).startswith("账号已锁定")
+        # A wrong password while locked answers like an unknown 工号: locking cannot reveal an account.
+        assert _error_of(browsers[0].login("cg01", WRONG)) == _error_of(browsers[0].login("nobody99", WRONG))
 
         clock.advance(minutes=2)
         assert browsers[0].login("cg01", DEMO_PASSWORD).status_code == 302
