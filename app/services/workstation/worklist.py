@@ -82,20 +82,25 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
     lit = tasks.light_expr(now).label("light")
     with platform.db.reading() as session:
         where = tasks.workable_by(actor)
-        counts = {lt: n for lt, n in session.execute(select(lit, func.count()).select_from(HumanTask)
-                                                     .where(*where).group_by(lit))}
-        choices = {spec: title for spec, title in session.execute(
-            select(HumanTask.spec_name, func.min(HumanTask.title)).where(*where).group_by(HumanTask.spec_name))}
-        if kind:
-            where.append(Case.kind == kind)
+        # One pass over the actor's ready tasks gives the light counts, the task choices and, unless a
+        # kind is asked for (which needs the case), the filtered total.
+        groups = session.execute(select(HumanTask.spec_name, func.min(HumanTask.title), lit, func.count())
+                                 .where(*where).group_by(HumanTask.spec_name, lit)).all()
+        counts = {k: sum(n for _, _, lt, n in groups if lt == k) for k in LIGHT_LABELS}
+        choices = {spec: title for spec, title, _, _ in groups}
         if task:
             where.append(HumanTask.spec_name == task)
         if light in LIGHT_LABELS:
             where.append(tasks.light_expr(now) == light)
-        total = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*where)) or 0
+        if kind:
+            where.append(Case.kind == kind)
+            total = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*where)) or 0
+        else:
+            total = sum(n for spec, _, lt, n in groups if (not task or spec == task)
+                        and (light not in LIGHT_LABELS or lt == light))
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
         items = _page_of(session, platform, where, descending, (page - 1) * per_page, per_page)
         return {"items": items, "total": total, "page": page, "pages": pages,
-                "counts": {k: counts.get(k, 0) for k in LIGHT_LABELS}, "kinds": labels(session, "kind"),
+                "counts": counts, "kinds": labels(session, "kind"),
                 "tasks": dict(sorted(choices.items()))}
