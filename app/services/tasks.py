@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
 from app.errors import NotFound, NotPermitted
@@ -53,7 +53,8 @@ def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind
         total = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*where)) or 0
         rows = session.execute(select(HumanTask, Case, lit).join(Case).where(*where)
                                .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
+                               .limit(per_page).offset((page - 1) * per_page)
+                               .options(lazyload(Case.requester))).all()
         items = [_task_item(t, c, lt) for t, c, lt in rows]
     return {"items": items, "total": total, "page": page, "counts": {k: counts.get(k, 0) for k in LIGHTS}}
 
