@@ -1,11 +1,12 @@
-"""Administrators' pages: the SMS outbox and the cases waiting in an incident."""
+"""Administrators' pages: process definitions, the SMS outbox and the cases waiting in an incident."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.services import incidents, messages
+from app.errors import Invalid
+from app.services import definitions, incidents, messages
 from app.web.context import current_actor, platform
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,3 +24,26 @@ def message_list() -> ResponseReturnValue:
 @bp.get("/incidents")
 def incident_list() -> ResponseReturnValue:
     return render_template("admin/incidents.html", items=incidents.list_incidents(platform(), current_actor()))
+
+
+@bp.get("/definitions")
+def definition_list() -> ResponseReturnValue:
+    return render_template("admin/definitions.html", items=definitions.list_definitions(platform(), current_actor()),
+                           error=None)
+
+
+@bp.post("/definitions")
+def deploy_definition() -> ResponseReturnValue:
+    """Upload a BPMN file with its forms (and any call activity files): a new version, or the reason why not."""
+    upload = request.files.get("file")
+    forms = {f.filename or "": f.read() for f in request.files.getlist("forms") if f.filename}
+    library = {f.filename or "": f.read() for f in request.files.getlist("library") if f.filename}
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid("请选择要部署的 BPMN 文件", {"file": "请选择要部署的 BPMN 文件"})
+        row = definitions.deploy_definition(platform(), current_actor(), upload.read(), forms, library)
+    except Invalid as e:
+        items = definitions.list_definitions(platform(), current_actor())
+        return render_template("admin/definitions.html", items=items, error=e.message), 422
+    flash(f"已部署 {row.key} 第 {row.version} 版", "ok")
+    return redirect(url_for("admin.definition_list"))
