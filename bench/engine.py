@@ -48,23 +48,25 @@ KEYS = {name: base64.urlsafe_b64encode(bytes([i + 7]) * 32).decode()
 NOW = datetime(2026, 11, 25, 9, 0, 0)
 
 
-def sqlite_url(tmp: Path) -> str:
-    url = f"sqlite:///{tmp / 'bench.db'}"
+def sqlite_url(tmp: Path, name: str = "bench") -> str:
+    """A migrated SQLite file in `tmp`."""
+    url = f"sqlite:///{tmp / (name + '.db')}"
     upgrade(url)
     return url
 
 
-def postgres_url() -> str:
+def postgres_url(schema: str = "huiyin_bench") -> str:
+    """A freshly recreated, migrated schema in the PostgreSQL database the environment names."""
     base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not base:
         raise SystemExit("set BENCH_DATABASE_URL or TEST_DATABASE_URL for PostgreSQL (or --only sqlite)")
     base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP SCHEMA IF EXISTS "huiyin_bench" CASCADE'))
-        conn.execute(text('CREATE SCHEMA "huiyin_bench"'))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    url = f"{base}{'&' if '?' in base else '?'}options={quote('-csearch_path=huiyin_bench')}"
+    url = f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
     upgrade(url)
     return url
 

@@ -36,18 +36,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
-from sqlalchemy import Engine, create_engine, event, func, select, text  # noqa: E402
+from sqlalchemy import Engine, event, func, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.clock import FrozenClock  # noqa: E402
 from app.crypto import load_keys  # noqa: E402
 from app.db import Database  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from app.models import Case, HumanTask, Unit, User  # noqa: E402
 from app.services.auth import actor_for  # noqa: E402
 from app.services.cases import RequesterInput  # noqa: E402
@@ -59,7 +57,7 @@ from app.services.tasks import complete_task, light_expr  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from engine import KEYS, pct  # noqa: E402
+from engine import KEYS, pct, postgres_url, sqlite_url  # noqa: E402
 
 SCHEMA = "huiyin_bench_pages"
 START = datetime(2026, 11, 16, 9, 0, 0)  # a Monday; ten daily batches run to the Friday after next
@@ -73,27 +71,6 @@ PAGES = {"worklist": "/worklist", "worklist?light=red": "/worklist?light=red", "
 
 
 # ---- the database ------------------------------------------------------------------------------
-
-def sqlite_url(tmp: Path) -> str:
-    url = f"sqlite:///{tmp / 'pages.db'}"
-    upgrade(url)
-    return url
-
-
-def postgres_url() -> str:
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        raise SystemExit("set BENCH_DATABASE_URL or TEST_DATABASE_URL for PostgreSQL (or --only sqlite)")
-    base = base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    url = f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={SCHEMA}')}"
-    upgrade(url)
-    return url
-
 
 def config_for(url: str, tmp: Path) -> dict[str, Any]:
     return {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp / "instance"), "SESSION_COOKIE_SECURE": False,
@@ -362,7 +339,7 @@ def main() -> None:
             if args.only and args.only != name:
                 continue
             t = time.perf_counter()
-            url = sqlite_url(Path(tmp)) if name == "sqlite" else postgres_url()
+            url = sqlite_url(Path(tmp), "pages") if name == "sqlite" else postgres_url(SCHEMA)
             config = config_for(url, Path(tmp))
             clock = FrozenClock(START)
             p = platform_for(config, clock)
