@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn wsgi:app` or `flask --app wsgi run`."""
 
-from app import create_app
+from app.factory import create_app
 
 app = create_app()

@@ -1,61 +1,20 @@
 """Huiyin 回音 — case management for 12345 hotlines and petition offices.
 
-Packages: domain (pure rules) · engine (SpiffWorkflow, nothing else imports it) · models (tables) ·
-services (use cases, the only commits) · web (thin Flask routes) · jobs (the scheduler).
+Packages (arrows point down; import-linter in scripts/test holds them, see docs/architecture.md):
+factory / cli (composition) · web (thin Flask routes) and jobs (the scheduler) · services (use cases, the
+only commits) · engine (SpiffWorkflow, nothing else imports it) · documents (PDFs) · models (tables) ·
+domain (pure rules). The package root imports nothing, so importing `app.domain` never pulls in Flask.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from flask import Flask
-from flask_wtf import CSRFProtect
 
-from app.clock import Clock, SystemClock
-from app.crypto import load_keys
-from app.db import Database
-from app.logs import configure_logging
-from app.services.platform import Platform
-from app.settings import Settings
+def __getattr__(name: str) -> Any:
+    """`from app import create_app` for entry points (wsgi.py, tests) without importing Flask eagerly."""
+    if name == "create_app":
+        from app.factory import create_app
 
-csrf = CSRFProtect()
-
-
-def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
-    """Build the web application; `config` overrides settings (tests pass DATABASE_URL, keys, TESTING)."""
-    config = dict(config or {})
-    base = Settings.from_env()
-    known = {f.name for f in dataclasses.fields(Settings)}
-    settings = dataclasses.replace(base, **{k: v for k, v in config.items() if k in known and k != "extra"},
-                                   extra={k: v for k, v in config.items() if k not in known})
-    configure_logging(settings.LOG_LEVEL)
-    keys = load_keys({n: getattr(settings, n) for n in ("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY")},
-                     settings.INSTANCE_PATH)
-    platform = Platform(db=Database(settings.DATABASE_URL), settings=settings, keys=keys,
-                        clock=clock or SystemClock())
-
-    app = Flask(__name__, instance_path=settings.INSTANCE_PATH, template_folder="web/templates",
-                static_folder="web/static")
-    app.config.update(
-        SECRET_KEY=keys.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE,
-        SESSION_COOKIE_NAME="huiyin",
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
-        WTF_CSRF_TIME_LIMIT=None,  # the session's own lifetime bounds the token
-        JSON_AS_ASCII=False,
-    )
-    app.config.update(settings.extra)
-    app.extensions["huiyin"] = platform
-    csrf.init_app(app)
-
-    from app.web import register_web
-
-    register_web(app)
-
-    from app.cli import register_cli
-
-    register_cli(app)
-    return app
+        return create_app
+    raise AttributeError(name)

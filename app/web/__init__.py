@@ -7,12 +7,16 @@ api (JSON under /api/v1, bearer tokens only) · pages (the workstation) · healt
 from __future__ import annotations
 
 from flask import Flask
+from flask_wtf import CSRFProtect
 
 from app.web import admin, auth, calls, context, documents, errors, health, pages
 from app.web.api import bp as api_bp
 
+csrf = CSRFProtect()
+
 
 def register_web(app: Flask) -> None:
+    csrf.init_app(app)  # first, as before: its check runs ahead of loading the actor
     app.before_request(context.load_actor)
     app.after_request(context.security_headers)
     errors.register(app)
@@ -23,6 +27,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
-    from app import csrf
-
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
