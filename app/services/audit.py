@@ -1,18 +1,22 @@
-"""The audit log: every row written in the caller's transaction and chained by HMAC to the one before."""
+"""The audit log: every row written in the caller's transaction and chained by HMAC to the one before;
+read and verified by the auditor (审计员) only."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent
+from app.domain.masking import mask_address, mask_id_number, mask_phone
+from app.errors import Invalid, NotPermitted
+from app.models import AuditEvent, Case
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -83,3 +87,149 @@ def _in_order(session: Session) -> Iterator[AuditEvent]:
         yield from batch
         last_id = batch[-1].id
         session.expunge_all()
+
+
+# --- Reading the log (审计员) ------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+PERSONAL_KEYS = {"phone": mask_phone, "caller_number": mask_phone, "id_number": mask_id_number,
+                 "address": mask_address}
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the auditor narrows the log to; every field optional. `before_id` pages back (newest first)."""
+
+    actor: str | None = None
+    case: str | None = None  # a 受理号 or a case id
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    before_id: int | None = None
+    limit: int = PAGE_SIZE
+
+
+def parse_filter(args: Mapping[str, str | None]) -> EventFilter:
+    """The filter from query-string text (page and API alike); a bad value is Invalid naming its field."""
+    errors: dict[str, str] = {}
+
+    def text_of(name: str, most: int) -> str | None:
+        value = (args.get(name) or "").strip()
+        if len(value) > most:
+            errors[name] = f"不能超过{most}个字符"
+        return value or None
+
+    def when(name: str, end_of_day: bool) -> datetime | None:
+        value = (args.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            if len(value) == 10:
+                day = date.fromisoformat(value)
+                return datetime.combine(day + timedelta(days=1) if end_of_day else day, time())
+            return datetime.fromisoformat(value).replace(tzinfo=None)
+        except ValueError:
+            errors[name] = "时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM"
+            return None
+
+    def number(name: str, default: int | None, most: int) -> int | None:
+        value = (args.get(name) or "").strip()
+        if not value:
+            return default
+        if not value.isdigit() or not 1 <= int(value) <= most:
+            errors[name] = f"应为1到{most}之间的整数"
+            return default
+        return int(value)
+
+    found = EventFilter(actor=text_of("actor", 60), case=text_of("case_id", 40) or text_of("case", 40),
+                        action=text_of("action", 60), since=when("since", False), until=when("until", True),
+                        before_id=number("before_id", None, 2**62), limit=number("limit", PAGE_SIZE, MAX_PAGE_SIZE)
+                        or PAGE_SIZE)
+    if errors:
+        raise Invalid("筛选条件有误", errors)
+    return found
+
+
+def list_events(platform: Platform, actor: Actor, found: EventFilter) -> dict[str, Any]:
+    """The log newest first, as stored: personal values in a detail are shown masked, never decrypted.
+
+    Answers the page of items and `next_before_id` (None on the last page); auditors only.
+    """
+    _require_auditor(actor)
+    query = select(AuditEvent, Case.number).outerjoin(Case, Case.id == AuditEvent.case_id)
+    if found.actor:
+        query = query.where(AuditEvent.actor == found.actor)
+    if found.action:
+        query = query.where(AuditEvent.action == found.action)
+    if found.since:
+        query = query.where(AuditEvent.at >= found.since)
+    if found.until:
+        query = query.where(AuditEvent.at < found.until)
+    if found.before_id:
+        query = query.where(AuditEvent.id < found.before_id)
+    with platform.db.reading() as session:
+        if found.case:
+            case_id = _case_id(session, found.case)
+            if case_id is None:
+                return {"items": [], "next_before_id": None}
+            query = query.where(AuditEvent.case_id == case_id)
+        rows = session.execute(query.order_by(AuditEvent.id.desc()).limit(found.limit + 1)).all()
+        items = [_event_item(e, number) for e, number in rows[:found.limit]]
+    more = len(rows) > found.limit
+    return {"items": items, "next_before_id": items[-1]["id"] if more else None}
+
+
+def actions(platform: Platform, actor: Actor) -> list[str]:
+    """Every action code the log holds, for the auditor's filter."""
+    _require_auditor(actor)
+    with platform.db.reading() as session:
+        return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def verify_for(platform: Platform, actor: Actor, head: tuple[int, str] | None = None) -> dict[str, Any]:
+    """Verify the whole chain on an auditor's request; the check itself is audited."""
+    _require_auditor(actor)
+    problems = verify_chain(platform, head)
+    with platform.db.unit_of_work() as session:
+        checked = session.scalar(select(func.count(AuditEvent.id))) or 0
+        record(session, platform, actor, "audit.verified", detail={"checked": checked, "problems": len(problems)})
+        session.commit()
+    return {"intact": not problems, "checked": checked, "problems": problems}
+
+
+def parse_head(text_value: str | None) -> tuple[int, str] | None:
+    """'ID:MAC' as the scheduler logs the chain head; Invalid naming `head` if it is not that."""
+    value = (text_value or "").strip()
+    if not value:
+        return None
+    row_id, _, mac = value.partition(":")
+    if not row_id.isdigit() or int(row_id) > 2**62 or len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
+        raise Invalid("链头格式有误", {"head": "应为 记录号:校验码(64位十六进制)"})
+    return int(row_id), mac
+
+
+def _require_auditor(actor: Actor) -> None:
+    if not actor.can("audit.read"):
+        raise NotPermitted("只有审计员可以查看审计日志")
+
+
+def _case_id(session: Session, case: str) -> int | None:
+    if case.isdigit():
+        return int(case) if int(case) <= 2**62 else None
+    return session.scalar(select(Case.id).where(Case.number == case))
+
+
+def _event_item(e: AuditEvent, case_number: str | None) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "case_id": e.case_id,
+            "case_number": case_number, "detail": masked_detail(e.detail or {}), "ip": e.ip}
+
+
+def masked_detail(value: Any) -> Any:
+    """A detail with any personal value (phone, ID number, address) masked, however deep it sits."""
+    if isinstance(value, dict):
+        return {k: (PERSONAL_KEYS[k](v) if k in PERSONAL_KEYS and isinstance(v, str) and v else masked_detail(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_detail(v) for v in value]
+    return value

@@ -1,7 +1,7 @@
 """Thin Flask routes: load the request, call one service, render or serialize.
 
 context (platform, acting user) · errors (one mapping of errors to HTTP) · auth (sign-in pages) ·
-api (JSON under /api/v1, bearer tokens only) · pages (the workstation) · health.
+api (JSON under /api/v1, bearer tokens only) · pages (the workstation) · audit (the auditor's log) · health.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf import CSRFProtect
 
-from app.web import admin, auth, calls, context, documents, errors, health, pages
+from app.web import admin, audit, auth, calls, context, documents, errors, health, pages
 from app.web.api import bp as api_bp
 
 csrf = CSRFProtect()
@@ -25,6 +25,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

@@ -1,6 +1,6 @@
 """JSON API under /api/v1: bearer tokens only, errors as {code, message, details}.
 
-schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · definitions · openapi.
+schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · definitions · audit · openapi.
 """
 
 from __future__ import annotations
@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.web.api import access, admin, calls, cases, definitions, openapi, tasks  # noqa: E402,F401  (routes register on bp)
+from app.web.api import access, admin, audit, calls, cases, definitions, openapi, tasks  # noqa: E402,F401  (routes register on bp)

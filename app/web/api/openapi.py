@@ -61,6 +61,8 @@ def spec() -> dict[str, Any]:
             "/api/v1/deadline-rules/{key}": {"patch": _op("修改时限规则(系统管理员)")},
             "/api/v1/calendar/{year}": {"put": _op("录入并确认某年工作日历(系统管理员)")},
             "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)")},
+            "/api/v1/audit-events": {"get": _op("审计日志(审计员;筛选 actor、case_id、action、since、until)")},
+            "/api/v1/audit-events/verify": {"post": _op("校验审计链(审计员;可带已记录的链头 head)")},
             "/api/v1/definitions": {"get": _op("流程定义版本"),
                                     "post": _op("部署流程定义(multipart: file, forms)", None, "201")},
         },
