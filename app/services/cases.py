@@ -77,7 +77,8 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
             "status": case.status, "lead_unit": lead.name if lead else None,
             "created_at": case.created_at.isoformat(),
             "due_at": case.due_at.isoformat() if case.due_at else None,
-            "requester": requester_view(platform, case.requester, reveal),
+            "requester": requester_view(platform, case.requester, reveal,
+                                        protected=accuser_protected(session, actor, case)),
         }
         now = platform.clock.now()
         tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
@@ -107,17 +108,24 @@ def may_see_personal(session: Session, actor: Actor, case: Case) -> bool:
     return registering is not None and registering.path.startswith(actor.unit_path)
 
 
-def requester_view(platform: Platform, req: Requester, reveal: bool) -> dict[str, Any]:
-    """The requester decrypted, and masked unless the reader chose to reveal (an audited act)."""
+def accuser_protected(session: Session, actor: Actor, case: Case) -> bool:
+    """A 举报 read by someone who may not see its accuser (the unit reported on may be handling it)."""
+    return case.sensitivity == "sensitive" and not may_see_personal(session, actor, case)
+
+
+def requester_view(platform: Platform, req: Requester, reveal: bool, *, protected: bool = False) -> dict[str, Any]:
+    """The requester decrypted, and masked unless the reader chose to reveal (an audited act). For a
+    `protected` accuser, nothing of the ID number or address is shown: even masked, they locate a person."""
     c = platform.cipher
     phone = c.decrypt(req.phone_enc, "requester.phone")
-    id_number = c.decrypt(req.id_number_enc, "requester.id_number")
-    address = c.decrypt(req.address_enc, "requester.address")
-    if reveal:
-        return {"name": req.name, "phone": phone, "id_number": id_number, "address": address, "revealed": True}
+    if reveal and not protected:
+        return {"name": req.name, "phone": phone, "id_number": c.decrypt(req.id_number_enc, "requester.id_number"),
+                "address": c.decrypt(req.address_enc, "requester.address"), "revealed": True, "protected": False}
+    id_number = None if protected else c.decrypt(req.id_number_enc, "requester.id_number")
+    address = None if protected else c.decrypt(req.address_enc, "requester.address")
     return {"name": mask_name(req.name), "phone": mask_phone(phone) if phone else None,
             "id_number": mask_id_number(id_number) if id_number else None,
-            "address": mask_address(address) if address else None, "revealed": False}
+            "address": mask_address(address) if address else None, "revealed": False, "protected": protected}
 
 
 def task_light(task: HumanTask, now: datetime) -> Light:

@@ -22,7 +22,7 @@ from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, Unit, Us
 from app.services import audit
 from app.services.actors import Actor
 from app.services.calendar import load_rule
-from app.services.cases import find_case, may_see_personal, requester_view
+from app.services.cases import accuser_protected, find_case, may_see_personal, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
 from app.services.process import lock_case
@@ -76,7 +76,8 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
         reveal = may_see_personal(session, actor, case)
         audit.record(session, platform, actor, DOWNLOADED, case_id=case.id,
                      detail={"kind": doc_kind.key, "number": issued["number"], "personal_data": reveal})
-        context = _context(session, platform, case, doc_kind, issued, receiving, reveal)
+        context = _context(session, platform, case, doc_kind, issued, receiving, reveal,
+                           accuser_protected(session, actor, case))
         context["supervision"] = supervision
         session.commit()
     return IssuedDocument(kind=doc_kind, number=str(issued["number"]), case_number=case.number, context=context)
@@ -128,7 +129,7 @@ def _supervision(session: Session, case: Case) -> dict[str, Any]:
 
 
 def _context(session: Session, platform: Platform, case: Case, kind: DocumentKind, issued: dict[str, Any],
-             receiving: Unit, reveal: bool) -> dict[str, Any]:
+             receiving: Unit, reveal: bool, protected: bool) -> dict[str, Any]:
     """Everything the template prints; personal data masked unless the reader may see it."""
     issuing = session.get_one(Unit, issued["issuing_unit_id"])
     return {
@@ -138,16 +139,16 @@ def _context(session: Session, platform: Platform, case: Case, kind: DocumentKin
         "case": {"number": case.number, "registered_at": f"{case.created_at:%Y-%m-%d %H:%M}",
                  "channel": _label(session, "channel", case.channel), "kind": _label(session, "kind", case.kind),
                  "category": case.category or "", "subject": case.subject, "content": case.content},
-        "requester": _requester(platform, case, reveal),
+        "requester": _requester(platform, case, reveal, protected),
         "time_limit": _time_limit(session, case, receiving.id),
         "instruction": _instruction(session, case.id),
     }
 
 
-def _requester(platform: Platform, case: Case, reveal: bool) -> dict[str, Any]:
-    view = requester_view(platform, case.requester, reveal)
+def _requester(platform: Platform, case: Case, reveal: bool, protected: bool) -> dict[str, Any]:
+    view = requester_view(platform, case.requester, reveal, protected=protected)
     return {"name": view["name"], "phone": view["phone"] or "", "address": view["address"] or "",
-            "masked": not reveal}
+            "masked": not reveal, "protected": protected}
 
 
 def _time_limit(session: Session, case: Case, unit_id: int) -> dict[str, Any]:
