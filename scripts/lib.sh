@@ -52,8 +52,9 @@ ensure_venv() {
 }
 
 BPMN_JS_VERSION=18.31.1  # pinned: the viewer is part of what the tests check
-# What WeasyPrint needs from Debian to render Chinese PDFs (Pango, HarfBuzz, a CJK font).
-PDF_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei)
+# What WeasyPrint needs from Debian to render Chinese PDFs (Pango, HarfBuzz, a CJK font). Hanazono covers
+# CJK Ext-A/B (生僻字 in names are real data) and DejaVu the common emoji, both fallbacks of the templates.
+PDF_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-hanazono fonts-dejavu-core)
 
 ensure_bpmn_js() {
   # The process diagram viewer (bpmn-js 18 prebuilt bundles) under the static folder; node_modules is never committed.

@@ -111,6 +111,21 @@ def test_the_pdf_embeds_a_cjk_font(demo, client, auth, tmp_path):
     assert all(line.split()[-5] == "yes" for line in cjk), fonts  # the 'emb' column
 
 
+def test_a_rare_character_and_an_emoji_print_with_the_fallback_font_embedded(demo, client, auth, tmp_path):
+    case = intake.register_case(demo, actor(demo, "agent01"), intake.CaseInput(
+        kind="complaint", channel="phone", subject="路灯不亮😀", content="门口路灯坏了。", category="环境保护/噪声",
+        requester=RequesterInput(name="张𠀀丰", phone=PHONE, address="北京市东城区和平里七区12号楼")))
+    dispatch(demo, int(case["id"]))
+    auth.login("cg01")
+    pdf = client.get(f"/cases/{case['id']}/documents/transfer-form.pdf").data
+
+    assert "张𠀀丰" in pdf_text(pdf, tmp_path) and "路灯不亮😀" in pdf_text(pdf, tmp_path)
+    fonts = poppler("pdffonts", pdf, tmp_path).splitlines()
+    hanazono = [line for line in fonts if "HanaMin" in line]
+    assert hanazono, fonts  # the glyph came from Hanazono, not an empty box of the main font
+    assert all(line.split()[-5] == "yes" for line in hanazono), fonts  # embedded
+
+
 def test_each_kind_of_document_has_its_own_prefix_and_title(demo, client, auth, tmp_path):
     case_id = transferred(demo)
     tasks.supervise(demo, actor(demo, "leader01"), case_id, "群众反映强烈,请加快办理")
