@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import EngineError, MessageNotExpected, ScriptFailed, TaskNotReady
-from app.engine.forms import clean_form_data
+from app.engine.forms import FormBroken, clean_form_data
 from app.engine.projection import DueTimer, HumanTask, all_tasks, case_status, due_timers, human_tasks
 from app.engine.scripting import check_script_data, element_of, explain
 from app.engine.serialization import SERIALIZER_VERSION, LoadedSpecs, dump_state, load_specs, load_state, new_workflow
@@ -142,7 +142,10 @@ def complete_task(spec_json: str, state_json: str, task_id: str, form_data: dict
     schema = specs.forms.get(filename)
     if schema is None:
         raise ScriptFailed(element_of(task), f"找不到表单 {filename}")
-    cleaned = clean_form_data(schema, form_data)
+    try:
+        cleaned = clean_form_data(schema, form_data)
+    except FormBroken as exc:
+        raise ScriptFailed(element_of(task), f"表单 {filename} 无法使用：{exc}") from None
     tracker = _Tracker()
     tracker.element = element_of(task)
     task.data.update(cleaned)

@@ -6,13 +6,9 @@ every sub-process / call activity / event sub-process spec it uses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from jsonschema import Draft7Validator, Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -26,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from app.engine.errors import DefinitionInvalid
+from app.engine.form_files import load_form
 from app.engine.policy import ScriptRefused, compile_script
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -98,30 +95,6 @@ def check_scripts(task_spec: Any) -> None:
             compile_script(source, "eval" if mode == "eval" else "exec")
         except ScriptRefused as exc:
             raise DefinitionInvalid(element_id(task_spec), f"{label}不允许：{exc}") from None
-
-
-def load_form(task_id: str, filename: str, form_files: dict[str, bytes]) -> dict[str, Any]:
-    """Parse and check one form file: JSON, a Draft 2020-12 or 7 schema, an object with properties."""
-    if filename not in form_files:
-        raise DefinitionInvalid(task_id, f"表单文件 {filename} 不存在")
-    if len(form_files[filename]) > 2 * 1024 * 1024:
-        raise DefinitionInvalid(task_id, f"表单文件 {filename} 超过 2 MiB")
-    try:
-        schema = json.loads(form_files[filename])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DefinitionInvalid(task_id, f"表单文件 {filename} 不是有效的 JSON：{exc}") from None
-    if not isinstance(schema, dict):
-        raise DefinitionInvalid(task_id, f"表单文件 {filename} 必须是 JSON 对象")
-    validator = validator_for(schema, default=Draft202012Validator)
-    if validator not in (Draft202012Validator, Draft7Validator):
-        raise DefinitionInvalid(task_id, f"表单 {filename} 只支持 JSON Schema Draft 2020-12 或 Draft 7")
-    try:
-        validator.check_schema(schema)
-    except SchemaError as exc:
-        raise DefinitionInvalid(task_id, f"表单 {filename} 不是有效的 JSON Schema：{exc.message}") from None
-    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
-        raise DefinitionInvalid(task_id, f"表单 {filename} 必须是 type 为 object 且带 properties 的 Schema")
-    return schema
 
 
 def check_task(

@@ -3,10 +3,19 @@ outside the sandbox is refused naming its element, and nothing is stored; only a
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lifecycle_driver import Api, deploy, timed_bpmn
+from sqlalchemy import select
+
+from app.models import ProcessDefinition
+from tests.loopback import Loopback
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 ATTACKS = [
@@ -81,3 +90,70 @@ def test_only_a_system_administrator_may_deploy_or_list(api, user):
     assert deploy(api, timed_bpmn(), user=user).status_code == 403
     assert api.call(user, "GET", "/definitions").status_code == 403
     assert listed(api) == before
+
+
+@pytest.fixture
+def loopback() -> Iterator[Loopback]:
+    listener = Loopback()
+    yield listener
+    listener.close()
+
+
+def deploy_with_form(api: Api, form: dict[str, Any]) -> Any:
+    """The timed definition with a sign_for.json of our own."""
+    return api.call("sysadmin", "POST", "/definitions", content_type="multipart/form-data", data={
+        "file": (BytesIO(timed_bpmn()), "timed.bpmn"),
+        "forms": [(BytesIO(json.dumps(form).encode()), "sign_for.json")]})
+
+
+def sign_for_with(**fields: Any) -> dict[str, Any]:
+    form = json.loads((WORKFLOWS.parent / "forms" / "sign_for.json").read_text(encoding="utf-8"))
+    form["properties"].update(fields)
+    return dict(form)
+
+
+@pytest.mark.parametrize("ref_kind", ["http", "file"])
+def test_a_form_with_a_ref_outside_it_is_refused_naming_form_and_pointer(api, loopback, tmp_path, ref_kind):
+    target = tmp_path / "secret.json"
+    target.write_text('{"type": "string"}')
+    before = listed(api)
+    ref = loopback.url if ref_kind == "http" else target.as_uri()
+    response = deploy_with_form(api, sign_for_with(note={"$ref": ref}))
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["details"]["element"] == "accept"
+    assert "sign_for.json" in body["message"] and "/properties/note/$ref" in body["message"]
+    assert loopback.hits == [] and listed(api) == before
+
+
+def test_a_pattern_re2_cannot_run_and_an_oversized_form_are_refused(api):
+    refused = deploy_with_form(api, sign_for_with(note={"type": "string", "pattern": r"(a)\1"}))
+    assert refused.status_code == 422 and "不是安全的正则表达式" in refused.get_json()["message"]
+    deep = sign_for_with(note=json.loads("[" * 40 + "]" * 40))
+    assert "嵌套层数" in deploy_with_form(api, deep).get_json()["message"]
+
+
+@pytest.mark.parametrize("ref_kind", ["http", "file"])
+def test_a_ref_inserted_into_the_database_after_deploy_is_never_retrieved(api, demo, loopback, tmp_path, ref_kind):
+    target = tmp_path / "secret.json"
+    target.write_text('{"type": "boolean"}')
+    ref = loopback.url if ref_kind == "http" else target.as_uri()
+    with demo.db.unit_of_work() as session:  # what an attacker with database access would do
+        row = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "hotline_order")
+                             .order_by(ProcessDefinition.version.desc()).limit(1))
+        spec = json.loads(row.spec_json)
+        spec["forms"]["accept.json"]["properties"]["accept_note"] = {"$ref": ref}
+        spec_json = json.dumps(spec)
+        session.add(ProcessDefinition(key=row.key, version=row.version + 1, name=row.name, bpmn_xml=row.bpmn_xml,
+                                      spec_json=spec_json, forms_json=row.forms_json,
+                                      checksum=hashlib.sha256(spec_json.encode()).hexdigest(),
+                                      deployed_by_id=None, deployed_at=row.deployed_at))
+        session.commit()
+    case = api.register()
+    response = api.call("dispatch01", "POST", f"/tasks/{api.task('dispatch01', case['id'], 'accept')['id']}/complete",
+                        json={"data": {"accept_decision": "accept", "kind": "complaint", "accept_note": "好"}})
+    assert response.status_code == 500 and response.get_json()["code"] == "process_incident"
+    assert loopback.hits == []
+    assert api.ready(case["id"]) == ["accept"]  # the step rolled back whole; the case waits for an administrator
+    incidents = api.call("sysadmin", "GET", "/incidents").get_json()["items"]
+    assert [i["case_id"] for i in incidents] == [case["id"]] and "accept.json" in incidents[0]["incident"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from app.engine import DeployedDefinition, deploy_definition
+from tests.loopback import Loopback
 
 BPMN_DIR = Path(__file__).parent / "bpmn"
 ROLES = {"agent", "dispatcher", "handler", "leader"}
@@ -92,3 +93,11 @@ def basic() -> DeployedDefinition:
 def make_basic() -> Callable[..., DeployedDefinition]:
     """Deploy the basic definition with other scripts."""
     return deploy_basic
+
+
+@pytest.fixture
+def loopback() -> Iterator[Loopback]:
+    """A loopback HTTP listener; `hits` must stay empty when nothing may be fetched."""
+    listener = Loopback()
+    yield listener
+    listener.close()
