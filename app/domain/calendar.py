@@ -33,8 +33,9 @@ class CalendarYearMissing(LookupError):
 
     def __init__(self, year: int) -> None:
         self.year = year
+        self.message = f"{year} 年的工作日历尚未确认，无法计算期限，请管理员录入并确认该年度的节假日与调休安排。"
         super().__init__(
-            f"{year} 年的工作日历尚未确认，无法计算期限，请管理员录入并确认该年度的节假日与调休安排。"
+            f"{self.message}"
             f" / The working calendar for {year} has not been confirmed; an administrator must enter "
             f"and confirm that year's holidays and adjusted workdays before deadlines can be computed."
         )

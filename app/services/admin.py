@@ -12,7 +12,7 @@ from app.domain.deadlines import DeadlineRule as RuleCheck
 from app.domain.deadlines import InvalidDeadlineRule
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
-from app.services import audit, process
+from app.services import audit, deadlines
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.settings import DEFAULTS
@@ -69,7 +69,7 @@ def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayE
         else:
             existing.source, existing.confirmed_at = source, platform.clock.now()
         session.flush()
-        pending = process.set_pending_deadlines(session, platform)
+        pending = deadlines.set_pending(session, platform)
         audit.record(session, platform, actor, "calendar.confirmed",
                      detail={"year": year, "entries": len(entries), "source": source, "deadlines_set": pending})
         session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.errors import NotPermitted
 from app.models import Case, ProcessTimer, WorkflowState
-from app.services import audit, process
+from app.services import audit, notify, process
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -47,7 +47,7 @@ def retry(platform: Platform, actor: Actor, case_id: int) -> str:
     try:
         with platform.db.unit_of_work() as session:
             case = process.lock_case(session, case_id)
-            process.fire_timers(session, platform, case)
+            notify.process_ran(session, platform, case, process.fire_timers(session, platform, case))
             audit.record(session, platform, actor, "case.incident_retried", case_id=case_id)
             session.commit()
             return case.status

@@ -98,7 +98,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
     session.flush()
     if data.call_id is not None:
         calls.link_call(session, platform, actor, data.call_id, case)
-    process.start(session, platform, case, definition, {
+    change = process.start(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
         "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
@@ -106,6 +106,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
     })
     session.flush()
     notify.case_registered(session, platform, case)
+    notify.process_ran(session, platform, case, change)
     return case, definition.version
 
 

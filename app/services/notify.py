@@ -3,11 +3,16 @@ same transaction as the event; sending happens later, so a failing gateway never
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask
 from app.services import outbox
 from app.services.platform import Platform
+
+if TYPE_CHECKING:
+    from app.services.process import RunChange
 
 REPLIED = {"待回访", "已答复"}
 
@@ -30,6 +35,14 @@ def status_changed(session: Session, platform: Platform, case: Case, before: str
     if case.status in REPLIED and before not in REPLIED and phone and phone.startswith("1"):
         outbox.enqueue(session, platform, dedupe_key=f"reply:{case.id}:{case.status}", template="reply",
                        phone=phone, case_id=case.id, values={"number": case.number})
+
+
+def process_ran(session: Session, platform: Platform, case: Case, change: RunChange) -> None:
+    """What a stored process run tells people: the reply notice on a status change, each new task."""
+    if change.status_before != change.status_after:
+        status_changed(session, platform, case, change.status_before)
+    for task in change.new_tasks:
+        task_created(session, platform, case, task)
 
 
 def task_created(session: Session, platform: Platform, case: Case, task: HumanTask) -> None:

@@ -1,5 +1,6 @@
 """Running a case's process: under the case's row lock, run the engine, then save its state, rewrite the
-task projection and the timers, and mirror status onto the case — all in the caller's transaction."""
+task projection and the timers, and mirror status onto the case — all in the caller's transaction. Each
+run answers a `RunChange`; the use case passes it to notifications. Deadlines are app/services/deadlines.py."""
 
 from __future__ import annotations
 
@@ -12,14 +13,10 @@ from sqlalchemy.orm import Session
 
 from app import engine
 from app.clock import LOCAL_TZ
-from app.domain.calendar import CalendarYearMissing, WorkCalendar
-from app.domain.deadlines import ExtensionRefused, extended_due_date
-from app.domain.deadlines import due_at as rule_due_at
-from app.domain.lights import warn_at as rule_warn_at
+from app.domain.calendar import WorkCalendar
 from app.errors import Conflict, HuiyinError, Invalid, NotFound
 from app.models import (
     Case,
-    CaseDeadline,
     HumanTask,
     ProcessDefinition,
     ProcessTimer,
@@ -27,11 +24,14 @@ from app.models import (
     WorkflowState,
     case_assisting_unit,
 )
-from app.services import audit, notify
-from app.services.actors import SYSTEM
-from app.services.calendar import load_calendar, load_rule
+from app.services import deadlines
+from app.services.calendar import load_calendar
 from app.services.platform import Platform
-from app.services.settings import get_setting
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
+# Form fields that name units, with the words a refusal uses; any other `…_unit_id(s)` is "所选单位".
+UNIT_FIELDS = {"lead_unit_id": "承办单位", "assisting_unit_ids": "协办单位", "review_unit_id": "复查单位",
+               "re_review_unit_id": "复核单位"}
 
 
 class ProcessIncident(HuiyinError):
@@ -80,14 +80,13 @@ def latest_definition(session: Session, key: str) -> Definition:
 
 
 def start(session: Session, platform: Platform, case: Case, definition: Definition,
-          data: dict[str, Any]) -> engine.EngineRun:
+          data: dict[str, Any]) -> RunChange:
     """Start the case's process and save the first run."""
     run = _engine_call(engine.start_workflow, definition.spec_json(session), data, _engine_now(platform))
     state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
                           revision=0, updated_at=platform.clock.now())
     session.add(state)
-    save(session, platform, case, state, run, new=True)
-    return run
+    return save(session, platform, case, state, run, new=True)
 
 
 def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
@@ -101,8 +100,10 @@ def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
 
 
 def complete(session: Session, platform: Platform, case: Case, task: HumanTask, form_data: dict[str, Any],
-             user_id: int | None) -> engine.EngineRun:
-    """Complete one ready task (compare-and-set on its row: a second completion gets Conflict)."""
+             user_id: int | None) -> RunChange:
+    """Complete one ready task (compare-and-set on its row: a second completion gets Conflict). Units the
+    form names are checked first: a wrong one is the user's error, refused before anything changes."""
+    form_data = check_named_units(session, form_data) if isinstance(form_data, dict) else form_data
     now = platform.clock.now()
     claimed = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
                               .values(state="done", completed_at=now, completed_by_id=user_id)
@@ -112,24 +113,21 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.complete_task, spec_json, state.state_json, task.id, form_data,
                        _engine_now(platform))
-    save(session, platform, case, state, run)
-    return run
+    return save(session, platform, case, state, run)
 
 
 def send_message(session: Session, platform: Platform, case: Case, name: str,
-                 payload: dict[str, Any]) -> engine.EngineRun:
+                 payload: dict[str, Any]) -> RunChange:
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.send_message, spec_json, state.state_json, name, payload,
                        _engine_now(platform))
-    save(session, platform, case, state, run)
-    return run
+    return save(session, platform, case, state, run)
 
 
-def fire_timers(session: Session, platform: Platform, case: Case) -> engine.EngineRun:
+def fire_timers(session: Session, platform: Platform, case: Case) -> RunChange:
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.fire_due_timers, spec_json, state.state_json, _engine_now(platform))
-    save(session, platform, case, state, run)
-    return run
+    return save(session, platform, case, state, run)
 
 
 def _engine_now(platform: Platform) -> datetime:
@@ -152,34 +150,44 @@ def _engine_call(fn: Any, *args: Any) -> engine.EngineRun:
                               {"element": e.element_id, "reason": str(e)}) from e
 
 
+@dataclass(frozen=True)
+class RunChange:
+    """What one stored run changed, for the use case to pass on (notifications): `save` only stores."""
+
+    run: engine.EngineRun
+    status_before: str
+    status_after: str
+    new_tasks: tuple[HumanTask, ...] = ()
+    cancelled_tasks: tuple[HumanTask, ...] = ()
+
+
 def save(session: Session, platform: Platform, case: Case, state: WorkflowState, run: engine.EngineRun,
-         new: bool = False) -> None:
-    """Store the run: engine state, the task projection, timers and the case's mirrored columns.
-    `new`: the case's first run, so there are no earlier tasks or timers to compare with."""
+         new: bool = False) -> RunChange:
+    """Store the run: engine state, the task projection, timers and the case's mirrored columns; answer
+    what changed. `new`: the case's first run, so there are no earlier tasks or timers to compare with."""
     now = platform.clock.now()
     state.state_json = run.state_json
     state.serializer_version = run.serializer_version
     state.revision += 1
     state.incident = None
     state.updated_at = now
-    _mirror_case(session, platform, case, run, now)
-    _apply_extension(session, case, run)
-    _rewrite_tasks(session, platform, case, run, now, new)
+    before = case.status
+    _mirror_case(session, case, run, now)
+    _apply_extension(session, platform, case, run)
+    created, cancelled = _rewrite_tasks(session, platform, case, run, now, new)
     if run.timers or not new:
         _rewrite_timers(session, case, run)
     session.flush()
+    return RunChange(run, before, case.status, tuple(created), tuple(cancelled))
 
 
-def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime) -> None:
-    before = case.status
-    case.status = run.status or before  # a step with no caseStatus keeps the last one
-    if before != case.status:
-        notify.status_changed(session, platform, case, before)
+def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datetime) -> None:
+    case.status = run.status or case.status  # a step with no caseStatus keeps the last one
     lead = run.data.get("lead_unit_id")
-    if isinstance(lead, int) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
+    if _is_id(lead) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
         case.lead_unit_id = lead
         case.accepted_at = case.accepted_at or now
-    assisting = {u for u in run.data.get("assisting_unit_ids") or [] if isinstance(u, int)}
+    assisting = {u for u in run.data.get("assisting_unit_ids") or [] if _is_id(u)}
     current = set(session.scalars(select(case_assisting_unit.c.unit_id)
                                   .where(case_assisting_unit.c.case_id == case.id))) if assisting else set()
     if assisting - current:
@@ -190,11 +198,13 @@ def _mirror_case(session: Session, platform: Platform, case: Case, run: engine.E
 
 
 def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime,
-                   new: bool) -> None:
+                   new: bool) -> tuple[list[HumanTask], list[HumanTask]]:
+    """Ready tasks as the run left them; answers the tasks created and those the process cancelled."""
     existing = {} if new else {t.id: t for t in session.scalars(
         select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
     calendar: WorkCalendar | None = None
     ready: list[HumanTask] = []
+    created: list[HumanTask] = []
     for task in run.tasks:
         _check_unit(session, task)
         row = existing.pop(task.task_id, None)
@@ -205,73 +215,72 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
         due = warn = None
         if task.deadline_rule:
             calendar = calendar or load_calendar(session)
-            due, warn = _deadline(session, platform, calendar, case, task, now)
+            due, warn = deadlines.task_deadline(session, platform, calendar, case.id, task.deadline_rule,
+                                                task.unit_id, now)
         row = HumanTask(id=task.task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
                         role=task.role, unit_id=task.unit_id, form=task.form, deadline_rule=task.deadline_rule,
                         state="ready", created_at=now, due_at=due, warn_at=warn)
         session.add(row)
         ready.append(row)
-        notify.task_created(session, platform, case, row)
+        created.append(row)
     for gone in existing.values():  # cancelled by the process (a boundary event, a withdrawal)
         gone.state = "cancelled"
         gone.completed_at = now
     case.due_at = min((t.due_at for t in ready if t.due_at is not None), default=None)
+    return created, list(existing.values())
+
+
+def _is_id(value: Any) -> bool:
+    """An integer that can be a row id (bools are ints to Python; ids past 32 bits would break the query)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _check_unit(session: Session, task: engine.HumanTask) -> None:
     """A task nobody could ever see (its unit variable empty or unknown) is a broken definition, not a
-    task: the step rolls back and administrators see why."""
+    task: the step rolls back and administrators see why. (A unit the user picked was checked before the
+    engine ran, by `check_named_units`.)"""
     unit = task.unit_id
-    if isinstance(unit, bool) or not isinstance(unit, int) or session.get(Unit, unit) is None:
+    if not _is_id(unit) or session.get(Unit, unit) is None:
         raise ProcessIncident("流程给出的承办单位无效,已转为异常件,请联系系统管理员处理",
                               {"element": task.spec_name, "reason": f"unit {unit!r}"})
 
 
-def _deadline(session: Session, platform: Platform, calendar: WorkCalendar, case: Case, task: engine.HumanTask,
-              now: datetime) -> tuple[datetime | None, datetime | None]:
-    """The due and warning times for a task: the period already running for this rule and unit, or a new one."""
-    assert task.deadline_rule
-    unit_id = task.unit_id or 0
-    anchor = session.get(CaseDeadline, (case.id, task.deadline_rule, unit_id))
-    if anchor is None:
-        rule = load_rule(session, task.deadline_rule)
-        try:
-            due = rule_due_at(rule, now, calendar)
-        except CalendarYearMissing as e:
-            # Never a guess: the task waits without a due date and administrators are told; confirming the
-            # year (admin.confirm_year) sets it from the task's start.
-            audit.record(session, platform, SYSTEM, "deadline.calendar_missing", case_id=case.id,
-                         detail={"rule": task.deadline_rule, "year": e.year, "message": str(e)})
-            return None, None
-        warn = rule_warn_at(now, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
-        anchor = CaseDeadline(case_id=case.id, rule_key=task.deadline_rule, unit_id=unit_id, started_at=now,
-                              due_at=due, warn_at=warn, extended_by=0)
-        session.add(anchor)
-    return anchor.due_at, anchor.warn_at
+def check_named_units(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """Form fields that name units (`…_unit_id`, `…_unit_ids`) must name existing, active units: a unit
+    the user picked is the user's to correct (422, nothing changed), never an incident. Answers the data
+    with digit strings read as ids."""
+    fields = {k: v for k, v in data.items() if k.endswith(("_unit_id", "_unit_ids")) and v is not None}
+    if not fields:
+        return data
+    read = {k: [_read_id(x) for x in v] if isinstance(v, list) else _read_id(v) for k, v in fields.items()}
+    wanted = {i for v in read.values() for i in (v if isinstance(v, list) else [v]) if isinstance(i, int)}
+    active: dict[int, bool] = {i: on for i, on in session.execute(
+        select(Unit.id, Unit.active).where(Unit.id.in_(wanted)))} if wanted else {}
+    errors = {}
+    for name, value in read.items():
+        label = UNIT_FIELDS.get(name, "所选单位")
+        ids = value if isinstance(value, list) else [value]
+        if any(i not in active for i in ids):
+            errors[name] = f"{label}不存在"
+        elif not all(active[i] for i in ids):
+            errors[name] = f"{label}已停用"
+    if errors:
+        raise Invalid("；".join(errors.values()), errors)
+    return {**data, **read}
 
 
-def _apply_extension(session: Session, case: Case, run: engine.EngineRun) -> None:
-    """Move the handling deadline when the process has approved more extension days (`extension_days`,
-    counted for the rule named by `handle_rule`); never past the rule's maximum."""
+def _read_id(value: Any) -> Any:
+    """An id from an int or a digit string; anything else (kept as it is) names no unit."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
+        value = int(value.strip())
+    return value if _is_id(value) else None
+
+
+def _apply_extension(session: Session, platform: Platform, case: Case, run: engine.EngineRun) -> None:
+    """The process approved more extension days (`extension_days`, for the rule named by `handle_rule`)."""
     total, rule_key = run.data.get("extension_days"), run.data.get("handle_rule")
-    if not isinstance(total, int) or not isinstance(rule_key, str) or total <= 0:
-        return
-    anchor = session.get(CaseDeadline, (case.id, rule_key, case.lead_unit_id or 0))
-    if anchor is None or anchor.extended_by >= total:
-        return
-    rule, calendar = load_rule(session, rule_key), load_calendar(session)
-    try:
-        due = extended_due_date(rule, anchor.due_at.date(), total - anchor.extended_by, calendar,
-                                already_extended=anchor.extended_by)
-    except ExtensionRefused as e:
-        raise Invalid(str(e), {"approved_extension_days": str(e)}) from e
-    anchor.due_at = datetime.combine(due, anchor.due_at.time())
-    anchor.warn_at = rule_warn_at(anchor.started_at, anchor.due_at, calendar,
-                                  float(get_setting(session, "lights.yellow_fraction")))
-    anchor.extended_by = total
-    for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready",
-                                                        HumanTask.deadline_rule == rule_key)):
-        task.due_at, task.warn_at = anchor.due_at, anchor.warn_at
+    if isinstance(total, int) and isinstance(rule_key, str):
+        deadlines.extend(session, platform, case, rule_key, total)
 
 
 def _rewrite_timers(session: Session, case: Case, run: engine.EngineRun) -> None:
@@ -293,27 +302,3 @@ def _naive(at: datetime) -> datetime:
         return at
     return at.astimezone(LOCAL_TZ).replace(tzinfo=None)
 
-
-def set_pending_deadlines(session: Session, platform: Platform) -> int:
-    """Give every waiting task that has a rule but no due date (its year was unconfirmed) its due date now,
-    counted from when the task began; answers how many were set."""
-    calendar = load_calendar(session)
-    count = 0
-    for task in session.scalars(select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at.is_(None),
-                                                        HumanTask.deadline_rule.is_not(None))):
-        assert task.deadline_rule
-        rule = load_rule(session, task.deadline_rule)
-        try:
-            due = rule_due_at(rule, task.created_at, calendar)
-        except CalendarYearMissing:
-            continue
-        warn = rule_warn_at(task.created_at, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
-        key = (task.case_id, task.deadline_rule, task.unit_id or 0)
-        if session.get(CaseDeadline, key) is None:
-            session.add(CaseDeadline(case_id=task.case_id, rule_key=task.deadline_rule, unit_id=task.unit_id or 0,
-                                     started_at=task.created_at, due_at=due, warn_at=warn, extended_by=0))
-        task.due_at, task.warn_at = due, warn
-        case = session.get_one(Case, task.case_id)
-        case.due_at = min(d for d in (case.due_at, due) if d is not None)
-        count += 1
-    return count

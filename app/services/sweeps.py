@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, ProcessTimer, TaskWarning
-from app.services import audit, incidents, outbox, process
+from app.services import audit, incidents, notify, outbox, process
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -51,7 +51,8 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
             if name is None:  # fired by another scheduler between our look and our lock
                 continue
             try:
-                process.fire_timers(session, platform, process.lock_case(session, case_id))
+                case = process.lock_case(session, case_id)
+                notify.process_ran(session, platform, case, process.fire_timers(session, platform, case))
                 audit.record(session, platform, Actor(label=worker), "timer.fired", case_id=case_id,
                              detail={"timer": name})
                 session.commit()

@@ -175,11 +175,12 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         if not _may_work(session, actor, task):
             raise NotPermitted("该任务不属于您的岗位或单位")
         locked = process.lock_case(session, case_row.id)
-        run = process.complete(session, platform, locked, task, data, actor.user_id)
+        change = process.complete(session, platform, locked, task, data, actor.user_id)
+        notify.process_ran(session, platform, locked, change)
         audit.record(session, platform, actor, "task.completed", case_id=locked.id,
-                     detail={"task": task.spec_name, "title": task.title, "data": run.submitted})
+                     detail={"task": task.spec_name, "title": task.title, "data": change.run.submitted})
         session.commit()
-        return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in run.tasks]}
+        return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in change.run.tasks]}
 
 
 def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict[str, Any]:
@@ -189,8 +190,9 @@ def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict
     with platform.db.unit_of_work() as session:
         find_case(session, actor, case_id)
         locked = process.lock_case(session, case_id)
-        process.send_message(session, platform, locked, "supervise",
-                             {"supervision_note": note, "supervised_by": actor.name or actor.label})
+        change = process.send_message(session, platform, locked, "supervise",
+                                      {"supervision_note": note, "supervised_by": actor.name or actor.label})
+        notify.process_ran(session, platform, locked, change)
         serial = len(session.scalars(select(AuditEvent.id).where(AuditEvent.case_id == case_id,
                                                                  AuditEvent.action == "case.supervised")).all()) + 1
         notify.supervised(session, platform, locked, serial)

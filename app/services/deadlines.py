@@ -1,0 +1,108 @@
+"""Deadline policy: when a task falls due and turns yellow, from its rule, the case's running period for
+that rule and unit (its anchor, `case_deadline`) and the working calendar; approved extensions move the
+period. The process service calls it after each run; it never runs the engine.
+
+A period whose end falls in a year nobody has confirmed is never guessed: the task waits without a due
+date (audited, so administrators see it) until `set_pending` gives it one when the year is confirmed.
+An extension into such a year is refused with `CalendarNotConfirmed` (409, the calendar's Chinese words).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.calendar import CalendarYearMissing, WorkCalendar
+from app.domain.deadlines import ExtensionRefused, extended_due_date
+from app.domain.deadlines import due_at as rule_due_at
+from app.domain.lights import warn_at as rule_warn_at
+from app.errors import Conflict, Invalid
+from app.models import Case, CaseDeadline, HumanTask
+from app.services import audit
+from app.services.actors import SYSTEM
+from app.services.calendar import load_calendar, load_rule
+from app.services.platform import Platform
+from app.services.settings import get_setting
+
+
+class CalendarNotConfirmed(Conflict):
+    """A date the step needs falls in a year whose working calendar is not confirmed yet."""
+
+    code = "calendar_not_confirmed"
+
+
+def not_confirmed(error: CalendarYearMissing) -> CalendarNotConfirmed:
+    """The user-facing error for a missing calendar year: the calendar's own Chinese message."""
+    return CalendarNotConfirmed(error.message, {"calendar": error.message, "year": error.year})
+
+
+def _warn_at(session: Session, calendar: WorkCalendar, started: datetime, due: datetime) -> datetime:
+    return rule_warn_at(started, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
+
+
+def task_deadline(session: Session, platform: Platform, calendar: WorkCalendar, case_id: int, rule_key: str,
+                  unit_id: int | None, started: datetime, *,
+                  report_missing: bool = True) -> tuple[datetime | None, datetime | None]:
+    """Due and warning times of a task under `rule_key` at `unit_id`: the period already running for this
+    rule and unit on the case, or a new one starting at `started`. (None, None) while the period's end lies
+    in an unconfirmed year (audited when `report_missing`)."""
+    key = (case_id, rule_key, unit_id or 0)
+    anchor = session.get(CaseDeadline, key)
+    if anchor is None:
+        rule = load_rule(session, rule_key)
+        try:
+            due = rule_due_at(rule, started, calendar)
+        except CalendarYearMissing as e:
+            if report_missing:
+                audit.record(session, platform, SYSTEM, "deadline.calendar_missing", case_id=case_id,
+                             detail={"rule": rule_key, "year": e.year, "message": e.message})
+            return None, None
+        anchor = CaseDeadline(case_id=case_id, rule_key=rule_key, unit_id=unit_id or 0, started_at=started,
+                              due_at=due, warn_at=_warn_at(session, calendar, started, due), extended_by=0)
+        session.add(anchor)
+    return anchor.due_at, anchor.warn_at
+
+
+def extend(session: Session, platform: Platform, case: Case, rule_key: str, total_days: int) -> None:
+    """Move the lead unit's period under `rule_key` so that `total_days` of extension are granted in all
+    (never past the rule's maximum), and give its waiting tasks the new times (the caller's task rewrite
+    then sets the case's due time)."""
+    anchor = session.get(CaseDeadline, (case.id, rule_key, case.lead_unit_id or 0))
+    if anchor is None or total_days <= 0 or anchor.extended_by >= total_days:
+        return
+    rule, calendar = load_rule(session, rule_key), load_calendar(session)
+    try:
+        due = extended_due_date(rule, anchor.due_at.date(), total_days - anchor.extended_by, calendar,
+                                already_extended=anchor.extended_by)
+        anchor.due_at = datetime.combine(due, anchor.due_at.time())
+        anchor.warn_at = _warn_at(session, calendar, anchor.started_at, anchor.due_at)
+    except ExtensionRefused as e:
+        raise Invalid(str(e), {"approved_extension_days": str(e)}) from e
+    except CalendarYearMissing as e:
+        raise not_confirmed(e) from e
+    anchor.extended_by = total_days
+    for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready",
+                                                        HumanTask.deadline_rule == rule_key)):
+        task.due_at, task.warn_at = anchor.due_at, anchor.warn_at
+
+
+def set_pending(session: Session, platform: Platform) -> int:
+    """Give every waiting task that has a rule but no due date (its year was unconfirmed) its due date now,
+    counted from when the task began; answers how many were set."""
+    calendar = load_calendar(session)
+    count = 0
+    for task in session.scalars(select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at.is_(None),
+                                                        HumanTask.deadline_rule.is_not(None))):
+        assert task.deadline_rule
+        due, warn = task_deadline(session, platform, calendar, task.case_id, task.deadline_rule, task.unit_id,
+                                  task.created_at, report_missing=False)
+        if due is None:
+            continue
+        task.due_at, task.warn_at = due, warn
+        case = session.get_one(Case, task.case_id)
+        case.due_at = min(d for d in (case.due_at, due) if d is not None)
+        count += 1
+    return count
+
