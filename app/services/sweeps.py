@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.errors import HuiyinError
 from app.models import Case, HumanTask, ProcessTimer, TaskWarning
 from app.services import audit, incidents, notify, outbox, process
 from app.services.actors import Actor
@@ -28,6 +29,7 @@ class SweepResult:
     timers_fired: int = 0
     incidents: int = 0
     warnings: int = 0
+    deferred: int = 0
 
 
 def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepResult:
@@ -61,6 +63,10 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
                 session.rollback()
                 incidents.record(platform, Actor(label=worker), case_id, e)
                 result.incidents += 1
+            except HuiyinError as e:  # a known refusal (e.g. a calendar year not confirmed): retried next pass
+                session.rollback()
+                log.warning("timer of case %s not fired: %s", case_id, e.message)
+                result.deferred += 1
     return result
 
 

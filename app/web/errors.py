@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.domain.calendar import CalendarYearMissing
 from app.errors import HuiyinError
 
 log = logging.getLogger("huiyin.web")
@@ -33,6 +34,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(HuiyinError)
     def _domain(e: HuiyinError) -> Response:
         return _answer(e.status, e.code, e.message, e.details)
+
+    @app.errorhandler(CalendarYearMissing)
+    def _calendar(e: CalendarYearMissing) -> Response:
+        # Services answer CalendarNotConfirmed; this is the net under any read that meets the year itself.
+        return _answer(409, "calendar_not_confirmed", e.message, {"calendar": e.message, "year": e.year})
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Response:

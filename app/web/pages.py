@@ -12,6 +12,7 @@ from app.domain.lights import LIGHT_LABELS
 from app.domain.roles import CASE_ROLES, ROLES
 from app.errors import Conflict, Invalid
 from app.services import tasks, workstation
+from app.services.deadlines import CalendarNotConfirmed
 from app.web import forms_render
 from app.web.context import current_actor, local_path, platform, requires
 
@@ -92,6 +93,8 @@ def complete_task(task_id: str) -> ResponseReturnValue:
     origin = request.form.get("origin", "")
     try:
         tasks.complete_task(platform(), actor, task_id, data)
+    except CalendarNotConfirmed as e:
+        return _after_failure(origin, task, conflict=e.message, status=409)
     except Conflict:
         return _after_failure(origin, task, conflict=CONFLICT_MESSAGE, status=409)
     except Invalid as e:
