@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from app.engine.errors import DefinitionInvalid
 from app.engine.serialization import dump_specs
-from app.engine.validation import check_process, check_task, element_id
+from app.engine.validation import check_data, check_process, check_process_data, check_task, data_flow, element_id
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _DOCTYPE = re.compile(rb"<\s*!\s*(doctype|entity)", re.IGNORECASE)
@@ -137,8 +138,13 @@ def deploy_definition(
     library: dict[str, bytes] | None = None,
     rule_keys: set[str],
     roles: set[str],
+    start_variables: Mapping[str, Collection[Any] | None],
 ) -> DeployedDefinition:
-    """Validate a BPMN definition completely and return it ready to store; raise DefinitionInvalid."""
+    """Validate a BPMN definition completely and return it ready to store; raise DefinitionInvalid.
+
+    `rule_keys`: the deadline rules that exist; `roles`: the lanes allowed; `start_variables`: the names the
+    platform puts into every case at start, each with its finite values (e.g. every kind in the data
+    dictionary) or None for any value. The engine asks nothing of the database: the service passes them."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     root = _add(parser, bpmn_xml, "definition")
     roots = [root]
@@ -149,10 +155,16 @@ def deploy_definition(
     _check_lanes([root], roles)
 
     forms: dict[str, dict[str, Any]] = {}
-    for process_spec in [spec, *subprocess_specs.values()]:
+    specs = [spec, *subprocess_specs.values()]
+    for process_spec in specs:
         check_process(process_spec)
         for task_spec in process_spec.task_specs.values():
             check_task(task_spec, form_files, forms, rule_keys, roles)
+    flow = data_flow(specs, forms, start_variables)
+    for process_spec in specs:
+        check_process_data(process_spec, flow)
+        for task_spec in process_spec.task_specs.values():
+            check_data(task_spec, flow, rule_keys)
 
     order: dict[str, int] = {}
     for document in roots:

@@ -15,6 +15,7 @@ from app.engine.errors import ScriptFailed
 from app.engine.scripting import explain
 from app.engine.timers import fire_at
 from app.engine.validation import (
+    DEFAULT_UNIT_VARIABLE,
     FORM_PROPERTY,
     RULE_EXPRESSION_PROPERTY,
     RULE_PROPERTY,
@@ -25,7 +26,6 @@ from app.engine.validation import (
 )
 
 DEFAULT_ROLE = "handler"
-DEFAULT_UNIT_VARIABLE = "lead_unit_id"
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,23 @@ def fire_at(my_task: Any) -> datetime | None:
     if isinstance(event_value, dict):
         return to_instant(event_value["next"], now) if event_value.get("cycles", 0) != 0 else None
     return to_instant(event_value, now)
+
+
+def check_timer_value(definition: Any, value: Any, now: datetime) -> None:
+    """Raise (ValueError or SpiffWorkflow's Exception) unless a timer of this kind can run on `value`:
+    the same parse `has_fired` / `cycle_complete` will make."""
+    if isinstance(definition, SpiffCycle):
+        _parse_cycle(_text(value), now)
+    elif isinstance(definition, SpiffTimeDate):
+        to_instant(value, now)
+    elif isinstance(definition, SpiffDuration):
+        SpiffTimer.get_timedelta_from_start(SpiffTimer.parse_iso_duration(_text(value)), now)
+
+
+def timer_kind(definition: Any) -> str:
+    """The Chinese name of a timer's kind, for messages."""
+    if isinstance(definition, SpiffCycle):
+        return "循环定时（如 R3/PT1H）"
+    if isinstance(definition, SpiffTimeDate):
+        return "日期时间（如 2026-01-31T09:00:00）"
+    return "时长（如 PT1H、P2D）"

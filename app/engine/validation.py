@@ -1,7 +1,10 @@
 """Deploy-time checks over parsed specs: forms, deadline rules, lanes, call activities, every script.
 
 Each check raises DefinitionInvalid(element_id, Chinese message). The walk covers the key process and
-every sub-process / call activity / event sub-process spec it uses.
+every sub-process / call activity / event sub-process spec it uses. `check_task` needs only the element;
+`check_data` needs the whole definition's data flow (which names exist, which values they take): every
+name read has a source, every timer expression that can be evaluated gives a valid timer, and every
+deadline rule a `deadlineRuleExpression` can give exists.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
+from app.engine.dataflow import REFERENCE_NOW, DataFlow, Unbounded, build
 from app.engine.errors import DefinitionInvalid
 from app.engine.form_files import load_form
 from app.engine.policy import ScriptRefused, compile_script
+from app.engine.scripting import explain
+from app.engine.timers import check_timer_value, timer_kind
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 RULE_PROPERTY = "deadlineRule"
 RULE_EXPRESSION_PROPERTY = "deadlineRuleExpression"
 UNIT_PROPERTY = "unitVariable"
 STATUS_PROPERTY = "caseStatus"
+DEFAULT_UNIT_VARIABLE = "lead_unit_id"
 
 
 def properties_of(task_spec: Any) -> dict[str, str]:
@@ -139,3 +146,109 @@ def check_process(spec: Any) -> None:
             compile_script(condition, "eval")
         except ScriptRefused as exc:
             raise DefinitionInvalid(spec.name, f"完成条件不允许：{exc}") from None
+
+
+def _event_definitions(definition: Any) -> Iterator[Any]:
+    if isinstance(definition, MultipleEventDefinition):
+        for inner in definition.event_definitions:
+            yield from _event_definitions(inner)
+    elif definition is not None:
+        yield definition
+
+
+def _provided(task_spec: Any) -> Iterator[str]:
+    """Names an element puts into task data other than by a script or a form."""
+    if isinstance(task_spec, MultiInstanceTask):
+        for item in (task_spec.input_item, task_spec.output_item, task_spec.data_input, task_spec.data_output):
+            if item is not None:
+                yield str(item.bpmn_id)
+    io = getattr(task_spec, "io_specification", None)
+    if io is not None:
+        yield from (str(d.bpmn_id) for d in [*io.data_inputs, *io.data_outputs])
+    for definition in _event_definitions(getattr(task_spec, "event_definition", None)):
+        variable = getattr(definition, "message_var", None) or getattr(definition, "variable", None)
+        if variable:
+            yield str(variable)
+
+
+def data_flow(specs: list[Any], forms: dict[str, dict[str, Any]], start_variables: Any) -> DataFlow:
+    """The data flow of every process spec of a definition (see app.engine.dataflow)."""
+    scripts: list[str] = []
+    provided: list[str] = []
+    for spec in specs:
+        provided.extend(str(name) for name in (getattr(spec, "data_objects", None) or {}))
+        io = getattr(spec, "io_specification", None)
+        if io is not None:
+            provided.extend(str(d.bpmn_id) for d in [*io.data_inputs, *io.data_outputs])
+        for task_spec in spec.task_specs.values():
+            scripts.extend(source for _label, mode, source in _scripts(task_spec) if mode == "exec")
+            provided.extend(_provided(task_spec))
+    return build(scripts, provided, forms, start_variables)
+
+
+def _check_names(element: str, label: str, source: str, mode: str, flow: DataFlow) -> None:
+    missing = flow.undefined(source, mode)
+    if missing:
+        raise DefinitionInvalid(
+            element,
+            f"{label}读取的名称 {'、'.join(missing)} 在流程中没有来源"
+            "（不是启动变量、表单字段、脚本赋值的变量或白名单函数）",
+        )
+
+
+def _check_rule_expression(task_id: str, expression: str, flow: DataFlow, rule_keys: set[str]) -> None:
+    try:
+        values = flow.expression_values(expression)
+    except Unbounded as exc:
+        raise DefinitionInvalid(
+            task_id,
+            f"时限规则表达式 {expression} 的取值无法在部署时确定（{exc.name} 可取任意值）；"
+            "请改用 deadlineRule，或只依赖取值有限的变量（如诉求类型、表单选项）",
+        ) from None
+    except Exception as exc:
+        raise DefinitionInvalid(task_id, f"时限规则表达式 {expression} 求值失败：{explain(exc)}") from None
+    unknown = sorted({str(v) for v in values if not isinstance(v, str) or v not in rule_keys})
+    if unknown:
+        raise DefinitionInvalid(task_id, f"时限规则表达式 {expression} 可能给出不存在的时限规则：{'、'.join(unknown)}")
+
+
+def _check_timer(task_id: str, definition: Any, flow: DataFlow) -> None:
+    expression = definition.expression
+    try:
+        values = flow.expression_values(expression)
+    except Unbounded:
+        return  # it reads data only a running case has: its names were checked, the run guards the rest
+    except Exception as exc:
+        raise DefinitionInvalid(task_id, f"定时表达式 {expression} 求值失败：{explain(exc)}") from None
+    for value in values:
+        try:
+            check_timer_value(definition, value, REFERENCE_NOW)
+        except Exception:
+            raise DefinitionInvalid(
+                task_id, f"定时表达式 {expression} 的值 {value!r} 不是有效的{timer_kind(definition)}；文字须加引号"
+            ) from None
+
+
+def check_data(task_spec: Any, flow: DataFlow, rule_keys: set[str]) -> None:
+    """The checks that need the whole definition: names read, timers, rule expressions, unit variables."""
+    task_id = element_id(task_spec)
+    for label, mode, source in _scripts(task_spec):
+        _check_names(task_id, label, source, mode, flow)
+    props = properties_of(task_spec)
+    if isinstance(task_spec, UserTask):
+        unit_variable = props.get(UNIT_PROPERTY) or DEFAULT_UNIT_VARIABLE
+        if not flow.defines(unit_variable):
+            raise DefinitionInvalid(task_id, f"unitVariable {unit_variable} 在流程中没有来源")
+    expression = props.get(RULE_EXPRESSION_PROPERTY)
+    if expression:
+        _check_rule_expression(task_id, expression, flow, rule_keys)
+    for definition in _event_definitions(getattr(task_spec, "event_definition", None)):
+        if isinstance(definition, TimerEventDefinition):
+            _check_timer(task_id, definition, flow)
+
+
+def check_process_data(spec: Any, flow: DataFlow) -> None:
+    """Process-level expressions read only names the definition provides."""
+    condition = getattr(spec, "completion_condition", None)
+    if condition:
+        _check_names(spec.name, "完成条件", condition, "eval", flow)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app import engine
 from app.domain.roles import ROLES
 from app.errors import Invalid, NotPermitted
-from app.models import DeadlineRule, ProcessDefinition
+from app.models import DeadlineRule, DictionaryEntry, ProcessDefinition
 from app.services import audit
 from app.services.actors import SYSTEM, Actor
 from app.services.platform import Platform
@@ -21,15 +21,30 @@ WORKFLOWS = Path(ROOT) / "workflows"
 FORMS = Path(ROOT) / "forms"
 STOCK = ("hotline_order", "petition")
 TASK_ROLES = {"agent", "handler", "leader", "dispatcher"}
+# The names intake.register_case puts into every case's process (docs/bpmn-conventions.md); those whose values
+# are a dictionary's codes are checked over every active code (e.g. `'hotline.' + kind` must name a rule).
+START_VARIABLES = ("case_id", "case_number", "kind", "channel", "category", "centre_unit_id", "lead_unit_id",
+                   "assisting_unit_ids", "is_repeat_terminated", "duplicate_of")
+DICTIONARY_VARIABLES = ("kind", "channel")
+
+
+def start_variables(session: Session) -> dict[str, frozenset[str] | None]:
+    """What deploy may assume every case starts with: each start name, with its values where they are codes."""
+    codes = session.execute(select(DictionaryEntry.kind, DictionaryEntry.code)
+                            .where(DictionaryEntry.active, DictionaryEntry.kind.in_(DICTIONARY_VARIABLES))).all()
+    variables: dict[str, frozenset[str] | None] = dict.fromkeys(START_VARIABLES)
+    for name in DICTIONARY_VARIABLES:
+        variables[name] = frozenset(code for kind, code in codes if kind == name)
+    return variables
 
 
 def validate(session: Session, bpmn: bytes, forms: dict[str, bytes],
              library: dict[str, bytes] | None = None) -> engine.DeployedDefinition:
-    """Everything the engine checks, against the rules and roles this installation has."""
+    """Everything the engine checks, against the rules, roles and dictionary this installation has."""
     rule_keys = set(session.scalars(select(DeadlineRule.key)))
     try:
         return engine.deploy_definition(bpmn, forms, library=library or {}, rule_keys=rule_keys,
-                                        roles=TASK_ROLES & ROLES.keys())
+                                        roles=TASK_ROLES & ROLES.keys(), start_variables=start_variables(session))
     except engine.DefinitionInvalid as e:
         raise Invalid(f"流程定义无效({e.element_id}):{e.message}", {"element": e.element_id}) from e
 

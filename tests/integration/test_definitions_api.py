@@ -14,7 +14,8 @@ import pytest
 from lifecycle_driver import Api, deploy, timed_bpmn
 from sqlalchemy import select
 
-from app.models import ProcessDefinition
+from app.models import DictionaryEntry, ProcessDefinition, WorkflowState
+from app.services.definitions import START_VARIABLES
 from tests.loopback import Loopback
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
@@ -157,3 +158,42 @@ def test_a_ref_inserted_into_the_database_after_deploy_is_never_retrieved(api, d
     assert api.ready(case["id"]) == ["accept"]  # the step rolled back whole; the case waits for an administrator
     incidents = api.call("sysadmin", "GET", "/incidents").get_json()["items"]
     assert [i["case_id"] for i in incidents] == [case["id"]] and "accept.json" in incidents[0]["incident"]
+
+
+def stock_upload(key: str) -> dict[str, Any]:
+    forms = [(BytesIO(p.read_bytes()), p.name) for p in sorted((WORKFLOWS.parent / "forms").glob("*.json"))]
+    library = [(BytesIO((WORKFLOWS / name).read_bytes()), name) for name in ("co_handle.bpmn", "extension.bpmn")]
+    return {"file": (BytesIO((WORKFLOWS / f"{key}.bpmn").read_bytes()), f"{key}.bpmn"), "forms": forms,
+            "library": library}
+
+
+def test_a_kind_in_the_dictionary_without_its_deadline_rule_refuses_the_deploy(api, demo):
+    with demo.db.unit_of_work() as session:
+        session.add(DictionaryEntry(kind="kind", code="hotline_only", label="仅热线", sort=99))
+        session.commit()
+    before = listed(api)
+    response = api.call("sysadmin", "POST", "/definitions", content_type="multipart/form-data",
+                        data=stock_upload("hotline_order"))
+    assert response.status_code == 422, response.get_json()
+    assert "hotline.hotline_only" in response.get_json()["message"]
+    assert response.get_json()["details"]["element"] in {"handle", "assisting_input", "consolidate"}
+    assert listed(api) == before
+
+
+def test_an_unquoted_timer_and_an_undefined_name_are_refused_at_deploy(api):
+    before = listed(api)
+    unquoted = deploy(api, timed_bpmn(timer="PT1H"))
+    assert unquoted.status_code == 422 and unquoted.get_json()["details"]["element"] == "overdue"
+    assert "PT1H" in unquoted.get_json()["message"]
+    undefined = deploy(api, timed_bpmn(script="reminded = undefined_name + 1"))
+    assert undefined.status_code == 422 and undefined.get_json()["details"]["element"] == "mark"
+    assert "undefined_name" in undefined.get_json()["message"]
+    assert listed(api) == before
+
+
+def test_every_start_variable_deploy_assumes_is_put_into_a_new_case(api, demo):
+    case = api.register()
+    with demo.db.reading() as session:
+        state = json.loads(session.get_one(WorkflowState, case["id"]).state_json)
+    datas = [task["data"] for task in state["tasks"].values() if "case_id" in task.get("data", {})]
+    assert datas and set(START_VARIABLES) <= set(datas[0])

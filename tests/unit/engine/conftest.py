@@ -29,6 +29,9 @@ START_DATA = {
     "assisting_unit_ids": [],
     "is_repeat_terminated": False,
 }
+# What deploy may assume every case starts with: the names above, `kind` one of the kinds the rules cover.
+START_VARIABLES: dict[str, set[str] | None] = {**dict.fromkeys(START_DATA), "kind": {"complaint"}}
+DEPLOY_ARGS: dict[str, Any] = {"rule_keys": RULES, "roles": ROLES, "start_variables": START_VARIABLES}
 
 
 def _schema(properties: dict[str, Any], required: list[str] | None = None, draft7: bool = False) -> bytes:
@@ -64,7 +67,7 @@ def bpmn(name: str, **values: str) -> bytes:
 def deploy_basic(script: str = "prepared = True", condition: str = "accepted == True") -> DeployedDefinition:
     """The basic hotline fixture deployed with a chosen script-task script and gateway condition."""
     return deploy_definition(
-        bpmn("basic.bpmn", SCRIPT=script, CONDITION=condition), FORMS, rule_keys=RULES, roles=ROLES
+        bpmn("basic.bpmn", SCRIPT=script, CONDITION=condition), FORMS, **DEPLOY_ARGS
     )
 
 

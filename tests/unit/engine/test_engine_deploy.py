@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.engine import DefinitionInvalid, deploy_definition
-from tests.unit.engine.conftest import FORMS, ROLES, RULES, bpmn, deploy_basic
+from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, bpmn, deploy_basic
 
 ATTACKS = [
     "import os",
@@ -61,7 +61,7 @@ def test_a_doctype_is_refused_before_parsing():
         b"?>", b'?>\n<!DOCTYPE bpmn:definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', 1
     )
     with pytest.raises(DefinitionInvalid, match="DOCTYPE") as info:
-        deploy_definition(xml, FORMS, rule_keys=RULES, roles=ROLES)
+        deploy_definition(xml, FORMS, **DEPLOY_ARGS)
     assert info.value.element_id == "definition"
 
 
@@ -69,7 +69,7 @@ def test_a_file_over_2_mib_is_refused():
     xml = bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True")
     padded = xml.replace(b"<bpmn:process", b"<!--" + b"x" * (2 * 1024 * 1024) + b"-->\n<bpmn:process", 1)
     with pytest.raises(DefinitionInvalid, match="2 MiB"):
-        deploy_definition(padded, FORMS, rule_keys=RULES, roles=ROLES)
+        deploy_definition(padded, FORMS, **DEPLOY_ARGS)
 
 
 def test_xsd_invalid_bpmn_is_refused_naming_the_element():
@@ -78,34 +78,35 @@ def test_xsd_invalid_bpmn_is_refused_naming_the_element():
         b'<bpmn:userTask id="sign_for" name="\xe7\xad\xbe\xe6\x94\xb6" bogus="1">',
     )
     with pytest.raises(DefinitionInvalid, match="流程定义无效") as info:
-        deploy_definition(xml, FORMS, rule_keys=RULES, roles=ROLES)
+        deploy_definition(xml, FORMS, **DEPLOY_ARGS)
     assert info.value.element_id == "sign_for"
 
 
 def test_a_user_task_whose_form_is_missing_is_refused():
     forms = {k: v for k, v in FORMS.items() if k != "reply.json"}
     with pytest.raises(DefinitionInvalid, match="reply.json") as info:
-        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), forms, rule_keys=RULES, roles=ROLES)
+        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), forms, **DEPLOY_ARGS)
     assert info.value.element_id == "reply"
 
 
 def test_a_form_that_is_not_a_json_schema_is_refused():
     forms = {**FORMS, "reply.json": json.dumps({"type": "object", "properties": {"a": {"type": 5}}}).encode()}
     with pytest.raises(DefinitionInvalid, match="JSON Schema") as info:
-        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), forms, rule_keys=RULES, roles=ROLES)
+        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), forms, **DEPLOY_ARGS)
     assert info.value.element_id == "reply"
 
 
 def test_an_unknown_deadline_rule_is_refused():
     with pytest.raises(DefinitionInvalid, match="hotline.accept") as info:
-        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS, rule_keys={"other"}, roles=ROLES)
+        deploy_definition(bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS,
+                          **{**DEPLOY_ARGS, "rule_keys": {"other"}})
     assert info.value.element_id == "sign_for"
 
 
 def test_a_lane_that_is_not_a_role_is_refused():
     with pytest.raises(DefinitionInvalid, match="dispatcher") as info:
         deploy_definition(
-            bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS, rule_keys=RULES, roles={"handler"}
+            bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True"), FORMS, **{**DEPLOY_ARGS, "roles": {"handler"}}
         )
     assert info.value.element_id in {"Lane_dispatcher", "start", "prepare", "sign_for"}
 
@@ -114,7 +115,7 @@ def test_a_call_activity_that_resolves_nowhere_is_refused():
     library = {"co_handling.bpmn": bpmn("co_handling.bpmn")}
     with pytest.raises(DefinitionInvalid, match="missing_process") as info:
         deploy_definition(
-            bpmn("parent.bpmn", CALLED="missing_process"), FORMS, library=library, rule_keys=RULES, roles=ROLES
+            bpmn("parent.bpmn", CALLED="missing_process"), FORMS, library=library, **DEPLOY_ARGS
         )
     assert info.value.element_id == "co_handle"
 
@@ -122,7 +123,7 @@ def test_a_call_activity_that_resolves_nowhere_is_refused():
 def test_a_call_activity_resolves_in_the_library():
     library = {"co_handling.bpmn": bpmn("co_handling.bpmn")}
     deployed = deploy_definition(
-        bpmn("parent.bpmn", CALLED="co_handling"), FORMS, library=library, rule_keys=RULES, roles=ROLES
+        bpmn("parent.bpmn", CALLED="co_handling"), FORMS, library=library, **DEPLOY_ARGS
     )
     assert deployed.key == "parent_case"
     assert "co_handling" in json.loads(deployed.spec_json)["subprocess_specs"]
@@ -146,7 +147,7 @@ def test_an_attack_in_a_gateway_condition_is_refused(attack):
 def test_an_attack_in_a_timer_expression_is_refused():
     xml = bpmn("supervised.bpmn", TIMER="__import__('os').getcwd()")
     with pytest.raises(DefinitionInvalid) as info:
-        deploy_definition(xml, FORMS, rule_keys=RULES, roles=ROLES)
+        deploy_definition(xml, FORMS, **DEPLOY_ARGS)
     assert info.value.element_id == "overdue_timer"
 
 
@@ -154,5 +155,5 @@ def test_a_plain_task_that_would_stall_the_process_is_refused():
     xml = bpmn("basic.bpmn", SCRIPT="x = 1", CONDITION="True").replace(b"scriptTask", b"task")
     xml = xml.replace(b"<bpmn:script>x = 1</bpmn:script>", b"")
     with pytest.raises(DefinitionInvalid) as info:
-        deploy_definition(xml, FORMS, rule_keys=RULES, roles=ROLES)
+        deploy_definition(xml, FORMS, **DEPLOY_ARGS)
     assert info.value.element_id == "prepare"

@@ -15,13 +15,13 @@ from app.engine import (
     start_workflow,
 )
 from app.engine.serialization import load_specs, load_state
-from tests.unit.engine.conftest import FORMS, NOW, ROLES, RULES, START_DATA, bpmn
+from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn
 
 
 @pytest.fixture
 def supervised():
     """A handling task with a 2-day overdue timer, a withdraw boundary and a supervise event sub-process."""
-    return deploy_definition(bpmn("supervised.bpmn", TIMER='"P2D"'), FORMS, rule_keys=RULES, roles=ROLES)
+    return deploy_definition(bpmn("supervised.bpmn", TIMER='"P2D"'), FORMS, **DEPLOY_ARGS)
 
 
 def test_a_waiting_timer_is_reported_with_its_fire_time(supervised):
@@ -50,7 +50,8 @@ def test_timers_follow_the_given_clock_not_the_wall_clock(supervised):
 
 def test_a_timer_expression_is_evaluated_restricted_from_task_data():
     deployed = deploy_definition(
-        bpmn("supervised.bpmn", TIMER="'P%dD' % overdue_days"), FORMS, rule_keys=RULES, roles=ROLES
+        bpmn("supervised.bpmn", TIMER="'P%dD' % overdue_days"), FORMS,
+        **{**DEPLOY_ARGS, "start_variables": {**DEPLOY_ARGS["start_variables"], "overdue_days": None}}
     )
     run = start_workflow(deployed.spec_json, {**START_DATA, "overdue_days": 5}, NOW)
     assert run.timers[0].fire_at == NOW + timedelta(days=5)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.engine import DefinitionInvalid, FormInvalid, ScriptFailed, complete_task, deploy_definition, start_workflow
-from tests.unit.engine.conftest import FORMS, NOW, ROLES, RULES, START_DATA, bpmn, deploy_basic
+from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn, deploy_basic
 
 
 def sign_for_with(**fields: object) -> dict[str, bytes]:
@@ -19,7 +19,7 @@ def sign_for_with(**fields: object) -> dict[str, bytes]:
 
 def deploy_with(forms: dict[str, bytes]):
     return deploy_definition(bpmn("basic.bpmn", SCRIPT="prepared = True", CONDITION="accepted == True"), forms,
-                             rule_keys=RULES, roles=ROLES)
+                             **DEPLOY_ARGS)
 
 
 def tamper_form(spec_json: str, name: str, **fields: object) -> str:

@@ -10,7 +10,15 @@ import pytest
 from app.engine import FormInvalid, ScriptFailed, TaskNotReady, complete_task, deploy_definition, start_workflow
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import SERIALIZER_VERSION, load_specs, load_state
-from tests.unit.engine.conftest import FORMS, NOW, ROLES, RULES, START_DATA, bpmn, deploy_basic, replace_in_spec
+from tests.unit.engine.conftest import (
+    DEPLOY_ARGS,
+    FORMS,
+    NOW,
+    START_DATA,
+    bpmn,
+    deploy_basic,
+    replace_in_spec,
+)
 
 
 def test_a_started_case_waits_at_its_first_user_task(basic):
@@ -93,7 +101,7 @@ def test_keys_outside_the_form_never_reach_task_data(basic):
 def test_a_call_activity_runs_its_called_process():
     library = {"co_handling.bpmn": bpmn("co_handling.bpmn")}
     deployed = deploy_definition(
-        bpmn("parent.bpmn", CALLED="co_handling"), FORMS, library=library, rule_keys=RULES, roles=ROLES
+        bpmn("parent.bpmn", CALLED="co_handling"), FORMS, library=library, **DEPLOY_ARGS
     )
     run = start_workflow(deployed.spec_json, {**START_DATA, "assisting_unit_ids": [3, 4]}, NOW)
     [approve] = run.tasks
@@ -149,7 +157,10 @@ def test_a_reloaded_workflow_still_runs_restricted(basic):
 
 
 def test_a_condition_error_names_the_gateway():
-    deployed = deploy_basic(condition="missing_variable == 1")
+    # Deploy refuses a name nothing provides; here the platform promised one and then did not send it.
+    xml = bpmn("basic.bpmn", SCRIPT="prepared = True", CONDITION="missing_variable == 1")
+    deployed = deploy_definition(xml, FORMS, **{**DEPLOY_ARGS, "start_variables": {
+        **DEPLOY_ARGS["start_variables"], "missing_variable": None}})
     run = start_workflow(deployed.spec_json, START_DATA, NOW)
     with pytest.raises(ScriptFailed, match="missing_variable") as info:
         complete_task(deployed.spec_json, run.state_json, run.tasks[0].task_id, {"accepted": True}, NOW)
@@ -169,7 +180,8 @@ def test_scripts_see_the_injected_clock_and_date_helpers():
 
 
 def test_a_bpmn_loop_without_a_wait_is_stopped():
-    deployed = deploy_definition(bpmn("endless.bpmn"), FORMS, rule_keys=RULES, roles=ROLES)
+    deployed = deploy_definition(bpmn("endless.bpmn"), FORMS,
+                                 **{**DEPLOY_ARGS, "start_variables": {"n": None, "limit": None}})
     assert start_workflow(deployed.spec_json, {"n": 0, "limit": 5}, NOW).data["n"] == 5
     started = time.monotonic()
     with pytest.raises(ScriptFailed, match="循环"):

@@ -59,6 +59,7 @@ def deployed(key: str) -> DeployedDefinition:
         library={name: (WORKFLOWS / name).read_bytes() for name in LIBRARY},
         rule_keys=RULE_KEYS,
         roles=ROLES,
+        start_variables={**dict.fromkeys(start_data()), "kind": set(KINDS)},
     )
 
 
