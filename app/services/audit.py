@@ -92,6 +92,7 @@ def _in_order(session: Session) -> Iterator[AuditEvent]:
 # --- Reading the log (审计员) ------------------------------------------------------------------------
 
 PAGE_SIZE = 50
+MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one names no row (and PostgreSQL refuses to compare it)
 MAX_PAGE_SIZE = 200
 PERSONAL_KEYS = {"phone": mask_phone, "caller_number": mask_phone, "id_number": mask_id_number,
                  "address": mask_address}
@@ -144,7 +145,7 @@ def parse_filter(args: Mapping[str, str | None]) -> EventFilter:
 
     found = EventFilter(actor=text_of("actor", 60), case=text_of("case_id", 40) or text_of("case", 40),
                         action=text_of("action", 60), since=when("since", False), until=when("until", True),
-                        before_id=number("before_id", None, 2**62), limit=number("limit", PAGE_SIZE, MAX_PAGE_SIZE)
+                        before_id=number("before_id", None, MAX_ID), limit=number("limit", PAGE_SIZE, MAX_PAGE_SIZE)
                         or PAGE_SIZE)
     if errors:
         raise Invalid("筛选条件有误", errors)
@@ -204,7 +205,7 @@ def parse_head(text_value: str | None) -> tuple[int, str] | None:
     if not value:
         return None
     row_id, _, mac = value.partition(":")
-    if not row_id.isdigit() or int(row_id) > 2**62 or len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
+    if not row_id.isdigit() or int(row_id) > MAX_ID or len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
         raise Invalid("链头格式有误", {"head": "应为 记录号:校验码(64位十六进制)"})
     return int(row_id), mac
 
@@ -216,7 +217,7 @@ def _require_auditor(actor: Actor) -> None:
 
 def _case_id(session: Session, case: str) -> int | None:
     if case.isdigit():
-        return int(case) if int(case) <= 2**62 else None
+        return int(case) if int(case) <= MAX_ID else None
     return session.scalar(select(Case.id).where(Case.number == case))
 
 

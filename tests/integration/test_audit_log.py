@@ -80,10 +80,10 @@ def test_the_log_pages_back_by_record_number_without_gaps_or_repeats(client):
 def test_a_bad_filter_is_refused_naming_the_field(client):
     token = _token(client, "auditor")
 
-    response = _events(client, token, since="yesterday", limit="0")
+    response = _events(client, token, since="yesterday", limit="0", before_id=str(2**40))
 
     assert response.status_code == 422
-    assert set(response.get_json()["details"]) == {"since", "limit"}
+    assert set(response.get_json()["details"]) == {"since", "limit", "before_id"}
     assert "YYYY-MM-DD" in response.get_json()["details"]["since"]
 
 

@@ -1,4 +1,8 @@
-"""The OpenAPI description of /api/v1, built from the same marshmallow schemas that validate requests."""
+"""The OpenAPI description of /api/v1, built from the same marshmallow schemas that validate requests.
+
+Every operation documents each status it may answer and the shape of each answer (errors are always
+{code, message, details}); tests/integration/test_api_schema.py holds the running API to it.
+"""
 
 from __future__ import annotations
 
@@ -6,66 +10,196 @@ from typing import Any
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.web.api import bp
+from app.web.api.calls import CallEventSchema
 from app.web.api.schemas import CaseCreate, Supervision, TaskComplete, TokenRequest
 
 _TYPES = {fields.String: "string", fields.Integer: "integer", fields.Dict: "object", fields.Boolean: "boolean"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # ids are 32-bit columns
+STATUS_TEXT = {"400": "请求有误(JSON 无法解析、嵌套过深等)", "401": "未登录或令牌无效", "403": "无权执行",
+               "404": "不存在或无权查看", "409": "冲突(已被他人处理、状态已变)", "413": "请求内容过大",
+               "422": "字段错误(details 按字段给出中文说明)", "423": "账号已锁定", "429": "请求过于频繁(Retry-After)"}
+ALWAYS = ("400", "401", "403", "404", "413", "422", "429")
+
+
+def _field(field: fields.Field) -> dict[str, Any]:
+    if isinstance(field, fields.Nested):
+        prop = _schema(field.schema)
+    elif isinstance(field, fields.DateTime):
+        prop = {"type": "string", "format": "date-time"}
+    else:
+        prop = {"type": next((t for cls, t in _TYPES.items() if isinstance(field, cls)), "string")}
+    for rule in field.validators:
+        if isinstance(rule, validate.Length):
+            prop.update({k: v for k, v in (("minLength", rule.min), ("maxLength", rule.max)) if v is not None})
+        elif isinstance(rule, validate.Range):
+            prop.update({k: v for k, v in (("minimum", rule.min), ("maximum", rule.max)) if v is not None})
+        elif isinstance(rule, validate.OneOf):
+            prop["enum"] = list(rule.choices)
+    if field.allow_none:
+        prop["nullable"] = True
+    return prop
 
 
 def _schema(schema: Schema) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for name, field in schema.fields.items():
-        if isinstance(field, fields.Nested):
-            props[name] = _schema(field.schema)
-        else:
-            props[name] = {"type": next((t for cls, t in _TYPES.items() if isinstance(field, cls)), "string")}
+    props = {name: _field(field) for name, field in schema.fields.items()}
     required = [n for n, f in schema.fields.items() if f.required]
     return {"type": "object", "properties": props, "required": required}
 
 
-def _op(summary: str, body: Schema | None = None, ok: str = "200", **extra: Any) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {ok: {"description": "成功"},
-                                                            "401": {"description": "未登录或令牌无效"},
-                                                            "404": {"description": "不存在或无权查看"},
-                                                            "422": {"description": "字段错误(details)"}}}
+def _obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """An answer object: these keys always there, with these types; more keys may come."""
+    return {"type": "object", "required": list(required), "properties": {**required, **optional}}
+
+
+def _items(item: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return _obj({"items": {"type": "array", "items": item}, **more})
+
+
+STR, INT, BOOL, OBJ = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "object"}
+NS, NI = {"type": "string", "nullable": True}, {"type": "integer", "nullable": True}
+LIGHT = {"type": "string", "enum": ["green", "yellow", "red"], "nullable": True}
+CASE_TASK = _obj({"id": STR, "title": STR, "task": STR, "role": STR, "due_at": NS, "light": LIGHT}, unit_id=NI)
+TASK_ROW = _obj({"id": STR, "case_id": INT, "title": STR, "task": STR, "due_at": NS, "light": LIGHT})
+CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": STR, "subject": STR, "content": STR,
+             "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
+             "tasks": {"type": "array", "items": CASE_TASK}, "timeline": {"type": "array", "items": OBJ},
+             "light": LIGHT, "due_at": NS, "created_at": STR})
+RESPONSES: dict[str, dict[str, Any]] = {
+    "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
+    "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
+    "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "due_at": NS, "light": LIGHT}),
+    "case": CASE,
+    "case_status": _obj({"case_id": INT, "status": STR}),
+    "worklist": _obj({"items": {"type": "array", "items": TASK_ROW}, "total": INT, "page": INT, "counts": OBJ}),
+    "task": _obj({"id": STR, "case_id": INT, "title": STR, "form": OBJ}),
+    "completed": _obj({"case_id": INT, "status": STR, "tasks": {"type": "array", "items": STR}}),
+    "call_event": _obj({"call_id": INT, "kind": STR, "duplicate": BOOL, "created": {"type": "array", "items": STR}}),
+    "calls": _items(_obj({"id": INT, "linkedid": STR, "outcome": NS}), total=INT, page=INT, per_page=INT),
+    "call_stats": _obj({"by": STR, "rows": {"type": "array", "items": OBJ}, "total": OBJ}),
+    "incidents": _items(_obj({"case_id": INT, "number": STR, "incident": STR, "since": STR})),
+    "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
+    "calendar": _obj({"year": INT, "entries": INT}),
+    "setting": _obj({"key": STR, "value": {}}),
+    "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR})),
+    "deployed": _obj({"key": STR, "version": INT, "checksum": STR}),
+    "messages": _items(_obj({"id": INT, "status": STR, "phone": STR})),
+    "audit_events": _obj({"items": {"type": "array", "items": _obj({
+        "id": INT, "at": STR, "actor": STR, "action": STR, "case_id": NI, "case_number": NS, "detail": OBJ, "ip": NS})},
+        "next_before_id": NI}),
+    "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
+}
+
+
+def _param(name: str, where: str, schema: dict[str, Any], description: str = "",
+           required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            **({"description": description} if description else {})}
+
+
+def _query(*names: str, **typed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_param(n, "query", STR) for n in names] + [_param(n, "query", s) for n, s in typed.items()]
+
+
+def _op(summary: str, answer: str, *, body: dict[str, Any] | None = None, ok: str = "200",
+        params: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = (), also_ok: tuple[str, ...] = (),
+        **extra: Any) -> dict[str, Any]:
+    """One operation: its success answer, every error status it may give (with the Error shape)."""
+    json_of = {"application/json": {"schema": RESPONSES[answer]}}
+    responses: dict[str, Any] = {status: {"description": "成功", "content": json_of} for status in (ok, *also_ok)}
+    for status in sorted({*ALWAYS, *errors}):
+        responses[status] = {"description": STATUS_TEXT[status], "content": {"application/json": {"schema": ERROR}}}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(body)}}}
+        op["requestBody"] = {"required": True, "content": body}
+    if params:
+        op["parameters"] = params
     op.update(extra)
     return op
 
 
+def _json(schema: dict[str, Any] | Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": _schema(schema) if isinstance(schema, Schema) else schema}}
+
+
+def _paths() -> dict[str, Any]:
+    idem = _param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
+                  "重试时使用同一个键,不会重复登记")
+    case_id = [_param("id", "path", ID)]
+    rule_body = _obj({}, name=STR, amount=INT, unit=STR, count_start_day=BOOL, roll_forward=BOOL, max_extension=NI,
+                     legal_basis=STR)
+    day = _obj({"day": {"type": "string", "format": "date"}, "is_workday": BOOL}, note=STR)
+    calendar_body = _obj({"entries": {"type": "array", "items": day}}, source=STR)
+    upload = {"multipart/form-data": {"schema": _obj(
+        {"file": {"type": "string", "format": "binary"}},
+        forms={"type": "array", "items": {"type": "string", "format": "binary"}},
+        library={"type": "array", "items": {"type": "string", "format": "binary"}})}}
+    dates: dict[str, dict[str, Any]] = {
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+        "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200}}
+    call_filter = _query("linkedid", "outcome", "queue", "agent", **dates)
+    return {
+        "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌", "token", body=_json(TokenRequest()), ok="201",
+                                           errors=("423",), security=[])},
+        "/api/v1/me": {"get": _op("当前令牌代表的用户", "me")},
+        "/api/v1/cases": {"post": _op("登记诉求件", "registered", body=_json(CaseCreate()), ok="201",
+                                      params=[idem], errors=("409",))},
+        "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线", "case", params=[
+            *case_id, _param("reveal", "query", {"type": "string", "enum": ["0", "1"]}, "1 = 显示完整信息")])},
+        "/api/v1/cases/{id}/supervise": {"post": _op("督办", "case_status", body=_json(Supervision()),
+                                                     params=case_id, errors=("409",))},
+        "/api/v1/tasks": {"get": _op("我的待办(筛选 light、kind、task)", "worklist", params=_query(
+            "kind", "task", light={"type": "string", "enum": ["green", "yellow", "red"]},
+            page={"type": "integer", "minimum": 1}))},
+        "/api/v1/tasks/{id}": {"get": _op("任务及其表单(JSON Schema)", "task", params=[_param("id", "path", STR)])},
+        "/api/v1/tasks/{id}/complete": {"post": _op("办理任务(409 = 已被他人处理)", "completed",
+                                                    body=_json(TaskComplete()), params=[_param("id", "path", STR)],
+                                                    errors=("409",))},
+        "/api/v1/calls/events": {"post": _op("电话网关上报通话结果(scope calls 令牌;重复上报答 200)", "call_event",
+                                             body=_json(CallEventSchema()), ok="201", also_ok=("200",))},
+        "/api/v1/calls": {"get": _op("通话记录(筛选 linkedid、outcome、from、to、queue、agent)", "calls",
+                                     params=call_filter)},
+        "/api/v1/calls/stats": {"get": _op("通话统计(by=day|queue|agent):接通率、15秒接通率、平均等待、平均通话",
+                                           "call_stats", params=[*call_filter, _param(
+                                               "by", "query", {"type": "string", "enum": ["day", "queue", "agent"]})])},
+        "/api/v1/incidents": {"get": _op("异常件列表(系统管理员)", "incidents")},
+        "/api/v1/incidents/{case_id}/retry": {"post": _op("重试异常件(系统管理员)", "case_status",
+                                                          params=[_param("case_id", "path", ID)],
+                                                          errors=("409",))},
+        "/api/v1/deadline-rules/{key}": {"patch": _op("修改时限规则(系统管理员)", "rule", body=_json(rule_body),
+                                                      params=[_param("key", "path", STR)])},
+        "/api/v1/calendar/{year}": {"put": _op("录入并确认某年工作日历(系统管理员)", "calendar",
+                                               body=_json(calendar_body), params=[_param("year", "path", {
+                                                   "type": "integer", "minimum": 1900, "maximum": 2200})])},
+        "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)", "setting",
+                                              body=_json(_obj({"value": {}})), params=[_param("key", "path", STR)])},
+        "/api/v1/definitions": {"get": _op("流程定义版本", "definitions"),
+                                "post": _op("部署流程定义(multipart: file, forms, library)", "deployed", body=upload,
+                                            ok="201")},
+        "/api/v1/messages": {"get": _op("短信记录(系统管理员;status 筛选,before_id 翻页)", "messages", params=_query(
+            status={"type": "string", "enum": ["pending", "sent", "failed"]}, before_id=ID))},
+        "/api/v1/audit-events": {"get": _op("审计日志(审计员;新的在前,before_id 翻页)", "audit_events",
+                                            params=_query("actor", "case_id", "action", since={
+                                                "type": "string", "format": "date"}, until={
+                                                "type": "string", "format": "date"}, before_id=ID, limit={
+                                                "type": "integer", "minimum": 1, "maximum": 200}))},
+        "/api/v1/audit-events/verify": {"post": _op("校验审计链(审计员;可带已记录的链头 head = 记录号:校验码)",
+                                                    "audit_verified", body=_json(_obj({}, head=NS)))},
+    }
+
+
 def spec() -> dict[str, Any]:
-    idem = [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
-             "description": "重试时使用同一个键,不会重复登记"}]
+    error = _obj({"code": STR, "message": STR}, details=OBJ)
     return {
         "openapi": "3.0.3",
         "info": {"title": "回音 Huiyin API", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"Error": error}},
         "security": [{"bearer": []}],
-        "paths": {
-            "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌", TokenRequest(), "201", security=[])},
-            "/api/v1/cases": {"post": _op("登记诉求件", CaseCreate(), "201", parameters=idem)},
-            "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线")},
-            "/api/v1/cases/{id}/supervise": {"post": _op("督办", Supervision())},
-            "/api/v1/tasks": {"get": _op("我的待办(筛选 light、kind、task)")},
-            "/api/v1/tasks/{id}": {"get": _op("任务及其表单(JSON Schema)")},
-            "/api/v1/tasks/{id}/complete": {"post": _op("办理任务", TaskComplete(),
-                                                        **{"x-conflict": "409 已被他人处理"})},
-            "/api/v1/calls/events": {"post": _op("电话网关上报通话结果(scope calls 令牌)", None, "201")},
-            "/api/v1/calls": {"get": _op("通话记录(筛选 linkedid、outcome、from、to、queue、agent)")},
-            "/api/v1/calls/stats": {"get": _op("通话统计(by=day|queue|agent):接通率、15秒接通率、平均等待、平均通话")},
-            "/api/v1/incidents": {"get": _op("异常件列表(系统管理员)")},
-            "/api/v1/incidents/{case_id}/retry": {"post": _op("重试异常件(系统管理员)")},
-            "/api/v1/deadline-rules/{key}": {"patch": _op("修改时限规则(系统管理员)")},
-            "/api/v1/calendar/{year}": {"put": _op("录入并确认某年工作日历(系统管理员)")},
-            "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)")},
-            "/api/v1/audit-events": {"get": _op("审计日志(审计员;筛选 actor、case_id、action、since、until)")},
-            "/api/v1/audit-events/verify": {"post": _op("校验审计链(审计员;可带已记录的链头 head)")},
-            "/api/v1/definitions": {"get": _op("流程定义版本"),
-                                    "post": _op("部署流程定义(multipart: file, forms)", None, "201")},
-        },
+        "paths": _paths(),
     }
 
 
