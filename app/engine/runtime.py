@@ -126,7 +126,10 @@ def start_workflow(spec_json: str, data: dict[str, Any], now: datetime) -> Engin
 
 def _load(spec_json: str, state_json: str, now: datetime) -> tuple[LoadedSpecs, BpmnWorkflow]:
     specs = load_specs(spec_json)
-    return specs, load_state(specs, state_json, now)
+    try:
+        return specs, load_state(specs, state_json, now)
+    except Exception as exc:  # not a saved workflow (a process that never started, a damaged row)
+        raise ScriptFailed("process", f"流程状态无法读取（{type(exc).__name__}），流程可能尚未启动") from exc
 
 
 def complete_task(spec_json: str, state_json: str, task_id: str, form_data: dict[str, Any], now: datetime) -> EngineRun:

@@ -1,19 +1,49 @@
-"""Cases whose process failed (a script broke or ran over its limits): recorded for administrators, retried by them."""
+"""Cases whose process failed (a script broke or ran over its limits): recorded for administrators, retried by them.
+
+A process that fails at its very start never loses the registration: the case is kept without a running
+process (its state row holds the start data, marked UNSTARTED) and listed as an incident; a retry starts it
+on the newest version of its definition — the fixed one an administrator deployed meanwhile.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.errors import NotPermitted
-from app.models import Case, ProcessTimer, WorkflowState
+from app.models import Case, ProcessDefinition, ProcessTimer, WorkflowState
 from app.services import audit, notify, process
-from app.services.actors import Actor
+from app.services.actors import SYSTEM, Actor
 from app.services.platform import Platform
 
 log = logging.getLogger("huiyin.incidents")
+UNSTARTED = "unstarted"  # serializer_version of a case whose process never started; state_json = its start data
+
+
+def _describe(error: process.ProcessIncident) -> str:
+    return f"{error.message}({error.details.get('element', '')}:{error.details.get('reason', '')})"
+
+
+def start_process(session: Session, platform: Platform, case: Case, definition: process.Definition,
+                  data: dict[str, Any]) -> process.RunChange | None:
+    """Start the case's process in a savepoint; if it fails, undo only the run and keep the case as an
+    incident (audited, in the caller's transaction) — answers None then. An appeal is never lost to a
+    broken definition."""
+    try:
+        with session.begin_nested():
+            return process.start(session, platform, case, definition, data)
+    except process.ProcessIncident as e:
+        session.add(WorkflowState(case_id=case.id, definition_id=definition.id, serializer_version=UNSTARTED,
+                                  state_json=json.dumps(data, ensure_ascii=False, default=str), revision=0,
+                                  incident=_describe(e), updated_at=platform.clock.now()))
+        audit.record(session, platform, SYSTEM, "case.incident", case_id=case.id,
+                     detail={**e.details, "stage": "start"})
+        log.warning("case %s could not start its process, kept as an incident: %s", case.id, e.details)
+        return None
 
 
 def record(platform: Platform, actor: Actor, case_id: int, error: process.ProcessIncident) -> None:
@@ -21,7 +51,7 @@ def record(platform: Platform, actor: Actor, case_id: int, error: process.Proces
     with platform.db.unit_of_work() as session:
         state = session.get(WorkflowState, case_id)
         if state is not None:
-            state.incident = f"{error.message}({error.details.get('element', '')}:{error.details.get('reason', '')})"
+            state.incident = _describe(error)
         for timer in session.scalars(select(ProcessTimer).where(ProcessTimer.case_id == case_id)):
             session.delete(timer)
         audit.record(session, platform, actor, "case.incident", case_id=case_id, detail=dict(error.details))
@@ -40,14 +70,27 @@ def list_incidents(platform: Platform, actor: Actor) -> list[dict[str, Any]]:
         return [{"case_id": i, "number": n, "incident": inc, "since": at.isoformat()} for i, n, inc, at in rows]
 
 
+def _run_again(session: Session, platform: Platform, case: Case) -> process.RunChange:
+    """Start a never-started process on its definition's newest version, or run a started one on."""
+    state = session.get(WorkflowState, case.id)
+    if state is None or state.serializer_version != UNSTARTED:
+        return process.fire_timers(session, platform, case)
+    data = json.loads(state.state_json)
+    key = session.get_one(ProcessDefinition, state.definition_id).key
+    session.delete(state)
+    session.flush()
+    return process.start(session, platform, case, process.latest_definition(session, key), data)
+
+
 def retry(platform: Platform, actor: Actor, case_id: int) -> str:
-    """Run the case's process again (timers refreshed, engine steps done); answers the new status."""
+    """Run the case's process again (started if it never did; timers refreshed, engine steps done);
+    answers the new status."""
     if not actor.can("definition.deploy"):
         raise NotPermitted("只有系统管理员可以处理异常件")
     try:
         with platform.db.unit_of_work() as session:
             case = process.lock_case(session, case_id)
-            notify.process_ran(session, platform, case, process.fire_timers(session, platform, case))
+            notify.process_ran(session, platform, case, _run_again(session, platform, case))
             audit.record(session, platform, actor, "case.incident_retried", case_id=case_id)
             session.commit()
             return case.status

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.errors import Invalid, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, calls, notify, process
+from app.services import audit, calls, incidents, notify, process
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -98,7 +98,8 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
     session.flush()
     if data.call_id is not None:
         calls.link_call(session, platform, actor, data.call_id, case)
-    change = process.start(session, platform, case, definition, {
+    # A process that fails to start keeps the case as an incident (None): an appeal is never lost to a definition.
+    change = incidents.start_process(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
         "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
@@ -106,7 +107,8 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
     })
     session.flush()
     notify.case_registered(session, platform, case)
-    notify.process_ran(session, platform, case, change)
+    if change is not None:
+        notify.process_ran(session, platform, case, change)
     return case, definition.version
 
 

@@ -7,7 +7,15 @@ import time
 
 import pytest
 
-from app.engine import FormInvalid, ScriptFailed, TaskNotReady, complete_task, deploy_definition, start_workflow
+from app.engine import (
+    FormInvalid,
+    ScriptFailed,
+    TaskNotReady,
+    complete_task,
+    deploy_definition,
+    fire_due_timers,
+    start_workflow,
+)
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import SERIALIZER_VERSION, load_specs, load_state
 from tests.unit.engine.conftest import (
@@ -187,3 +195,9 @@ def test_a_bpmn_loop_without_a_wait_is_stopped():
     with pytest.raises(ScriptFailed, match="循环"):
         start_workflow(deployed.spec_json, {"n": 0, "limit": 10**9}, NOW)
     assert time.monotonic() - started < 6
+
+
+@pytest.mark.parametrize("state_json", ['{"case_id": 1}', "[]", "not json"])
+def test_a_state_that_is_not_a_saved_workflow_is_a_script_failure_not_a_crash(basic, state_json):
+    with pytest.raises(ScriptFailed, match="流程状态无法读取"):
+        fire_due_timers(basic.spec_json, state_json, NOW)
