@@ -1,5 +1,6 @@
-"""The scheduler's sweeps: three scheduler processes on one PostgreSQL raise each warning exactly once,
-and a due BPMN timer fires once (deployed over the API, since the stock workflows have no timers)."""
+"""The scheduler's sweeps: three scheduler processes on one database (PostgreSQL's SKIP LOCKED, SQLite's
+serialized writers) raise each warning exactly once, a warning waits for its time, and a due BPMN timer
+fires once (deployed over the API, since the stock workflows have no timers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from lifecycle_driver import Api, deploy, timed_bpmn
 from sqlalchemy import func, insert, select, update
 
@@ -19,7 +19,7 @@ from app.services.sweeps import fire_due_timers, raise_warnings
 from tests.conftest import FAST_HASH, START, TEST_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = 1000
+TASKS = {"postgresql": 1000, "sqlite": 200}  # SQLite's writers queue: fewer, so a loaded box stays in busy_timeout
 FAR_FUTURE = datetime(2027, 6, 1, 9, 0, 0)
 
 # One scheduler process: waits for "go" on stdin so the three start together, then sweeps once.
@@ -70,9 +70,9 @@ def _due_tasks(platform, count: int) -> None:  # type: ignore[no-untyped-def]
         session.commit()
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_three_scheduler_processes_raise_each_warning_exactly_once(demo, db_url, tmp_path):
-    _due_tasks(demo, TASKS)
+    tasks = TASKS["sqlite" if demo.db.is_sqlite else "postgresql"]
+    _due_tasks(demo, tasks)
     env = {**os.environ, "HUIYIN_TEST_KEYS": json.dumps(TEST_KEYS), "HUIYIN_FAST_HASH": json.dumps(FAST_HASH),
            "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-c", SWEEPER, db_url, str(tmp_path / "instance"), f"sched-{n}",
@@ -89,7 +89,7 @@ def test_three_scheduler_processes_raise_each_warning_exactly_once(demo, db_url,
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         outputs.append(json.loads(out.strip().splitlines()[-1])["warnings"])
-    assert sum(outputs) == 2 * TASKS, outputs  # each task once yellow and once red, whoever raised it
+    assert sum(outputs) == 2 * tasks, outputs  # each task once yellow and once red, whoever raised it
     with demo.db.reading() as session:
         per_colour = dict(session.execute(select(TaskWarning.colour, func.count()).group_by(TaskWarning.colour)).all())
         per_task = session.execute(select(TaskWarning.task_id, TaskWarning.colour, func.count())
@@ -98,11 +98,34 @@ def test_three_scheduler_processes_raise_each_warning_exactly_once(demo, db_url,
         sms = session.scalar(select(func.count()).select_from(SmsMessage).where(SmsMessage.template.like("warning_%")))
         keys = session.scalar(select(func.count(func.distinct(SmsMessage.dedupe_key)))
                               .where(SmsMessage.template.like("warning_%")))
-    assert per_colour == {"yellow": TASKS, "red": TASKS}
+    assert per_colour == {"yellow": tasks, "red": tasks}
     assert per_task == []
-    assert sms == keys == 2 * TASKS * 2  # two colours × handler cg01 and leader cgleader01
+    assert sms == keys == 2 * tasks * 2  # two colours × handler cg01 and leader cgleader01
     # a second round finds nothing new
     assert raise_warnings(demo, "sched-late").warnings == 0
+
+
+def test_a_warning_is_raised_when_its_time_comes_and_never_again(demo, clock):
+    _due_tasks(demo, 3)  # warn_at START + 2 days, due_at START + 3 days
+
+    clock.advance(days=2, seconds=-1)
+    before_yellow = raise_warnings(demo, "sched-0").warnings
+    clock.advance(seconds=1)
+    at_yellow = raise_warnings(demo, "sched-0").warnings
+    clock.advance(days=1)
+    at_due = raise_warnings(demo, "sched-0").warnings  # due_at itself is still yellow, not yet overdue
+    clock.advance(seconds=1)
+    after_due = raise_warnings(demo, "sched-1").warnings
+    again = raise_warnings(demo, "sched-0").warnings
+
+    assert (before_yellow, at_yellow, at_due, after_due, again) == (0, 3, 0, 3, 0)
+    with demo.db.reading() as session:
+        raised = session.execute(select(TaskWarning.colour, TaskWarning.raised_by, func.count())
+                                 .group_by(TaskWarning.colour, TaskWarning.raised_by)).all()
+        sms = session.execute(select(SmsMessage.template, func.count()).where(SmsMessage.template.like("warning_%"))
+                              .group_by(SmsMessage.template)).all()
+    assert sorted(raised) == [("red", "sched-1", 3), ("yellow", "sched-0", 3)]
+    assert sorted(sms) == [("warning_red", 6), ("warning_yellow", 6)]  # handler and leader, once each
 
 
 def test_a_due_bpmn_timer_fires_once_and_asks_the_leader_to_escalate(client, demo, clock):
