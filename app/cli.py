@@ -46,10 +46,20 @@ def register_cli(app: Flask) -> None:
 @click.command("db-upgrade")
 @with_appcontext
 def db_upgrade() -> None:
-    """Bring the database to the newest schema."""
-    url = _platform().settings.DATABASE_URL
+    """Bring the database to the newest schema and add the stock deadline rules it lacks."""
+    p = _platform()
+    url = p.settings.DATABASE_URL
     migrate.upgrade(url)
     click.echo(f"数据库已升级到最新版本:{make_url(url).render_as_string(hide_password=True)}")
+    with p.db.unit_of_work() as session:  # stock rules new in this release reach the install
+        added = seed.seed_rules(session, p)
+        session.commit()
+    _echo_rules(added)
+
+
+def _echo_rules(added: list[str]) -> None:
+    if added:
+        click.echo(f"新增时限规则 {len(added)} 条:{'、'.join(added)}")
 
 
 @click.command("seed-demo")
@@ -70,9 +80,10 @@ def seed_reference() -> None:
     """Deadline rules, the official calendar, the dictionary and the stock processes (no accounts)."""
     p = _platform()
     with p.db.unit_of_work() as session:
-        seed.seed_reference_data(session, p)
+        added = seed.seed_reference_data(session, p)
         session.commit()
     click.echo("参考数据已就绪(时限规则、工作日历、数据字典、标准流程)")
+    _echo_rules(added)
 
 
 @click.command("init-admin")

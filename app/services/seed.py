@@ -75,13 +75,10 @@ class SeedResult:
     accounts: list[tuple[str, str, str]]  # 工号, name, role labels
 
 
-def seed_reference_data(session: Session, platform: Platform) -> None:
-    """Deadline rules, the official calendar, the dictionary (each only if still empty) and the stock processes."""
-    if session.scalar(select(DeadlineRule.key).limit(1)) is None:
-        session.add_all(DeadlineRule(key=r.key, name=r.name, amount=r.amount, unit=r.unit,
-                                     count_start_day=r.count_start_day, roll_forward=r.roll_forward,
-                                     max_extension=r.max_extension, legal_basis=r.legal_basis)
-                        for r in SEED_RULES)
+def seed_reference_data(session: Session, platform: Platform) -> list[str]:
+    """Deadline rules (each stock rule missing by key), the official calendar and the dictionary (each only if
+    still empty) and the stock processes; answers the keys of the rules added."""
+    added = seed_rules(session, platform)
     source = f"chinese-calendar {importlib.metadata.version('chinesecalendar')}"
     for year in CALENDAR_YEARS:
         if session.get(CalendarYear, year) is None:
@@ -92,6 +89,21 @@ def seed_reference_data(session: Session, platform: Platform) -> None:
         _seed_dictionary(session)
     session.flush()
     deploy_stock(session, platform)
+    return added
+
+
+def seed_rules(session: Session, platform: Platform) -> list[str]:
+    """Add every stock deadline rule whose key the table lacks, so a rule new in this release reaches an
+    existing install; a rule already there is left as it is, whatever an administrator made of it."""
+    have = set(session.scalars(select(DeadlineRule.key)))
+    missing = [r for r in SEED_RULES if r.key not in have]
+    session.add_all(DeadlineRule(key=r.key, name=r.name, amount=r.amount, unit=r.unit,
+                                 count_start_day=r.count_start_day, roll_forward=r.roll_forward,
+                                 max_extension=r.max_extension, legal_basis=r.legal_basis) for r in missing)
+    if missing and have:  # a first install's seed is not news; a rule reaching a running one is
+        audit.record(session, platform, SYSTEM, "deadline_rule.seeded", detail={"keys": [r.key for r in missing]})
+    session.flush()
+    return [r.key for r in missing]
 
 
 def _seed_dictionary(session: Session) -> None:

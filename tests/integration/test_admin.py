@@ -68,3 +68,36 @@ def test_intake_takes_kinds_and_channels_from_the_dictionary_as_administrators_k
         session.commit()
     refused = client.post("/api/v1/cases", headers=agent, json=body)
     assert refused.status_code == 422 and refused.get_json()["details"] == {"channel": "来源渠道无效:weibo"}
+
+
+def _rules(platform):
+    from app.models import DeadlineRule
+
+    with platform.db.reading() as session:
+        return {r.key: (r.amount, r.name) for r in session.scalars(select(DeadlineRule))}
+
+
+def test_a_stock_rule_new_in_a_release_reaches_an_existing_install_and_an_edited_rule_is_kept(app, client, demo):
+    from app.domain.deadlines import SEED_RULES
+    from app.models import DeadlineRule
+
+    stock = {r.key: (r.amount, r.name) for r in SEED_RULES}
+    assert client.patch("/api/v1/deadline-rules/hotline.complaint", headers=token(client, "sysadmin"),
+                        json={"amount": 12, "name": "投诉类办结(本市)"}).status_code == 200
+    with demo.db.unit_of_work() as session:  # an install from before `hotline.return` was a stock rule
+        session.delete(session.get_one(DeadlineRule, "hotline.return"))
+        session.commit()
+    for command in ("seed-reference", "db-upgrade"):
+        result = app.test_cli_runner().invoke(args=[command])
+        assert result.exit_code == 0, result.output
+        assert _rules(demo) == {**stock, "hotline.complaint": (12, "投诉类办结(本市)")}, command
+        if command == "seed-reference":
+            assert "hotline.return" in result.output
+            with demo.db.unit_of_work() as session:  # and once more, for the upgrade path
+                session.delete(session.get_one(DeadlineRule, "hotline.return"))
+                session.commit()
+    again = app.test_cli_runner().invoke(args=["seed-reference"])
+    assert again.exit_code == 0 and "新增时限规则" not in again.output
+    with demo.db.reading() as session:
+        seeded = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline_rule.seeded")).all()
+    assert [e.detail["keys"] for e in seeded] == [["hotline.return"], ["hotline.return"]]
