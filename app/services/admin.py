@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from app.domain.deadlines import DeadlineRule as RuleCheck
 from app.domain.deadlines import InvalidDeadlineRule
@@ -15,9 +16,19 @@ from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
 from app.services import audit, deadlines
 from app.services.actors import Actor
 from app.services.platform import Platform
-from app.services.settings import DEFAULTS
+from app.services.settings import SCHEMAS, Check, boolean, choice, integer, problem_with, text
 
-RULE_FIELDS = ("name", "amount", "unit", "count_start_day", "roll_forward", "max_extension", "legal_basis")
+# What each editable field of a deadline rule is: its Chinese name and the check a new value must pass.
+RULE_SCHEMA: dict[str, tuple[str, Check]] = {
+    "name": ("名称", text(60, required=True)),
+    "amount": ("时限", integer(1, 365)),
+    "unit": ("计时单位", choice({"calendar_day": "日", "working_day": "工作日"})),
+    "count_start_day": ("是否计入起始日", boolean),
+    "roll_forward": ("末日为休息日时顺延", boolean),
+    "max_extension": ("最长延期", integer(0, 365)),
+    "legal_basis": ("依据", text(2000)),
+}
+RULE_FIELDS = tuple(RULE_SCHEMA)
 
 
 def _require(actor: Actor, permission: str) -> None:
@@ -32,8 +43,9 @@ def update_rule(platform: Platform, actor: Actor, key: str, changes: dict[str, A
         row = session.get(DeadlineRule, key)
         if row is None:
             raise NotFound(f"时限规则不存在:{key}")
+        _check_rule_changes(session, changes)
         before = {f: getattr(row, f) for f in RULE_FIELDS}
-        after = {**before, **{f: v for f, v in changes.items() if f in RULE_FIELDS}}
+        after = {**before, **changes}
         try:
             RuleCheck(key=key, **after)
         except (InvalidDeadlineRule, TypeError) as e:
@@ -44,6 +56,20 @@ def update_rule(platform: Platform, actor: Actor, key: str, changes: dict[str, A
                      detail={"key": key, "before": before, "after": after})
         session.commit()
         return {"key": key, **after}
+
+
+def _check_rule_changes(session: Session, changes: dict[str, Any]) -> None:
+    """Every field named must be a rule field with a value its schema allows; 422 naming each one."""
+    errors = {}
+    for field, value in changes.items():
+        if field not in RULE_SCHEMA:
+            errors[str(field)[:80]] = "不是可修改的时限规则字段"
+            continue
+        label, check = RULE_SCHEMA[field]
+        if (problem := check(session, value)) is not None:
+            errors[field] = f"「{label}」{problem}"
+    if errors:
+        raise Invalid(";".join(errors.values()), errors)
 
 
 @dataclass(frozen=True)
@@ -84,14 +110,13 @@ def calendar_years(platform: Platform) -> list[int]:
 def change_setting(platform: Platform, actor: Actor, key: str, value: Any) -> None:
     """Set a parameter; it is read on each use, so it acts at once."""
     _require(actor, "settings.edit")
-    if key not in DEFAULTS:
-        raise Invalid(f"未知参数:{key}", {"key": "未知参数"})
-    if not isinstance(value, type(DEFAULTS[key])) and not (isinstance(DEFAULTS[key], float)
-                                                           and isinstance(value, int)):
-        raise Invalid(f"参数 {key} 的类型应与默认值相同", {"value": "类型不正确"})
+    if key not in SCHEMAS:
+        raise Invalid(f"未知参数:{key[:80]}", {"key": "未知参数"})
     with platform.db.unit_of_work() as session:
+        if (problem := problem_with(session, key, value)) is not None:
+            raise Invalid(problem, {"value": problem})
         row = session.get(Setting, key)
-        before = row.value.get("value") if row else DEFAULTS[key]
+        before = row.value.get("value") if row else SCHEMAS[key].default
         if row is None:
             session.add(Setting(key=key, value={"value": value}, updated_at=platform.clock.now(),
                                 updated_by_id=actor.user_id))

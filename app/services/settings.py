@@ -1,42 +1,191 @@
-"""Settings that take effect at once: read from the table on each use, defaults listed here."""
+"""Settings that take effect at once: read from the table on each use. `SCHEMAS` is the one registry of
+what each setting is — its default, its Chinese name and the check a new value must pass before it is
+stored (type, range, and what it must name: a deployed definition, a dictionary code, a 工号). The check
+primitives here also check the deadline rules' fields (app/services/admin.py)."""
 
 from __future__ import annotations
 
+import math
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Setting
+from app.models import DictionaryEntry, ProcessDefinition, Setting, User
 
-DEFAULTS: dict[str, Any] = {
+Check = Callable[[Session, Any], str | None]  # None when the value is good, else why not (Chinese)
+
+
+def integer(low: int, high: int) -> Check:
+    def check(_: Session, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"应为 {low} 到 {high} 之间的整数"
+        return None
+    return check
+
+
+def number(low: float, high: float) -> Check:
+    def check(_: Session, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                or not low <= value <= high:
+            return f"应为 {low} 到 {high} 之间的数"
+        return None
+    return check
+
+
+def boolean(_: Session, value: Any) -> str | None:
+    return None if isinstance(value, bool) else "应为 true 或 false"
+
+
+def text(max_length: int, *, required: bool = False) -> Check:
+    def check(_: Session, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "应为文字"
+        if required and not value.strip():
+            return "不能为空"
+        if len(value) > max_length:
+            return f"最多 {max_length} 个字符"
+        if "\x00" in value:
+            return "不能含有空字符"
+        return None
+    return check
+
+
+def choice(options: dict[str, str]) -> Check:
+    """One of the codes (shown with their Chinese words)."""
+    def check(_: Session, value: Any) -> str | None:
+        if value not in options:
+            return "只能是以下取值之一:" + "、".join(f"{code}({label})" for code, label in options.items())
+        return None
+    return check
+
+
+def web_address(_: Session, value: Any) -> str | None:
+    """Empty, or an http(s) address."""
+    if not isinstance(value, str) or len(value) > 500 or (value and not re.fullmatch(r"https?://[^\s/]+\S*", value)):
+        return "应为以 http:// 或 https:// 开头的网址(或留空)"
+    return None
+
+
+def template(placeholders: tuple[str, ...]) -> Check:
+    """An SMS text whose {placeholders} are only the ones its event fills (plain names, nothing else)."""
+    allowed = "、".join("{" + p + "}" for p in placeholders)
+    def check(session: Session, value: Any) -> str | None:
+        if (problem := text(500, required=True)(session, value)) is not None:
+            return problem
+        try:
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+        except ValueError:
+            return "花括号不成对;占位符应写成 {number} 这样"
+        if any(name not in placeholders or spec or conv for name, spec, conv in fields):
+            return f"只能使用这些占位符:{allowed}"
+        return None
+    return check
+
+
+def definition_key(session: Session, value: Any) -> str | None:
+    """The key of a deployed process definition."""
+    if not isinstance(value, str) or session.scalar(
+            select(ProcessDefinition.id).where(ProcessDefinition.key == value).limit(1)) is None:
+        return f"必须是已部署的流程定义:{value!r} 未部署"
+    return None
+
+
+def dictionary_code(kind: str, words: str) -> Check:
+    """An active code of the data dictionary's `kind` list."""
+    def check(session: Session, value: Any) -> str | None:
+        if not isinstance(value, str) or session.scalar(select(DictionaryEntry.id).where(
+                DictionaryEntry.kind == kind, DictionaryEntry.code == value, DictionaryEntry.active)) is None:
+            return f"必须是数据字典中启用的{words}:{value!r} 不是"
+        return None
+    return check
+
+
+def list_of(item: Check, max_items: int = 50) -> Check:
+    def check(session: Session, value: Any) -> str | None:
+        if not isinstance(value, list) or len(value) > max_items or len(set(map(repr, value))) != len(value):
+            return f"应为不重复的列表(最多 {max_items} 项)"
+        for entry in value:
+            if (problem := item(session, entry)) is not None:
+                return problem
+        return None
+    return check
+
+
+def agent_map(session: Session, value: Any) -> str | None:
+    """PBX interface or extension → the 工号 of an active user."""
+    if not isinstance(value, dict) or len(value) > 5000:
+        return '应为对象,如 {"PJSIP/8001": "agent01"}'
+    if any(not isinstance(k, str) or not k.strip() or len(k) > 80 for k in value):
+        return "分机或接口名不能为空,最多 80 个字符"
+    wanted = set(value.values())
+    if not all(isinstance(v, str) for v in wanted):
+        return "工号应为文字"
+    known = set(session.scalars(select(User.staff_no).where(User.staff_no.in_(wanted), User.active))) \
+        if wanted else set()
+    if unknown := sorted(wanted - known):
+        return f"工号不存在或已停用:{'、'.join(unknown)}"
+    return None
+
+
+@dataclass(frozen=True)
+class SettingSchema:
+    default: Any
+    label: str
+    check: Check
+
+
+_CASE_TASK = ("number", "task", "due_at")
+_WARNING = ("number", "task", "unit", "due_at")
+
+SCHEMAS: dict[str, SettingSchema] = {
     # Channels whose appeals are 信访件 (petition process) rather than 12345 工单.
-    "intake.petition_channels": ["letter", "visit"],
+    "intake.petition_channels": SettingSchema(["letter", "visit"], "信访件的来源渠道",
+                                              list_of(dictionary_code("channel", "来源渠道"))),
     # Process key per case type.
-    "process.hotline": "hotline_order",
-    "process.petition": "petition",
+    "process.hotline": SettingSchema("hotline_order", "12345 工单的流程", definition_key),
+    "process.petition": SettingSchema("petition", "信访件的流程", definition_key),
     # Share of a period after which the light turns yellow (the last working day counts too).
-    "lights.yellow_fraction": 0.2,
+    "lights.yellow_fraction": SettingSchema(0.2, "黄灯预警比例", number(0, 1)),
     # Days back the duplicate hint looks for earlier cases of the same requester.
-    "dedupe.lookback_days": 90,
+    "dedupe.lookback_days": SettingSchema(90, "判重回溯天数", integer(1, 3650)),
     # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.
-    "telephony.agent_map": {},
+    "telephony.agent_map": SettingSchema({}, "分机与工号对照", agent_map),
     # 诉求类型 of a case registered from a voicemail.
-    "telephony.voicemail_kind": "consultation",
+    "telephony.voicemail_kind": SettingSchema("consultation", "留言登记的诉求类型",
+                                              dictionary_code("kind", "诉求类型")),
     # Answered calls older than this many hours no longer pop up on the agent's screen.
-    "telephony.pop_hours": 8,
+    "telephony.pop_hours": SettingSchema(8, "来电弹屏保留小时数", integer(1, 168)),
     # SMS templates; {placeholders} are filled from the case and task.
-    "sms.template.receipt": "【12345】您的诉求已受理,受理号{number},查询码{query_code}。",
-    "sms.template.new_task": "【回音】您有新的待办:{number} {task},请于{due_at}前办理。",
-    "sms.template.warning_yellow": "【回音】黄灯预警:{number} {task}({unit})将于{due_at}到期。",
-    "sms.template.warning_red": "【回音】红灯逾期:{number} {task}({unit})已于{due_at}到期,请尽快办理。",
-    "sms.template.supervision": "【回音】督办通知:{number} 已被督办,请书面反馈。",
-    "sms.template.reply": "【12345】您的诉求(受理号{number})已答复,请留意回访。",
+    "sms.template.receipt": SettingSchema("【12345】您的诉求已受理,受理号{number},查询码{query_code}。",
+                                          "受理回执短信模板", template(("number", "query_code"))),
+    "sms.template.new_task": SettingSchema("【回音】您有新的待办:{number} {task},请于{due_at}前办理。",
+                                           "新待办短信模板", template(_CASE_TASK)),
+    "sms.template.warning_yellow": SettingSchema("【回音】黄灯预警:{number} {task}({unit})将于{due_at}到期。",
+                                                 "黄灯预警短信模板", template(_WARNING)),
+    "sms.template.warning_red": SettingSchema("【回音】红灯逾期:{number} {task}({unit})已于{due_at}到期,请尽快办理。",
+                                              "红灯逾期短信模板", template(_WARNING)),
+    "sms.template.supervision": SettingSchema("【回音】督办通知:{number} 已被督办,请书面反馈。", "督办短信模板",
+                                              template(("number",))),
+    "sms.template.reply": SettingSchema("【12345】您的诉求(受理号{number})已答复,请留意回访。", "答复短信模板",
+                                        template(("number",))),
     # SMS gateway: "log" (write to the log) or "http" with the URL and credential below.
-    "sms.gateway": "log",
-    "sms.http_url": "",
-    "sms.http_credential": "",
+    "sms.gateway": SettingSchema("log", "短信网关", choice({"log": "只写日志", "http": "HTTP 网关"})),
+    "sms.http_url": SettingSchema("", "短信网关地址", web_address),
+    "sms.http_credential": SettingSchema("", "短信网关凭据", text(500)),
 }
+DEFAULTS: dict[str, Any] = {key: schema.default for key, schema in SCHEMAS.items()}
+
+
+def problem_with(session: Session, key: str, value: Any) -> str | None:
+    """Why `value` may not be stored as setting `key` (a Chinese sentence naming the setting), or None."""
+    schema = SCHEMAS[key]
+    problem = schema.check(session, value)
+    return None if problem is None else f"「{schema.label}」{problem}"
 
 
 def get_setting(session: Session, key: str) -> Any:

@@ -1,5 +1,6 @@
 """Administrators edit rules, the calendar and settings; each edit acts at once and is audited."""
 
+import pytest
 from sqlalchemy import select
 
 from app.models import AuditEvent
@@ -101,3 +102,85 @@ def test_a_stock_rule_new_in_a_release_reaches_an_existing_install_and_an_edited
     with demo.db.reading() as session:
         seeded = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline_rule.seeded")).all()
     assert [e.detail["keys"] for e in seeded] == [["hotline.return"], ["hotline.return"]]
+
+
+def _no_english(message: str) -> bool:
+    import re
+
+    codes = r"true|false|https?|calendar_day|working_day"  # JSON literals and codes the message names
+    return re.search(r"[A-Za-z]{4,}", re.sub(codes, "", message)) is None
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"amount": 1000000000000}, "amount", "「时限」应为 1 到 365 之间的整数"),
+    ({"amount": "abc"}, "amount", "「时限」应为 1 到 365 之间的整数"),
+    ({"amount": 5.5}, "amount", "「时限」应为 1 到 365 之间的整数"),
+    ({"amount": True}, "amount", "「时限」应为 1 到 365 之间的整数"),
+    ({"max_extension": -1}, "max_extension", "「最长延期」应为 0 到 365 之间的整数"),
+    ({"unit": "hour"}, "unit", "「计时单位」只能是"),
+    ({"roll_forward": "yes"}, "roll_forward", "「末日为休息日时顺延」应为 true 或 false"),
+    ({"name": "长" * 61}, "name", "「名称」最多 60 个字符"),
+    ({"name": " "}, "name", "「名称」不能为空"),
+    ({"amout": 3}, "amout", "不是可修改的时限规则字段"),
+])
+def test_a_rule_edit_outside_its_schema_is_refused_naming_the_field_and_changes_nothing(app, client, changes,
+                                                                                         field, words):
+    due = deadline(app, "hotline.complaint", "2026-02-12").output.strip()
+    response = client.patch("/api/v1/deadline-rules/hotline.complaint", headers=token(client, "sysadmin"),
+                            json=changes)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert list(body["details"]) == [field] and words in body["details"][field] and words in body["message"]
+    assert _no_english(body["message"])
+    assert deadline(app, "hotline.complaint", "2026-02-12").output.strip() == due
+
+
+BAD_SETTINGS = [
+    ("process.hotline", "does_not_exist", "「12345 工单的流程」必须是已部署的流程定义"),
+    ("process.petition", 7, "「信访件的流程」必须是已部署的流程定义"),
+    ("intake.petition_channels", ["letter", "pigeon"], "「信访件的来源渠道」必须是数据字典中启用的来源渠道"),
+    ("intake.petition_channels", "letter", "「信访件的来源渠道」应为不重复的列表"),
+    ("lights.yellow_fraction", 1.5, "「黄灯预警比例」应为 0 到 1 之间的数"),
+    ("lights.yellow_fraction", float("inf"), "「黄灯预警比例」应为 0 到 1 之间的数"),
+    ("dedupe.lookback_days", 0, "「判重回溯天数」应为 1 到 3650 之间的整数"),
+    ("telephony.agent_map", {"PJSIP/8001": "nobody"}, "「分机与工号对照」工号不存在或已停用:nobody"),
+    ("telephony.agent_map", ["agent01"], "「分机与工号对照」应为对象"),
+    ("telephony.voicemail_kind", "gossip", "「留言登记的诉求类型」必须是数据字典中启用的诉求类型"),
+    ("telephony.pop_hours", 10**20, "「来电弹屏保留小时数」应为 1 到 168 之间的整数"),
+    ("sms.template.receipt", "受理号{number.__class__}", "「受理回执短信模板」只能使用这些占位符"),
+    ("sms.template.reply", "已答复{phone}", "「答复短信模板」只能使用这些占位符:{number}"),
+    ("sms.template.new_task", "待办{number", "「新待办短信模板」花括号不成对"),
+    ("sms.template.supervision", "", "「督办短信模板」不能为空"),
+    ("sms.gateway", "carrier-pigeon", "「短信网关」只能是以下取值之一"),
+    ("sms.http_url", "file:///etc/passwd", "「短信网关地址」应为以 http:// 或 https:// 开头的网址"),
+]
+
+
+def test_a_setting_outside_its_schema_is_refused_naming_it_and_new_cases_keep_coming(client, demo):
+    admin, agent = token(client, "sysadmin"), token(client, "agent01")
+    for key, value, words in BAD_SETTINGS:
+        response = client.put(f"/api/v1/settings/{key}", headers=admin, json={"value": value})
+        assert response.status_code == 422, (key, value)
+        assert words in response.get_json()["details"]["value"], (key, response.get_json())
+    with demo.db.reading() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "setting.changed")).all() == []
+    assert client.post("/api/v1/cases", headers=agent, json={
+        "kind": "complaint", "channel": "phone", "subject": "噪声", "content": "夜间施工。",
+        "requester": {"name": "李四"}}).status_code == 201
+
+
+def test_a_setting_within_its_schema_is_stored(client):
+    admin = token(client, "sysadmin")
+    for key, value in [("process.hotline", "petition"), ("intake.petition_channels", ["letter", "visit", "mailbox"]),
+                       ("lights.yellow_fraction", 1), ("telephony.agent_map", {"PJSIP/8001": "agent01"}),
+                       ("sms.template.reply", "【某市】{number} 已答复"), ("sms.http_url", "https://sms.example.cn/send"),
+                       ("sms.http_url", "")]:
+        response = client.put(f"/api/v1/settings/{key}", headers=admin, json={"value": value})
+        assert response.status_code == 200, (key, response.get_json())
+
+
+def test_every_default_passes_its_own_schema(demo):
+    from app.services.settings import SCHEMAS, problem_with
+
+    with demo.db.reading() as session:
+        assert {key: problem_with(session, key, s.default) for key, s in SCHEMAS.items()} == dict.fromkeys(SCHEMAS)
