@@ -287,6 +287,37 @@ def test_the_renderer_refuses_local_files_even_in_raw_markup(tmp_path):
     assert PASSWD_LINE.encode() not in pdf
 
 
+def test_the_renderer_requests_nothing_over_the_network(tmp_path):
+    """Row 34: `http://169.254.169.254/` and the like are never fetched; a loopback listener counts the hits."""
+    import http.server
+
+    hits: list[str] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"body{color:red}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    raw = (f'<html><head><link rel="stylesheet" href="{base}/style.css"></head><body><p>正文</p>'
+           f'<img src="{base}/img.png"><div style="background: url({base}/bg.png)">背景</div></body></html>')
+    try:
+        HTML(string=raw).write_pdf()  # the control: WeasyPrint's own fetcher does reach the listener
+        reached = len(hits)
+        WeasyPrintRenderer().html_to_pdf(raw.replace("<p>", '<img src="http://169.254.169.254/latest/meta-data/"><p>'))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reached >= 2 and len(hits) == reached  # ours asked for nothing
+
+
 def test_the_document_number_format_and_short_names():
     assert format_number("市热线", KINDS["transfer_form"], 2026, 123) == "市热线转〔2026〕第123号"
     assert short_name("市12345热线中心") == "市热线"
