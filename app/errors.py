@@ -1,6 +1,7 @@
 """One vocabulary of errors, mapped to HTTP in one place (app/web/errors.py).
 
 HuiyinError
+├── Malformed           400  (a request not even read: JSON nested too deep)
 ├── NotFound            404  (also what an out-of-scope case answers: its existence is not told)
 ├── NotPermitted        403
 ├── NotSignedIn         401
@@ -46,3 +47,9 @@ class Invalid(HuiyinError):
 
 class Locked(HuiyinError):
     status, code = 423, "locked"
+
+
+class Malformed(HuiyinError):
+    """A request the server will not even read (JSON nested too deep)."""
+
+    status, code = 400, "malformed"

@@ -36,12 +36,17 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE,
         SESSION_COOKIE_NAME="huiyin",
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,  # a case body, a BPMN upload with its forms: 413 beyond
+        MAX_FORM_MEMORY_SIZE=500_000,  # bytes per form field (诉求内容 of 20,000 characters is 60 KB)
+        MAX_FORM_PARTS=1000,  # fields in one form post
         WTF_CSRF_TIME_LIMIT=None,  # the session's own lifetime bounds the token
         JSON_AS_ASCII=False,
     )
     app.config.update(settings.extra)
     app.extensions["huiyin"] = platform
+    from app.web import door
+
+    door.install(app)  # before any route: bounded <int:…>, bounded JSON depth, the text check first of all
 
     from app.web import register_web
 

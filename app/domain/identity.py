@@ -13,6 +13,7 @@ __all__ = [
     "InvalidIdNumber",
     "InvalidPhone",
     "birth_date_of",
+    "is_service_number",
     "id_number_check_char",
     "normalise_id_number",
     "normalise_phone",
@@ -26,6 +27,8 @@ _FULL_WIDTH = str.maketrans(
         "ｘ": "X",
         "＋": "+",
         "－": "-",
+        "（": "(",
+        "）": ")",
         "\u3000": " ",
     }
 )
@@ -38,6 +41,11 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 # 010 and 02x are three-digit area codes; every other area code has four digits.
 _AREA_CODE = r"0(?:10|2\d|[3-9]\d{2})"
 _LANDLINE = re.compile(rf"({_AREA_CODE})-?([2-9]\d{{6,7}})(?:-(\d{{1,6}}))?")
+# An area code in brackets, as hotlines and letterheads write it: (010)62345678, （0531）87654321.
+_BRACKETED_AREA = re.compile(r"\((0\d{2,3})\)-?(.*)")
+# Service numbers reach a company or an office, never a person's handset: 95xxx(x) nationwide services,
+# 96xxx local public services, 400/800 company numbers. (10xxx/12xxx short numbers are not a requester's.)
+_SERVICE = re.compile(r"95\d{3,6}|96\d{3,4}|[48]00\d{7}")
 
 
 class InvalidIdNumber(ValueError):
@@ -45,7 +53,7 @@ class InvalidIdNumber(ValueError):
 
 
 class InvalidPhone(ValueError):
-    """The text is not a mainland mobile number or a landline with area code."""
+    """The text is not a mainland mobile, a landline with area code or a service number."""
 
 
 def _clean(text: str) -> str:
@@ -92,10 +100,12 @@ def birth_date_of(id_number: str) -> date:
 
 
 def normalise_phone(text: str) -> str:
-    """A mobile as 11 digits ('13812345678') or a landline as 'area-number[-ext]' ('010-62345678').
+    """A mobile as 11 digits ('13812345678'), a landline as 'area-number[-ext]' ('010-62345678'), a
+    service number as its digits ('95588', '96777') or, for 400/800, '400-123-4567'.
 
-    Full-width characters and spaces are cleaned and a '+86' / '0086' prefix is dropped (a landline
-    written after it without its leading 0, as in '+86 10 1234 5678', gets the 0 back).
+    Full-width characters and spaces are cleaned, an area code in brackets is taken as one, and a
+    '+86' / '0086' prefix is dropped (a landline written after it without its leading 0, as in
+    '+86 10 1234 5678', gets the 0 back).
     """
     value = _clean(text)
     if not value:
@@ -106,14 +116,36 @@ def normalise_phone(text: str) -> str:
             value = value[len(prefix) :].lstrip("-")
             international = True
             break
+    if (bracketed := _BRACKETED_AREA.fullmatch(value)) is not None:
+        value = f"{bracketed.group(1)}-{_local_number(bracketed.group(2))}"
     if not re.fullmatch(r"[\d-]+", value):
-        raise InvalidPhone("电话号码只能包含数字和“-”")
+        raise InvalidPhone("电话号码只能包含数字和“-”(区号可写在括号里)")
     digits = value.replace("-", "")
     if _MOBILE.fullmatch(digits):
         return digits
+    if not international and _SERVICE.fullmatch(digits):
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if digits[:3] in ("400", "800") else digits
+    if digits[:3] in ("400", "800") or digits[:2] in ("95", "96"):
+        raise InvalidPhone("服务号码应为95/96开头的5至8位,或400/800开头的10位,如 95588、400-123-4567")
     if international and not value.startswith("0"):
         value = "0" + value
     return _normalise_landline(value)
+
+
+def _local_number(rest: str) -> str:
+    """The number after a bracketed area code, its grouping dashes dropped ('6234-5678' → '62345678'),
+    an extension kept ('6234-5678-801' → '62345678-801')."""
+    parts = rest.split("-")
+    for cut in (len(parts), len(parts) - 1):
+        number = "".join(parts[:cut])
+        if number.isdigit() and 7 <= len(number) <= 8:
+            return "-".join([number, *parts[cut:]])
+    return rest
+
+
+def is_service_number(phone: str) -> bool:
+    """Whether a normalised phone is a service number (95xxx, 400/800 …): it takes calls, not SMS."""
+    return _SERVICE.fullmatch(phone.replace("-", "")) is not None
 
 
 def _normalise_landline(value: str) -> str:

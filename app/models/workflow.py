@@ -107,4 +107,6 @@ class IdempotentRequest(Base):
     __tablename__ = "idempotent_request"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)  # caller + Idempotency-Key
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    # SHA-256 of the canonical body: the same key with another body is refused. NULL on rows kept from before.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -1,8 +1,15 @@
 """Registering a case: requester, numbers, the process started to its first task, audited — one transaction.
-A retried request with the same Idempotency-Key answers the first case instead of making a second."""
+
+Every registration (API, the intake page, the telephony voicemail, tests) passes `app.domain.intake.check_intake`
+first, so the same input gets the same answer. A retried request with the same Idempotency-Key and the same
+body answers the first case; the same key with another body is refused (the key is stored with the body's hash).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, check_intake
 from app.errors import Invalid, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
 from app.services import audit, calls, incidents, notify, process
@@ -29,10 +37,14 @@ from app.services.settings import get_setting
 
 TERMINATED = "已终结"
 SENSITIVE_KINDS = {"report"}  # 举报: the accuser's identity is protected (信访工作条例 art. 30 ¶3)
+IDEMPOTENCY_KEY_MAX = 128  # characters; a longer key is refused, never cut (two cut keys would collide)
+KEY_REUSED = "Idempotency-Key 已用于另一份诉求"
 
 
 @dataclass(frozen=True)
 class CaseInput:
+    """A registration as a service caller writes it; it is checked like any raw input (`as_raw`)."""
+
     kind: str
     channel: str
     subject: str
@@ -44,22 +56,44 @@ class CaseInput:
     extra: dict[str, Any] = field(default_factory=dict)
     call_id: int | None = None  # the answered call this registration comes from (the screen pop)
 
+    def as_raw(self) -> dict[str, Any]:
+        """The same input in the API's JSON shape."""
+        r = self.requester
+        raw = {"kind": self.kind, "channel": self.channel, "category": self.category, "subject": self.subject,
+               "content": self.content, "process": self.process, "duplicate_of": self.duplicate_of,
+               "call_id": self.call_id,
+               "requester": {"name": r.name, "phone": r.phone, "id_number": r.id_number, "address": r.address}}
+        return {k: v for k, v in raw.items() if v is not None}
+
 
 def register_case(platform: Platform, actor: Actor, data: CaseInput,
                   idempotency_key: str | None = None) -> dict[str, Any]:
     """Create the case and start its process; answers the case summary (the first one on a retry)."""
+    return register(platform, actor, data.as_raw(), idempotency_key, extra=data.extra)
+
+
+def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempotency_key: str | None = None, *,
+             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check the raw input (API JSON shape) with the one intake validator, then register it.
+
+    Answers the case summary with `notices` (accepted, but worth telling: a service number takes no SMS);
+    Invalid carries {field: Chinese message}, the fields dotted as in the API (`requester.phone`).
+    """
     if not actor.can("case.create"):
         raise NotPermitted("没有登记诉求件的权限")
-    key = f"{actor.label}:{idempotency_key}" if idempotency_key else None
+    key = _stored_key(actor, idempotency_key)
+    body_hash = _body_hash(raw)
     try:
         with platform.db.unit_of_work() as session:
+            data = _checked(session, platform, raw)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
-                return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
-            case, version = _register(session, platform, actor, data)
+                return _replay(session, platform, earlier, body_hash, data)
+            case, version = _register(session, platform, actor, data, dict(extra or {}))
             if key:
-                session.add(IdempotentRequest(key=key, case_id=case.id, created_at=platform.clock.now()))
+                session.add(IdempotentRequest(key=key, case_id=case.id, body_hash=body_hash,
+                                              created_at=platform.clock.now()))
             session.flush()
-            result = summary(session, case, platform.clock.now())
+            result = summary(session, case, platform.clock.now()) | {"notices": data.notices}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
@@ -74,12 +108,64 @@ def register_case(platform: Platform, actor: Actor, data: CaseInput,
             earlier = session.get(IdempotentRequest, key)
             if earlier is None:
                 raise
-            return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now())
+            return _replay(session, platform, earlier, body_hash, _checked(session, platform, raw))
 
 
-def _register(session: Session, platform: Platform, actor: Actor, data: CaseInput) -> tuple[Case, int]:
-    _check_dictionary(session, data)
-    requester_in = _normalised(data.requester)
+def _stored_key(actor: Actor, idempotency_key: str | None) -> str | None:
+    """The caller's key, namespaced by the caller; an over-long key is refused, never cut."""
+    if not idempotency_key:
+        return None
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        message = f"Idempotency-Key 最长 {IDEMPOTENCY_KEY_MAX} 个字符"
+        raise Invalid(message, {"Idempotency-Key": message})
+    return f"{actor.label}:{idempotency_key}"
+
+
+def _body_hash(raw: Mapping[str, Any]) -> str:
+    """SHA-256 of the body in a canonical form: key order and spacing do not make another body."""
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _replay(session: Session, platform: Platform, earlier: IdempotentRequest, body_hash: str,
+            data: IntakeInput) -> dict[str, Any]:
+    """The first case for the same body; another body under the same key is refused."""
+    if earlier.body_hash is not None and earlier.body_hash != body_hash:
+        raise Invalid(KEY_REUSED, {"Idempotency-Key": KEY_REUSED})
+    return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now()) | {"notices": data.notices}
+
+
+def intake_dictionary(session: Session) -> IntakeDictionary:
+    """The active kinds, channels and categories (with which are leaves of the tree), for the validator."""
+    rows = session.execute(select(DictionaryEntry.id, DictionaryEntry.kind, DictionaryEntry.code,
+                                  DictionaryEntry.label, DictionaryEntry.parent_id).where(
+        DictionaryEntry.active.is_(True), DictionaryEntry.kind.in_(("kind", "channel", "category")))).all()
+    kinds = {r.code: r.label for r in rows if r.kind == "kind"}
+    channels = {r.code: r.label for r in rows if r.kind == "channel"}
+    categories = [r for r in rows if r.kind == "category"]
+    children: dict[int | None, list[int]] = {}
+    for r in categories:
+        children.setdefault(r.parent_id, []).append(r.id)
+    reachable, stack = set(), list(children.get(None, []))  # a child of an inactive entry is not choosable
+    while stack:
+        node = stack.pop()
+        reachable.add(node)
+        stack.extend(children.get(node, []))
+    return IntakeDictionary(kinds=kinds, channels=channels,
+                            categories={r.code: r.id not in children for r in categories if r.id in reachable})
+
+
+def _checked(session: Session, platform: Platform, raw: Mapping[str, Any]) -> IntakeInput:
+    try:
+        return check_intake(raw, intake_dictionary(session), platform.clock.now().date())
+    except IntakeRefused as e:
+        raise Invalid("登记信息有误，请按提示修改", e.errors) from e
+
+
+def _register(session: Session, platform: Platform, actor: Actor, data: IntakeInput,
+              extra: dict[str, Any]) -> tuple[Case, int]:
+    r = data.requester
+    requester_in = RequesterInput(name=r.name, phone=r.phone, id_number=r.id_number, address=r.address)
     _refuse_terminated_matter(session, platform, requester_in, data.category)
     if data.duplicate_of is not None:
         find_case(session, actor, data.duplicate_of)  # must exist and be visible
@@ -103,27 +189,13 @@ def _register(session: Session, platform: Platform, actor: Actor, data: CaseInpu
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
         "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
-        **data.extra,
+        **extra,
     })
     session.flush()
     notify.case_registered(session, platform, case)
     if change is not None:
         notify.process_ran(session, platform, case, change)
     return case, definition.version
-
-
-def _check_dictionary(session: Session, data: CaseInput) -> None:
-    """Kind, channel and category must be active entries of the data dictionary administrators keep."""
-    wanted = {"kind": data.kind, "channel": data.channel, "category": data.category}
-    known = {(kind, code) for kind, code in session.execute(
-        select(DictionaryEntry.kind, DictionaryEntry.code).where(
-            DictionaryEntry.active, DictionaryEntry.kind.in_(wanted),
-            DictionaryEntry.code.in_([v for v in wanted.values() if v])))}
-    labels = {"kind": "诉求类型", "channel": "来源渠道", "category": "事项分类"}
-    errors = {field: f"{labels[field]}无效:{value}" for field, value in wanted.items()
-              if value and (field, value) not in known}
-    if errors:
-        raise Invalid("；".join(errors.values()), errors)
 
 
 def _normalised(r: RequesterInput) -> RequesterInput:
@@ -160,7 +232,7 @@ def _registering_unit(session: Session, actor: Actor) -> Unit:
     return centre
 
 
-def _process_for(session: Session, data: CaseInput) -> str:
+def _process_for(session: Session, data: IntakeInput) -> str:
     if data.channel in get_setting(session, "intake.petition_channels"):
         return str(get_setting(session, "process.petition"))
     return str(get_setting(session, "process.hotline"))

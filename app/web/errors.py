@@ -20,9 +20,23 @@ HTTP_MESSAGES = {
 }
 
 
+MAX_DETAILS = 20  # a request with 100,000 unknown keys gets 20 of them and a count, not megabytes
+
+
+def capped(details: dict[str, object] | None) -> dict[str, object]:
+    """The first MAX_DETAILS field errors, and under "_more" how many were left out."""
+    details = details or {}
+    if len(details) <= MAX_DETAILS:
+        return details
+    kept = dict(list(details.items())[:MAX_DETAILS])
+    kept["_more"] = f"另有 {len(details) - MAX_DETAILS} 处错误未列出"
+    return kept
+
+
 def _answer(status: int, code: str, message: str, details: dict[str, object] | None = None) -> Response:
+    details = capped(details)
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        response = jsonify(code=code, message=message, details=details or {})
+        response = jsonify(code=code, message=message, details=details)
     else:
         response = Response(render_template("error.html", status=status, message=message, details=details),
                             mimetype="text/html")

@@ -31,8 +31,11 @@ def home() -> ResponseReturnValue:
     return render_template("home.html", actor=actor, role_names=[ROLES[r] for r in sorted(actor.roles)])
 
 
+MAX_PAGE = 10**6  # an offset beyond is no page anyone reads, and an int the databases may not hold
+
+
 def _page_number(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and int(text) > 0 else 1
+    return int(text) if text and text.isdigit() and 0 < int(text) <= MAX_PAGE else 1
 
 
 @bp.get("/worklist")

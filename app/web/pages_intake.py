@@ -8,7 +8,8 @@ from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.errors import Invalid
+from app.domain.intake import MAX_ID
+from app.errors import Invalid, NotFound
 from app.services import calls, workstation
 from app.web.api.schemas import load
 from app.web.context import current_actor, platform, requires
@@ -38,9 +39,11 @@ def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
 def intake_form() -> ResponseReturnValue:
     """The empty form, or with `?call=<id>` (the screen pop's link) prefilled from the call this agent answered."""
     values = {"channel": "phone", "kind": "complaint"}
-    call_id = request.args.get("call", type=int)
-    if call_id is not None:
-        prefill = calls.intake_prefill(platform(), current_actor(), call_id)
+    call = request.args.get("call", "")
+    if call.isdecimal() and call.isascii():
+        if int(call) > MAX_ID:
+            raise NotFound("来电不存在")
+        prefill = calls.intake_prefill(platform(), current_actor(), int(call))
         values |= {"call_id": str(prefill["call_id"]), "phone": prefill["requester"]["phone"] or "",
                    "caller_location": prefill["caller_location"] or ""}
     return _form(values, {})
@@ -50,14 +53,14 @@ def intake_form() -> ResponseReturnValue:
 @requires("case.create")
 def intake_submit() -> ResponseReturnValue:
     """Register; the form's one-time key makes a double click or a refresh answer the same case."""
-    values = {k: request.form.get(k, "") for k in (*FIELDS, "duplicate_of", "call_id", "request_key")}
+    values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "duplicate_of", "call_id", "request_key")}
     try:
-        result = workstation.register_from_form(platform(), current_actor(), values,
-                                                values["request_key"][:60] or None)
+        result = workstation.register_from_form(platform(), current_actor(), values, values["request_key"] or None)
     except Invalid as e:
         errors = e.details or {"__all__": e.message}
         return _form(values, errors, 422)
-    return render_template("intake_done.html", r=result, duplicate_of=values["duplicate_of"])
+    return render_template("intake_done.html", r=result, duplicate_of=values["duplicate_of"],
+                           notices=result.get("notices") or {})
 
 
 @bp.post("/intake/duplicates")

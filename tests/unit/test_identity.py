@@ -9,6 +9,7 @@ from app.domain.identity import (
     InvalidPhone,
     birth_date_of,
     id_number_check_char,
+    is_service_number,
     normalise_id_number,
     normalise_phone,
 )
@@ -77,6 +78,17 @@ def test_the_birth_date_is_read_from_the_id_number() -> None:
         ("010-62345678-801", "010-62345678-801"),
         ("+86 10 6234 5678", "010-62345678"),
         ("+86-531-86012345", "0531-86012345"),
+        # an area code in brackets, as hotlines write it (issue 9 item 4): normalised, not refused
+        ("(010)62345678", "010-62345678"),
+        ("（0531）87654321", "0531-87654321"),
+        ("(010) 6234-5678", "010-62345678"),
+        ("(0531)8765-4321-12", "0531-87654321-12"),
+        # service numbers (FAULT-TABLE row 23): accepted, written as their digits (400/800 grouped)
+        ("95588", "95588"),
+        ("96777", "96777"),
+        ("400-123-4567", "400-123-4567"),
+        ("800 123 4567", "800-123-4567"),
+        ("４００１２３４５６７", "400-123-4567"),
     ],
 )
 def test_mobiles_and_landlines_are_normalised(text: str, expected: str) -> None:
@@ -91,13 +103,21 @@ def test_mobiles_and_landlines_are_normalised(text: str, expected: str) -> None:
         ("12812345678", "手机号码应为以1开头的11位数字"),
         ("62345678", "固定电话应为区号加7至8位号码"),
         ("010-623456", "固定电话应为区号加7至8位号码"),
-        ("(010)62345678", "电话号码只能包含数字和“-”"),
+        ("(010)6234abcd", "电话号码只能包含数字和“-”"),
+        ("12345", "手机号码应为以1开头的11位数字"),  # a hotline's short number is no requester's phone
+        ("9558", "服务号码应为95/96开头的5至8位,或400/800开头的10位"),
+        ("400-123-456", "服务号码应为95/96开头的5至8位,或400/800开头的10位"),
         ("138abcd5678", "电话号码只能包含数字和“-”"),
     ],
 )
 def test_an_invalid_phone_is_refused_with_a_chinese_message(text: str, message: str) -> None:
     with pytest.raises(InvalidPhone, match=message):
         normalise_phone(text)
+
+
+def test_service_numbers_are_told_apart_from_personal_phones() -> None:
+    assert is_service_number("95588") and is_service_number("400-123-4567") and is_service_number("96777")
+    assert not is_service_number("13812345678") and not is_service_number("010-62345678")
 
 
 def test_a_mobile_is_masked_in_the_middle() -> None:

@@ -19,7 +19,7 @@ from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 from app.services.settings import get_setting
-from app.services.workstation.display import category_tree, fmt, labels
+from app.services.workstation.display import fmt
 
 
 def check_requester(name: str, phone: str, id_number: str, today: datetime) -> dict[str, str]:
@@ -40,42 +40,25 @@ def check_requester(name: str, phone: str, id_number: str, today: datetime) -> d
     return errors
 
 
+PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id")
+REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
+
+
 def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], key: str | None) -> dict[str, Any]:
-    """Check the intake form field by field, then register; Invalid carries {field: Chinese message}."""
-    text = {k: (form.get(k) or "").strip() for k in ("kind", "channel", "category", "name", "phone", "id_number",
-                                                     "address", "subject", "content", "duplicate_of", "call_id")}
-    with platform.db.reading() as session:
-        kinds, channels = labels(session, "kind"), labels(session, "channel")
-        leaves = {leaf["code"] for group in category_tree(session) for leaf in group["children"]}
-    errors = check_requester(text["name"], text["phone"], text["id_number"], platform.clock.now())
-    if text["kind"] not in kinds:
-        errors["kind"] = "请选择诉求类型"
-    if text["channel"] not in channels:
-        errors["channel"] = "请选择来源渠道"
-    if text["category"] and text["category"] not in leaves:
-        errors["category"] = "请从事项分类中选择"
-    for field, title, most in (("subject", "诉求标题", 200), ("content", "诉求内容", 20000), ("name", "姓名", 60),
-                               ("address", "地址", 200)):
-        if field in ("subject", "content") and not text[field]:
-            errors[field] = f"请填写{title}"
-        elif len(text[field]) > most:
-            errors[field] = f"{title}最多 {most} 个字"
-    if text["duplicate_of"] and not text["duplicate_of"].isdigit():
-        errors["duplicate_of"] = "重复件关联无效"
-    if text["call_id"] and not text["call_id"].isdigit():
-        errors["call_id"] = "来电关联无效"
-    if errors:
-        raise Invalid("登记信息有误，请按提示修改", errors)
-    data = intake.CaseInput(
-        kind=text["kind"], channel=text["channel"], category=text["category"] or None, subject=text["subject"],
-        content=text["content"], duplicate_of=int(text["duplicate_of"]) if text["duplicate_of"] else None,
-        call_id=int(text["call_id"]) if text["call_id"] else None,
-        requester=RequesterInput(name=text["name"], phone=text["phone"] or None,
-                                 id_number=text["id_number"] or None, address=text["address"] or None))
+    """Register the intake form through the one intake validator (as the API does); Invalid carries
+    {field: Chinese message} with the page's field names (`phone`, not `requester.phone`)."""
+    raw: dict[str, Any] = {k: form[k] for k in PAGE_FIELDS if form.get(k)}
+    raw["requester"] = {k: form[k] for k in REQUESTER_FIELDS if form.get(k)}
+    if form.get("anonymous"):
+        raw["requester"]["anonymous"] = True
     try:
-        return intake.register_case(platform, actor, data, key)
+        return intake.register(platform, actor, raw, key)
     except Invalid as e:
-        raise Invalid(e.message, {k.removeprefix("requester."): v for k, v in e.details.items()}) from e
+        raise Invalid(e.message, {_page_field(k): v for k, v in e.details.items()}) from e
+
+
+def _page_field(name: str) -> str:
+    return "__all__" if name == "Idempotency-Key" else name.removeprefix("requester.")
 
 
 def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str) -> dict[str, Any]:

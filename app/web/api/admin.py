@@ -25,7 +25,7 @@ def update_rule(key: str) -> ResponseReturnValue:
     return jsonify(admin.update_rule(platform(), current_actor(), key, _body()))
 
 
-@bp.put("/calendar/<int:year>")
+@bp.put("/calendar/<int(min=1900, max=9999):year>")  # a year a date can hold: beyond is no calendar (404)
 def confirm_year(year: int) -> ResponseReturnValue:
     body = _body()
     raw = body.get("entries")

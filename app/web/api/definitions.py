@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from marshmallow import EXCLUDE, Schema, fields
 
 from app.errors import Invalid
 from app.services import definitions, incidents, messages
 from app.web.api import bp
+from app.web.api.schemas import Id, load_query
 from app.web.context import current_actor, platform
+
+
+class MessagesQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(load_default=None)
+    before_id = Id(load_default=None, strict=False)
 
 
 @bp.post("/definitions")
@@ -39,6 +49,6 @@ def retry_incident(case_id: int) -> ResponseReturnValue:
 
 @bp.get("/messages")
 def list_messages() -> ResponseReturnValue:
-    before = request.args.get("before_id")
-    return jsonify(items=messages.list_messages(platform(), current_actor(), status=request.args.get("status"),
-                                                before_id=int(before) if before and before.isdigit() else None))
+    query = load_query(MessagesQuery())
+    return jsonify(items=messages.list_messages(platform(), current_actor(), status=query["status"],
+                                                before_id=query["before_id"]))

@@ -11,6 +11,8 @@ from app.web.api import bp
 from app.web.api.schemas import TaskComplete, load
 from app.web.context import current_actor, platform
 
+MAX_PAGE = 10**6  # beyond, the offset is no page anyone reads and may not fit a database integer
+
 
 @bp.get("/tasks")
 def list_tasks() -> ResponseReturnValue:
@@ -18,8 +20,8 @@ def list_tasks() -> ResponseReturnValue:
     if light and light not in tasks.LIGHTS:
         raise Invalid("提交的内容有误", {"light": "只能是 green、yellow 或 red"})
     page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
-        raise Invalid("提交的内容有误", {"page": "页码必须是正整数"})
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        raise Invalid("提交的内容有误", {"page": f"页码应为 1 到 {MAX_PAGE} 之间的整数"})
     return jsonify(tasks.worklist(platform(), current_actor(), light=light, kind=request.args.get("kind"),
                                   task=request.args.get("task"), page=int(page)))
 

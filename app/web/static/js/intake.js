@@ -7,6 +7,13 @@
   var hint = document.getElementById("duplicate-hint");
   var phone = document.getElementById("phone"), idNumber = document.getElementById("id_number");
   var last = "";
+  var anonymous = document.getElementById("anonymous"), name = document.getElementById("name");
+  function anonymity() {  /* an anonymous requester gives no name: the browser must not ask for one */
+    if (!anonymous || !name) { return; }
+    name.required = !anonymous.checked;
+    name.disabled = anonymous.checked;
+  }
+  if (anonymous) { anonymous.addEventListener("change", anonymity); anonymity(); }
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
