@@ -126,7 +126,7 @@ def _json(schema: dict[str, Any] | Schema) -> dict[str, Any]:
 
 
 def _paths() -> dict[str, Any]:
-    idem = _param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
+    idem = _param("Idempotency-Key", "header", {"type": "string", "maxLength": 128},
                   "重试时使用同一个键,不会重复登记")
     case_id = [_param("id", "path", ID)]
     rule_body = _obj({}, name=STR, amount=INT, unit=STR, count_start_day=BOOL, roll_forward=BOOL, max_extension=NI,
