@@ -26,6 +26,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.errors import ScriptFailed
+
 
 def engine_now(my_task: Any) -> datetime:
     """The clock of the run this task is part of (aware, UTC if the service passed a naive time)."""
@@ -50,6 +52,13 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
 
+def _unrunnable(my_task: Any, value: Any) -> ScriptFailed:
+    """A timer value from task data that the timer cannot run on: the run stops naming the timer."""
+    spec = my_task.task_spec
+    element = str(getattr(spec, "bpmn_id", None) or spec.name)
+    return ScriptFailed(element, f"定时表达式的值 {value!r} 不是有效的{timer_kind(spec.event_definition)}")
+
+
 class TimeDateEventDefinition(SpiffTimeDate):
     """A timer at a fixed date/time, compared with the injected clock."""
 
@@ -58,7 +67,10 @@ class TimeDateEventDefinition(SpiffTimeDate):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            event_value = to_instant(value, now).isoformat()
+            try:
+                event_value = to_instant(value, now).isoformat()
+            except (TypeError, ValueError):
+                raise _unrunnable(my_task, value) from None
             my_task._set_internal_data(event_value=event_value)
         if to_instant(event_value, now) <= now:
             my_task._set_internal_data(event_fired=True)
@@ -73,7 +85,10 @@ class DurationTimerEventDefinition(SpiffDuration):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = _text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
-            parsed = SpiffTimer.parse_iso_duration(expression)
+            try:
+                parsed = SpiffTimer.parse_iso_duration(expression)
+            except Exception:  # SpiffWorkflow raises a bare Exception("Invalid duration")
+                raise _unrunnable(my_task, expression) from None
             event_value = (now + SpiffTimer.get_timedelta_from_start(parsed, now)).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if to_instant(event_value, now) <= now:
@@ -89,7 +104,10 @@ class CycleTimerEventDefinition(SpiffCycle):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = _text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
-            event_value = _parse_cycle(expression, now)
+            try:
+                event_value = _parse_cycle(expression, now)
+            except Exception:  # ValueError, IndexError, SpiffWorkflow's bare Exception
+                raise _unrunnable(my_task, expression) from None
 
         ready = False
         if event_value["cycles"] != 0:

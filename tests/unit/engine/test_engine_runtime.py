@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -146,11 +145,9 @@ def test_tampered_scripts_are_refused_at_run_not_executed(basic, attack):
 
 def test_a_script_that_loops_too_long_is_stopped(basic):
     tampered = replace_in_spec(basic.spec_json, "prepared = True", "n = 0\nwhile n >= 0:\n    n += 1")
-    started = time.monotonic()
-    with pytest.raises(ScriptFailed, match="已被终止") as info:
+    with pytest.raises(ScriptFailed, match=r"脚本执行(步数|时间)超过上限.*已被终止") as info:
         start_workflow(tampered, START_DATA, NOW)
     assert info.value.element_id == "prepare"
-    assert time.monotonic() - started < 3
 
 
 def test_a_reloaded_workflow_still_runs_restricted(basic):
@@ -191,10 +188,11 @@ def test_a_bpmn_loop_without_a_wait_is_stopped():
     deployed = deploy_definition(bpmn("endless.bpmn"), FORMS,
                                  **{**DEPLOY_ARGS, "start_variables": {"n": None, "limit": None}})
     assert start_workflow(deployed.spec_json, {"n": 0, "limit": 5}, NOW).data["n"] == 5
-    started = time.monotonic()
-    with pytest.raises(ScriptFailed, match="循环"):
+    # Stopped by one of the run's bounds (the task tree's depth or the steps per run), in the loop.
+    with pytest.raises(ScriptFailed, match="循环") as info:
         start_workflow(deployed.spec_json, {"n": 0, "limit": 10**9}, NOW)
-    assert time.monotonic() - started < 6
+    assert info.value.element_id in {"merge", "step", "check"}
+    assert "流程任务树过深" in info.value.message or "步骤过多或过久" in info.value.message
 
 
 @pytest.mark.parametrize("state_json", ['{"case_id": 1}', "[]", "not json"])
