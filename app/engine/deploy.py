@@ -73,12 +73,28 @@ def _refusal(exc: ValidationException, root: Any, filename: str) -> DefinitionIn
     element = getattr(exc, "id", "") or _element_at_line(root, getattr(exc, "line_number", None)) or filename
     line = getattr(exc, "line_number", "")
     where = f"（第 {line} 行）" if line else ""
-    return DefinitionInvalid(element, f"流程定义无效{where}：{exc.args[0] if exc.args else exc}")
+    reason = str(exc.args[0] if exc.args else exc)
+    return DefinitionInvalid(element, f"流程定义无效{where}：{_SPIFF_MESSAGES.get(reason, reason)}")
+
+
+def _check_flows(root: Any) -> None:
+    """Every sequence flow joins two elements of its own process (SpiffWorkflow's own error is cryptic)."""
+    for process in root.xpath(".//bpmn:process | .//bpmn:subProcess", namespaces=_BPMN_NS):
+        ids = {node.get("id") for node in process.iter() if isinstance(node.tag, str)}
+        for flow in process.xpath("./bpmn:sequenceFlow", namespaces=_BPMN_NS):
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in ids:
+                    raise DefinitionInvalid(flow.get("id") or "sequenceFlow",
+                                            f"顺序流 {flow.get('id')} 的 {end} 指向不存在的元素 {flow.get(end)}")
+
+
+_SPIFF_MESSAGES = {"No start event found": "流程没有开始事件"}
 
 
 def _add(parser: SpiffBpmnParser, data: bytes, filename: str) -> Any:
     _guard_bytes(data, filename)
     root = _parse_xml(data, filename)
+    _check_flows(root)
     try:
         parser.add_bpmn_xml(root, filename)
     except ValidationException as exc:

@@ -197,3 +197,48 @@ def test_every_start_variable_deploy_assumes_is_put_into_a_new_case(api, demo):
         state = json.loads(session.get_one(WorkflowState, case["id"]).state_json)
     datas = [task["data"] for task in state["tasks"].values() if "case_id" in task.get("data", {})]
     assert datas and set(START_VARIABLES) <= set(datas[0])
+
+
+BPMN_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+MALFORMED = {  # fault table rows 16, 18, 19: each refused at upload with a reason, nothing deployed
+    "not_xml": (b"not xml <<<", "XML 格式错误"),
+    "not_bpmn": (BPMN_HEAD + b"<html><body>x</body></html>", "流程定义无效"),
+    "no_start_event": (timed_bpmn().replace(b'<bpmn:startEvent id="start">', b'<bpmn:endEvent id="start">')
+                       .replace(b"</bpmn:startEvent>", b"</bpmn:endEvent>"), "流程定义无效"),
+    "dangling_flow": (timed_bpmn().replace(b'targetRef="decide"', b'targetRef="nowhere"'), "指向不存在的元素 nowhere"),
+    "billion_laughs": (BPMN_HEAD + b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><l>&b;</l>',
+                       "DOCTYPE"),
+    "nested_5000": (BPMN_HEAD + b"<a>" * 5000 + b"</a>" * 5000, "XML 格式错误"),
+    "over_2_mib": (timed_bpmn().replace(b'name="\xe9\x99\x90\xe6\x97\xb6\xe5\xb7\xa5\xe5\x8d\x95"',
+                                        b'name="' + b"x" * (3 * 1024 * 1024) + b'"'), "超过 2 MiB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_upload_is_refused_with_its_reason_and_nothing_is_stored(api, case):
+    body, reason = MALFORMED[case]
+    before = listed(api)
+    response = deploy(api, body)
+    assert response.status_code == 422, response.get_json()
+    assert reason in response.get_json()["message"]
+    assert listed(api) == before
+
+
+def test_xxe_over_the_api_is_refused_and_fetches_nothing(api, loopback, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>&x;</bpmn:definitions>"
+    for doctype in (f'<!DOCTYPE d [<!ENTITY x SYSTEM "{secret.as_uri()}">]>',
+                    f'<!DOCTYPE d [<!ENTITY % p SYSTEM "{loopback.url}"> %p;]>',
+                    f'<!DOCTYPE d SYSTEM "{loopback.url}">'):
+        response = deploy(api, BPMN_HEAD + doctype.encode() + body)
+        assert response.status_code == 422 and "DOCTYPE" in response.get_json()["message"]
+        assert "TOP-SECRET" not in response.get_data(as_text=True)
+    assert loopback.hits == []
+
+
+def test_a_50_mb_upload_is_refused_before_it_is_read(api):
+    before = listed(api)
+    response = deploy(api, b"<" + b"x" * (50 * 1024 * 1024))
+    assert response.status_code == 413 and response.get_json()["message"]
+    assert listed(api) == before
