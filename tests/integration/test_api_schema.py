@@ -1,9 +1,9 @@
 """Schemathesis against the served /api/v1/openapi.json, in-process (WSGI), on both databases.
 
 A bounded, deterministic run: for every documented operation a few valid and a few invalid requests, sent
-with the bearer token of a user whose role the operation is for, and once more with a token that is not
-valid. Every answer must be documented — no 500, the status listed for the operation, the body matching
-its schema (errors included: {code, message, details}).
+with the bearer token of a user whose role the operation is for, then with a token that is not valid and
+with the token of a role the operation is not for. Every answer must be documented — no 500, the status
+listed for the operation, the body matching its schema (errors included: {code, message, details}).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _caller(path: str) -> str:
 def tokens(demo) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A bearer token per caller, from the services (the token endpoint itself is under test)."""
     found = {no: auth.issue_user_token(demo, no, demo.settings.DEMO_PASSWORD)
-             for no in {*CALLER.values(), "dispatch01"} if no != "bridge"}
+             for no in {*CALLER.values(), "dispatch01", "cg01"} if no != "bridge"}
     with demo.db.reading() as session:
         admin = auth.actor_for(session.scalar(select(User).where(User.staff_no == "sysadmin")))
     found["bridge"] = auth.create_machine_token(demo, admin, "schemathesis-bridge", "calls")
@@ -111,6 +111,8 @@ def test_every_answer_of_the_api_is_documented_and_none_is_a_server_error(app, t
         runs: list[tuple[GenerationMode, str, int, dict[str, Any]]] = [
             (mode, f"Bearer {token}", examples, {}) for mode, examples in EXAMPLES.items()]
         runs.append((GenerationMode.POSITIVE, "Bearer not-a-token", 1, {}))
+        stranger = tokens["cg01" if _caller(operation.path) == "auditor" else "auditor"]  # a role it is not for
+        runs.append((GenerationMode.POSITIVE, f"Bearer {stranger}", 2, {}))
         if operation.path in known:
             runs.append((GenerationMode.POSITIVE, f"Bearer {token}", 4, {"path_parameters": known[operation.path]}))
         if operation.label == "POST /api/v1/cases":  # a valid appeal, with whatever Idempotency-Key
