@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,8 +25,13 @@ from app.engine.functions import SAFE_BUILTINS
 from app.engine.scripting import RestrictedEnvironment
 
 MAX_COMBINATIONS = 1024  # value combinations one expression is evaluated over at deploy
+EVALUATION_SECONDS = 3.0  # wall time all deploy-time evaluations of one definition may take together
 REFERENCE_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # the clock deploy-time evaluation runs on
 KNOWN_FUNCTIONS = frozenset(SAFE_BUILTINS)
+
+
+class EvaluationSpent(Exception):
+    """Deploy-time evaluation of one definition ran over its time budget."""
 
 
 class Unbounded(Exception):
@@ -101,6 +107,7 @@ class DataFlow:
     """The names a definition provides and where each one's values come from."""
 
     sources: dict[str, list[frozenset[Any] | str | None]] = field(default_factory=dict)
+    deadline: float = field(default_factory=lambda: time.monotonic() + EVALUATION_SECONDS)
     _values: dict[str, frozenset[Any] | None] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
 
@@ -151,9 +158,12 @@ class DataFlow:
             count *= len(domain)
         if count > MAX_COMBINATIONS:
             raise Unbounded(names[0])
-        environment = RestrictedEnvironment(REFERENCE_NOW)
         results: list[Any] = []
         for combination in itertools.product(*domains):
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise EvaluationSpent(expression)
+            environment = RestrictedEnvironment(REFERENCE_NOW, seconds=min(left, 0.25))
             value = environment.evaluate(expression, dict(zip(names, combination, strict=True)))
             if value not in results:
                 results.append(value)

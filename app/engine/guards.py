@@ -31,10 +31,11 @@ class ScriptLimit(Exception):
 class Budget:
     """Ticks, wall time and allocation left to one script run; once spent it stays spent."""
 
-    __slots__ = ("ticks", "deadline", "allocated", "now", "spent")
+    __slots__ = ("ticks", "deadline", "seconds", "allocated", "now", "spent")
 
     def __init__(self, now: datetime, seconds: float = MAX_SECONDS) -> None:
         self.ticks = 0
+        self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.allocated = 0
         self.now = now
@@ -69,7 +70,7 @@ def tick(value: Any = None) -> Any:
         budget.spent = f"脚本执行步数超过上限（{MAX_TICKS}），已被终止"
         raise ScriptLimit(budget.spent)
     if budget.ticks & 63 == 0 and time.monotonic() > budget.deadline:
-        budget.spent = f"脚本执行时间超过上限（{MAX_SECONDS} 秒），已被终止"
+        budget.spent = f"脚本执行时间超过上限（{budget.seconds:g} 秒），已被终止"
         raise ScriptLimit(budget.spent)
     return value
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, 
 from app.engine.access import GUARDS
 from app.engine.errors import ScriptFailed
 from app.engine.functions import SAFE_BUILTINS
-from app.engine.guards import MAX_DATA, Budget, ScriptLimit, set_budget
+from app.engine.guards import MAX_DATA, MAX_SECONDS, Budget, ScriptLimit, set_budget
 from app.engine.policy import ScriptRefused, compile_script
 
 _RESERVED = frozenset(GUARDS) | {"__builtins__"}
@@ -66,9 +66,10 @@ def check_script_data(data: dict[str, Any]) -> None:
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates / executes restricted code over task data; the only script environment we use."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, seconds: float = MAX_SECONDS) -> None:
         super().__init__({})
         self.now = now
+        self.seconds = seconds  # wall time per script run (deploy-time evaluation uses less)
 
     def _globals(self, context: dict[str, Any], external: dict[str, Any] | None) -> dict[str, Any]:
         scope = {k: v for k, v in context.items() if not k.startswith("_")}
@@ -80,7 +81,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def _run(self, source: str, mode: str, scope: dict[str, Any]) -> Any:
         code = compile_script(source, "eval" if mode == "eval" else "exec")
-        previous = set_budget(Budget(self.now))
+        previous = set_budget(Budget(self.now, self.seconds))
         try:
             return eval(code, scope)  # noqa: S307 - restricted code object, guarded globals
         finally:

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
-from app.engine.dataflow import REFERENCE_NOW, DataFlow, Unbounded, build
+from app.engine.dataflow import REFERENCE_NOW, DataFlow, EvaluationSpent, Unbounded, build
 from app.engine.errors import DefinitionInvalid
 from app.engine.form_files import load_form
 from app.engine.policy import ScriptRefused, compile_script
@@ -196,6 +196,9 @@ def _check_names(element: str, label: str, source: str, mode: str, flow: DataFlo
         )
 
 
+_SPENT = "部署时检查表达式的取值耗时过长，已停止；请简化表达式或其读取的脚本变量"
+
+
 def _check_rule_expression(task_id: str, expression: str, flow: DataFlow, rule_keys: set[str]) -> None:
     try:
         values = flow.expression_values(expression)
@@ -205,6 +208,8 @@ def _check_rule_expression(task_id: str, expression: str, flow: DataFlow, rule_k
             f"时限规则表达式 {expression} 的取值无法在部署时确定（{exc.name} 可取任意值）；"
             "请改用 deadlineRule，或只依赖取值有限的变量（如诉求类型、表单选项）",
         ) from None
+    except EvaluationSpent:
+        raise DefinitionInvalid(task_id, _SPENT) from None
     except Exception as exc:
         raise DefinitionInvalid(task_id, f"时限规则表达式 {expression} 求值失败：{explain(exc)}") from None
     unknown = sorted({str(v) for v in values if not isinstance(v, str) or v not in rule_keys})
@@ -218,6 +223,8 @@ def _check_timer(task_id: str, definition: Any, flow: DataFlow) -> None:
         values = flow.expression_values(expression)
     except Unbounded:
         return  # it reads data only a running case has: its names were checked, the run guards the rest
+    except EvaluationSpent:
+        raise DefinitionInvalid(task_id, _SPENT) from None
     except Exception as exc:
         raise DefinitionInvalid(task_id, f"定时表达式 {expression} 求值失败：{explain(exc)}") from None
     for value in values:

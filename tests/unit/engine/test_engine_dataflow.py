@@ -8,6 +8,7 @@ import json
 import pytest
 
 from app.engine import DefinitionInvalid, deploy_definition
+from app.engine.dataflow import EvaluationSpent, build
 from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, START_VARIABLES, bpmn, deploy_basic
 
 
@@ -136,3 +137,18 @@ def test_a_rule_expression_over_unbounded_data_is_refused(expression):
     with pytest.raises(DefinitionInvalid, match="无法在部署时确定") as info:
         with_reply_rule(expression)
     assert info.value.element_id == "reply"
+
+
+def test_deploy_time_evaluation_runs_under_a_budget():
+    script = "handle_rule = 'hotline.' + str(sum([1 for i in range(10**6) for j in range(10**6)]))"
+    with pytest.raises(DefinitionInvalid, match="已被终止") as info:
+        with_reply_rule("handle_rule", script)
+    assert info.value.element_id == "reply" and "求值失败" in info.value.message
+
+
+def test_all_deploy_time_evaluations_of_a_definition_share_one_budget():
+    flow = build([], [], {}, {"kind": {"complaint"}})
+    assert flow.expression_values("'hotline.' + kind") == ["hotline.complaint"]
+    flow.deadline = 0.0  # spent
+    with pytest.raises(EvaluationSpent):
+        flow.expression_values("'hotline.' + kind")
