@@ -22,8 +22,10 @@ from workflow_driver import (
     deployed,
     load_form,
     parser_for,
+    start_data,
 )
 
+from app.engine import DefinitionInvalid, DeployedDefinition, deploy_definition
 from app.engine.policy import compile_script
 
 TASK_STATUSES = {"待受理", "待派单", "办理中", "待审批", "已答复", "待回访", "复查中", "复核中"}
@@ -181,3 +183,31 @@ def test_lanes_of_tasks_inside_sub_processes_are_their_own(key: str) -> None:
 
 def test_forms_directory_holds_only_json_schemas() -> None:
     assert all(p.suffix == ".json" for p in Path(FORMS).iterdir())
+
+
+def deploy_stock(key: str, main: bytes | None = None, rule_keys: set[str] = RULE_KEYS,
+                 kinds: frozenset[str] = frozenset(KINDS)) -> DeployedDefinition:
+    """A stock main process through the facade, with its main file, rule keys or kinds changed."""
+    return deploy_definition(
+        main if main is not None else (WORKFLOWS / MAIN_PROCESSES[key]).read_bytes(),
+        {p.name: p.read_bytes() for p in FORMS.glob("*.json")},
+        library={name: (WORKFLOWS / name).read_bytes() for name in LIBRARY},
+        rule_keys=rule_keys, roles=ROLES,
+        start_variables={**dict.fromkeys(start_data()), "kind": kinds},
+    )
+
+
+def test_co_handles_handle_rule_is_checked_at_deploy_over_what_the_main_process_assigns() -> None:
+    main = (WORKFLOWS / "petition.bpmn").read_bytes().replace(b"handle_rule = 'petition.handle'",
+                                                              b"handle_rule = 'petition.nonexistent'")
+    with pytest.raises(DefinitionInvalid, match="petition.nonexistent") as info:
+        deploy_stock("petition", main)
+    assert info.value.element_id in {"assisting_input", "consolidate"}  # the call activity's tasks
+
+
+def test_every_kind_in_the_dictionary_needs_its_hotline_rule() -> None:
+    with pytest.raises(DefinitionInvalid, match="hotline.other"):
+        deploy_stock("hotline_order", kinds=frozenset({*KINDS, "other"}))
+    with pytest.raises(DefinitionInvalid, match="hotline.praise"):
+        deploy_stock("hotline_order", rule_keys=RULE_KEYS - {"hotline.praise"})
+    assert deploy_stock("hotline_order").key == "hotline_order"
