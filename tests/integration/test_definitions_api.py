@@ -130,8 +130,11 @@ def test_a_form_with_a_ref_outside_it_is_refused_naming_form_and_pointer(api, lo
 def test_a_pattern_re2_cannot_run_and_an_oversized_form_are_refused(api):
     refused = deploy_with_form(api, sign_for_with(note={"type": "string", "pattern": r"(a)\1"}))
     assert refused.status_code == 422 and "不是安全的正则表达式" in refused.get_json()["message"]
-    deep = sign_for_with(note=json.loads("[" * 40 + "]" * 40))
-    assert "嵌套层数" in deploy_with_form(api, deep).get_json()["message"]
+    deep = deploy_with_form(api, sign_for_with(note=json.loads("[" * 40 + "]" * 40)))
+    assert deep.status_code == 422 and "嵌套层数超过 32 层" in deep.get_json()["message"]
+    big = deploy_with_form(api, sign_for_with(note={"type": "string", "description": "说" * 100_000}))
+    assert big.status_code == 422 and "超过 256 KiB" in big.get_json()["message"]
+    assert big.get_json()["details"]["element"] == "accept"
 
 
 @pytest.mark.parametrize("ref_kind", ["http", "file"])
