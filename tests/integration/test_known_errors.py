@@ -1,15 +1,17 @@
 """Errors a user can cause, or a state the platform knows, answer in Chinese with 4xx and change nothing:
-an extension into an unconfirmed calendar year (409), a unit the form names that does not exist (422)."""
+an extension into an unconfirmed calendar year (409), a unit the form names that does not exist (422);
+the sweeper meeting an unconfirmed year carries on (fault table row 8)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 import pytest
-from lifecycle_driver import Api, end_of, unit_ids
+from lifecycle_driver import Api, deploy, end_of, timed_bpmn, unit_ids
 
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
+from app.services.sweeps import fire_due_timers
 from tests.conftest import Auth, csrf_token_of
 
 SYSADMIN = Actor(label="test", permissions=frozenset({"calendar.edit"}))
@@ -102,3 +104,22 @@ def test_a_unit_named_by_its_id_as_text_is_the_unit(api, units):
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=str(units["cgj"]),
                  directly_designated=False)
     assert api.task("cg01", case_id, "sign_for")["unit_id"] == units["cgj"]
+
+
+def test_a_timer_that_opens_a_step_due_in_an_unconfirmed_year_fires_and_the_step_waits_for_the_year(
+        api, demo, clock):
+    ruled = timed_bpmn().replace(  # 催办 under the petition's 60-day rule: from 2026-11-27 that ends in 2027
+        b'<spiffworkflow:property name="unitVariable" value="centre_unit_id" />\n      </spiffworkflow:properties>'
+        b'</bpmn:extensionElements>\n      <bpmn:incoming>f4</bpmn:incoming>',
+        b'<spiffworkflow:property name="unitVariable" value="centre_unit_id" />\n'
+        b'        <spiffworkflow:property name="deadlineRule" value="petition.handle" />\n'
+        b'      </spiffworkflow:properties></bpmn:extensionElements>\n      <bpmn:incoming>f4</bpmn:incoming>')
+    assert ruled != timed_bpmn() and deploy(api, ruled).status_code == 201
+    case_id = api.register(process="timed_order")["id"]
+    clock.advance(days=2, seconds=1)
+    swept = fire_due_timers(demo, "sched-0")
+    assert (swept.timers_fired, swept.incidents) == (1, 0)
+    assert api.task("leader01", case_id, "escalate")["due_at"] is None
+    confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
+    # 2026-11-27 + 60 日 = Tuesday 2027-01-26
+    assert api.task("leader01", case_id, "escalate")["due_at"] == end_of(date(2027, 1, 26))
