@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -79,12 +80,31 @@ class DayEntry:
     note: str = ""
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # calendars outside these are a typing slip, not a State Council notice
+
+
+def _check_year(year: int, entries: list[DayEntry], source: str) -> None:
+    """A year within reason, its entries all in it, each day once, notes and source within their columns."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        message = f"年份应在 {FIRST_YEAR} 到 {LAST_YEAR} 之间"
+        raise Invalid(message, {"year": message})
+    if len(entries) > 366:
+        raise Invalid("一年最多 366 个日期", {"entries": "一年最多 366 个日期"})
+    wrong = [e.day.isoformat() for e in entries if e.day.year != year]
+    if wrong:
+        raise Invalid(f"日期不属于{year}年:{'、'.join(wrong[:10])}", {"entries": "日期必须属于同一年"})
+    if twice := sorted(d.isoformat() for d, n in Counter(e.day for e in entries).items() if n > 1):
+        raise Invalid(f"日期重复:{'、'.join(twice[:10])}", {"entries": "每个日期只能录入一次"})
+    if any(len(e.note) > 40 for e in entries):
+        raise Invalid("备注最多 40 个字符", {"entries": "每项的 note 最多 40 个字符"})
+    if not source.strip() or len(source) > 60:
+        raise Invalid("来源应为 1 到 60 个字符", {"source": "来源应为 1 到 60 个字符"})
+
+
 def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayEntry], source: str) -> int:
     """Enter a year's holidays and 调休 workdays (as published by the State Council) and confirm the year."""
     _require(actor, "calendar.edit")
-    wrong = [e.day.isoformat() for e in entries if e.day.year != year]
-    if wrong:
-        raise Invalid(f"日期不属于{year}年:{'、'.join(wrong)}", {"entries": "日期必须属于同一年"})
+    _check_year(year, entries, source)
     with platform.db.unit_of_work() as session:
         session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
                                                   CalendarDay.day <= date(year, 12, 31)))

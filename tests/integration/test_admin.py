@@ -184,3 +184,22 @@ def test_every_default_passes_its_own_schema(demo):
 
     with demo.db.reading() as session:
         assert {key: problem_with(session, key, s.default) for key, s in SCHEMAS.items()} == dict.fromkeys(SCHEMAS)
+
+
+@pytest.mark.parametrize(("year", "body", "field"), [
+    (99999, {"entries": []}, "year"),
+    (1999, {"entries": []}, "year"),
+    (2027, {"entries": [{"day": "2027-02-08", "is_workday": "false"}]}, "entries"),
+    (2027, {"entries": [{"day": "2027-02-08", "is_workday": False}, {"day": "2027-02-08", "is_workday": False}]},
+     "entries"),
+    (2027, {"entries": [{"day": "2027-02-08", "is_workday": False, "note": "春" * 41}]}, "entries"),
+    (2027, {"entries": [{"day": "2026-02-08", "is_workday": False}]}, "entries"),
+    (2027, {"entries": [{"day": 20270208, "is_workday": False}]}, "entries"),
+    (2027, {"entries": [], "source": "来" * 61}, "source"),
+])
+def test_a_calendar_entry_outside_reason_is_refused_naming_the_field_and_the_year_stays_unconfirmed(
+        app, client, year, body, field):
+    response = client.put(f"/api/v1/calendar/{year}", headers=token(client, "sysadmin"), json=body)
+    assert response.status_code == 422, response.get_json()
+    assert list(response.get_json()["details"]) == [field] and _no_english(response.get_json()["message"])
+    assert "尚未确认" in deadline(app, "hotline.consultation", "2027-02-08").output

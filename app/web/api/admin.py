@@ -32,12 +32,25 @@ def confirm_year(year: int) -> ResponseReturnValue:
     if not isinstance(raw, list):
         raise Invalid("提交的内容有误", {"entries": "必须是列表"})
     try:
-        entries = [admin.DayEntry(date.fromisoformat(str(e["day"])), bool(e["is_workday"]), str(e.get("note", "")))
-                   for e in raw]
+        entries = [_day(e) for e in raw]
     except (KeyError, TypeError, ValueError) as e:
-        raise Invalid("提交的内容有误", {"entries": "每项需要 day(YYYY-MM-DD)和 is_workday"}) from e
-    count = admin.confirm_year(platform(), current_actor(), year, entries, str(body.get("source") or "管理员录入"))
+        raise Invalid("提交的内容有误",
+                      {"entries": "每项需要 day(YYYY-MM-DD)、is_workday(true/false),可选 note"}) from e
+    source = body.get("source") or "管理员录入"
+    if not isinstance(source, str):
+        raise Invalid("提交的内容有误", {"source": "应为文字"})
+    count = admin.confirm_year(platform(), current_actor(), year, entries, source)
     return jsonify(year=year, entries=count)
+
+
+def _day(entry: object) -> admin.DayEntry:
+    """One entry, strictly typed: a "false" string is not a rest day's opposite."""
+    if not isinstance(entry, dict) or not isinstance(entry["day"], str) or not isinstance(entry["is_workday"], bool):
+        raise TypeError("entry")
+    note = entry.get("note", "")
+    if not isinstance(note, str):
+        raise TypeError("note")
+    return admin.DayEntry(date.fromisoformat(entry["day"]), entry["is_workday"], note)
 
 
 @bp.put("/settings/<key>")
