@@ -123,3 +123,24 @@ def test_a_timer_that_opens_a_step_due_in_an_unconfirmed_year_fires_and_the_step
     confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
     # 2026-11-27 + 60 日 = Tuesday 2027-01-26
     assert api.task("leader01", case_id, "escalate")["due_at"] == end_of(date(2027, 1, 26))
+
+
+def test_a_timer_that_extends_into_an_unconfirmed_year_is_deferred_not_crashed_and_fires_once_it_is_confirmed(
+        api, demo, clock):
+    clock.at = datetime(2026, 12, 9, 9, 0)  # 受理 under the complaint rule: due 2026-12-30
+    extending = timed_bpmn(script="lead_unit_id = centre_unit_id\nextension_days = 3\n"
+                                  "handle_rule = 'hotline.complaint'").replace(
+        b'<spiffworkflow:property name="caseStatus" value="\xe5\xbe\x85\xe5\x8f\x97\xe7\x90\x86" />',
+        b'<spiffworkflow:property name="caseStatus" value="\xe5\xbe\x85\xe5\x8f\x97\xe7\x90\x86" />'
+        b'<spiffworkflow:property name="deadlineRule" value="hotline.complaint" />')
+    assert b"hotline.complaint\" />" in extending and deploy(api, extending).status_code == 201
+    case_id = api.register(process="timed_order")["id"]
+    assert api.task("dispatch01", case_id, "accept")["due_at"] == end_of(date(2026, 12, 30))
+    clock.advance(days=2, seconds=1)
+    swept = fire_due_timers(demo, "sched-0")
+    assert (swept.timers_fired, swept.incidents, swept.deferred) == (0, 0, 1)
+    api = Api(api.client)  # two days on: sign in afresh
+    assert api.ready(case_id) == ["accept"]
+    confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
+    assert fire_due_timers(demo, "sched-0").timers_fired == 1
+    assert api.task("dispatch01", case_id, "accept")["due_at"] == end_of(date(2027, 1, 5))
