@@ -7,7 +7,8 @@ HuiyinError
 ├── NotSignedIn         401
 ├── Conflict            409  (a task already handled, a stale form)
 ├── Invalid             422  (fields → Chinese messages)
-└── Locked              423  (account locked)
+├── Locked              423  (account locked)
+└── RateLimited         429  (too many requests; carries the seconds for Retry-After)
 """
 
 from __future__ import annotations
@@ -53,3 +54,11 @@ class Malformed(HuiyinError):
     """A request the server will not even read (JSON nested too deep)."""
 
     status, code = 400, "malformed"
+
+
+class RateLimited(HuiyinError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         SECRET_KEY=keys.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE,
+        SESSION_COOKIE_SECURE=settings.https_only,
         SESSION_COOKIE_NAME="huiyin",
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,  # a case body, a BPMN upload with its forms: 413 beyond
         MAX_FORM_MEMORY_SIZE=500_000,  # bytes per form field (诉求内容 of 20,000 characters is 60 KB)

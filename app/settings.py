@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("production", "development", "test")
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,49 @@ class Settings:
     ARGON2_MEMORY_KIB: int = 65536
     # Hours a bearer token issued by POST /api/v1/auth/token lives.
     API_TOKEN_HOURS: int = 12
-    # Password for every demo account created by `flask seed-demo`.
+    # A new password may not repeat any of the user's last N passwords (the current one included).
+    PASSWORD_HISTORY: int = 5
+    # Password for every demo account created by `flask seed-demo`; never accepted as a new password.
     DEMO_PASSWORD: str = "Huiyin@2026"  # noqa: S105 — demo only, printed at start
-    # Send the session cookie only over HTTPS (set 1 behind TLS).
-    SESSION_COOKIE_SECURE: bool = False
+    # "production", "development" or "test"; empty = test under TESTING, development while any key is
+    # generated into instance/ (none configured), production once all four keys come from the environment.
+    ENVIRONMENT: str = ""
+    # HTTPS only: the Secure flag on the session cookie and HSTS on HTTPS answers. Empty = on in
+    # production, off otherwise; 1 / 0 force it (0 only for a production served over plain HTTP on purpose).
+    SESSION_COOKIE_SECURE: bool | None = None
+    # Strict-Transport-Security max-age in seconds, sent on HTTPS answers while SESSION_COOKIE_SECURE is on.
+    HSTS_MAX_AGE: int = 31536000
+    # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0 = none: the TCP peer
+    # is the client). Behind nginx set 1, or every client shares the proxy's address and its rate limit.
+    PROXY_HOPS: int = 0
+    # Rate limits as "count/seconds", counted in the rate_limit_counter table so every worker and host
+    # shares them (docs/security.md). Sign-in attempts — the /login page and POST /api/v1/auth/token
+    # together — per client address (IPv6: per /64), checked before any password is hashed …
+    RATE_LIMIT_SIGN_IN_ADDRESS: str = "30/60"
+    # … and per 工号, from whatever address.
+    RATE_LIMIT_SIGN_IN_STAFF_NO: str = "10/900"
+    # Requests per client address to a public endpoint without sign-in (the citizens' portal, Open311).
+    RATE_LIMIT_PUBLIC_ADDRESS: str = "60/60"
     # Log level for the structured (JSON lines) log on stderr.
     LOG_LEVEL: str = "INFO"
     # Extra overrides that are not environment variables (tests: TESTING, WTF_CSRF_ENABLED, …).
     extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse at start what would fail later: an unknown environment, a malformed rate limit."""
+        if self.ENVIRONMENT not in ("", *ENVIRONMENTS):
+            raise ValueError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.ENVIRONMENT!r}")
+        for f in fields(self):
+            if f.name.startswith("RATE_LIMIT_"):
+                self.rate_limit(f.name)
+
+    def rate_limit(self, name: str) -> tuple[int, int]:
+        """A RATE_LIMIT_* setting as (count, seconds), both at least 1."""
+        raw = str(getattr(self, name))
+        count, _, seconds = raw.partition("/")
+        if not (count.strip().isdigit() and seconds.strip().isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ValueError(f"{name} must read 'count/seconds', e.g. '30/60', not {raw!r}")
+        return int(count), int(seconds)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -67,7 +103,30 @@ class Settings:
             if f.type in ("int", int):
                 values[f.name] = int(raw)
             elif f.type in ("bool", bool):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                values[f.name] = _truthy(raw)
+            elif f.type == "bool | None":
+                values[f.name] = None if raw.strip().lower() in ("", "auto") else _truthy(raw)
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def environment(self) -> str:
+        """Where this install runs: the ENVIRONMENT setting, else derived as its comment says."""
+        if self.ENVIRONMENT:
+            return self.ENVIRONMENT
+        if self.extra.get("TESTING"):
+            return "test"
+        keys = (self.SECRET_KEY, self.DATA_KEY, self.SEARCH_KEY, self.AUDIT_KEY)
+        return "production" if all(keys) else "development"
+
+    @property
+    def https_only(self) -> bool:
+        """Whether the session cookie is Secure and HSTS is sent: on by default in production."""
+        if self.SESSION_COOKIE_SECURE is not None:
+            return self.SESSION_COOKIE_SECURE
+        return self.environment == "production"
+
+
+def _truthy(raw: str) -> bool:
+    return raw.strip().lower() in ("1", "true", "yes", "on")

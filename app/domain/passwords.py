@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 
 
 class WeakPassword(ValueError):
@@ -10,8 +11,11 @@ class WeakPassword(ValueError):
 
 
 def check_password_policy(password: str, *, min_length: int = 8, min_classes: int = 3,
-                          staff_no: str = "") -> None:
-    """Require the length and character classes the settings ask for, and not the 工号 itself."""
+                          staff_no: str = "", known: Iterable[str] = ()) -> None:
+    """Require the length and character classes the settings ask for, not the 工号 itself, and none of the
+    `known` published passwords (the demo default printed in the README), whatever their case."""
+    if any(k and password.casefold() == k.casefold() for k in known):
+        raise WeakPassword("不能使用演示或公开的默认密码")
     if len(password) < min_length:
         raise WeakPassword(f"密码至少需要{min_length}位")
     classes = sum((

@@ -1,12 +1,12 @@
 """All tables, typed SQLAlchemy 2 models; import from here.
 
-org (units, users, roles) · auth (sessions, API tokens) · cases (case, requester) ·
+org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
 settings, deadline rules, calendar) · outbox (SMS).
 """
 
 from app.models.audit import AuditEvent
-from app.models.auth import ApiToken, UserSession
+from app.models.auth import ApiToken, PasswordHistory, RateLimitCounter, UserSession
 from app.models.base import Base
 from app.models.calls import Call, Callback, CallbackAttempt, CallOutcome
 from app.models.cases import Case, Requester, case_assisting_unit
@@ -26,8 +26,9 @@ from app.models.workflow import (
 
 __all__ = [
     "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
-    "DictionaryEntry", "HumanTask", "IdempotentRequest", "Permission", "ProcessDefinition", "ProcessTimer", "Requester",
-    "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
+    "DictionaryEntry", "HumanTask", "IdempotentRequest", "PasswordHistory", "Permission", "ProcessDefinition",
+    "ProcessTimer", "Requester",
+    "RateLimitCounter", "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
     "Call", "Callback", "CallbackAttempt", "CallOutcome",
 ]

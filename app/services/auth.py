@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 
 from app.domain.passwords import WeakPassword, check_password_policy
 from app.errors import Invalid, Locked, NotPermitted, NotSignedIn
-from app.models import ApiToken, User, UserSession
-from app.services import audit
+from app.models import ApiToken, PasswordHistory, User, UserSession
+from app.services import audit, rate_limits
 from app.services.actors import Actor
 from app.services.platform import Platform
+from app.services.sign_ins import end_sign_ins
 
 BAD_CREDENTIALS = "工号或密码错误"
+DOCUMENTED_DEMO_PASSWORD = "Huiyin@2026"  # noqa: S105 — printed in the README, so never a real password
 _DUMMY_HASH: dict[int, str] = {}
 
 
@@ -43,6 +45,7 @@ def _must_change(user: User, platform: Platform) -> bool:
 
 def sign_in(platform: Platform, staff_no: str, password: str, ip: str | None = None) -> tuple[str, Actor]:
     """Check the credentials and open a server-side session; answers the same for unknown user and bad password."""
+    rate_limits.hit(platform, "sign_in", {"address": ip, "staff_no": staff_no})  # before any hashing
     with platform.db.unit_of_work() as session:
         user = _check_credentials(session, platform, staff_no, password, ip)
         token = secrets.token_urlsafe(32)
@@ -79,7 +82,9 @@ def _check_credentials(session: Session, platform: Platform, staff_no: str, pass
                             .values(failed_logins=0 if locked else failures, locked_until=locked))
             detail = {"failures": failures}
             if locked:
-                audit.record(session, platform, who, "login.locked", detail={"until": locked.isoformat()})
+                tokens = end_sign_ins(session, now, user.id, "locked", sessions=False)
+                audit.record(session, platform, who, "login.locked",
+                             detail={"until": locked.isoformat(), "tokens_revoked": tokens})
         audit.record(session, platform, who, "login.failed", detail=detail)
         session.commit()
         raise Invalid(BAD_CREDENTIALS)
@@ -149,31 +154,56 @@ def sign_out(platform: Platform, actor: Actor) -> None:
 
 
 def change_password(platform: Platform, actor: Actor, old: str, new: str) -> None:
-    """Change the actor's own password under the policy; other sessions of the user end."""
-    s = platform.settings
+    """Change the actor's own password under the policy; the user's tokens and other sessions end."""
     with platform.db.unit_of_work() as session:
         user = session.get(User, actor.user_id)
         if user is None or not _verify(platform, user.password_hash, old):
             raise Invalid("原密码不正确", {"old_password": "原密码不正确"})
-        try:
-            check_password_policy(new, min_length=s.PASSWORD_MIN_LENGTH, min_classes=s.PASSWORD_MIN_CLASSES,
-                                  staff_no=user.staff_no)
-        except WeakPassword as e:
-            raise Invalid(str(e), {"new_password": str(e)}) from e
-        if _verify(platform, user.password_hash, new):
-            raise Invalid("新密码不能与原密码相同", {"new_password": "新密码不能与原密码相同"})
+        _check_new_password(session, platform, user, new)
+        now = platform.clock.now()
+        session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash, replaced_at=now))
+        session.flush()
+        _trim_history(session, user.id, platform.settings.PASSWORD_HISTORY - 1)
         user.password_hash = platform.hasher.hash(new)
-        user.password_changed_at = platform.clock.now()
+        user.password_changed_at = now
         user.must_change_password = False
-        keep = token_hash(actor.session_token) if actor.session_token else ""
-        session.execute(delete(UserSession).where(UserSession.user_id == user.id,
-                                                  UserSession.token_hash != keep))
-        audit.record(session, platform, actor, "password.changed")
+        keep = token_hash(actor.session_token) if actor.session_token else None
+        tokens = end_sign_ins(session, now, user.id, "password_changed", keep_session=keep)
+        audit.record(session, platform, actor, "password.changed", detail={"tokens_revoked": tokens})
         session.commit()
 
 
+def _check_new_password(session: Session, platform: Platform, user: User, new: str) -> None:
+    """Invalid naming `new_password` unless the policy allows it and it is none of the last N passwords."""
+    s = platform.settings
+
+    def refuse(message: str) -> Invalid:
+        return Invalid(message, {"new_password": message})
+
+    try:
+        check_password_policy(new, min_length=s.PASSWORD_MIN_LENGTH, min_classes=s.PASSWORD_MIN_CLASSES,
+                              staff_no=user.staff_no, known=(s.DEMO_PASSWORD, DOCUMENTED_DEMO_PASSWORD))
+    except WeakPassword as e:
+        raise refuse(str(e)) from e
+    if _verify(platform, user.password_hash, new):
+        raise refuse("新密码不能与原密码相同")
+    earlier = session.scalars(select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
+                              .order_by(PasswordHistory.id.desc()).limit(max(s.PASSWORD_HISTORY - 1, 0))).all()
+    if any(_verify(platform, stored, new) for stored in earlier):
+        raise refuse(f"新密码不能与最近{s.PASSWORD_HISTORY}次使用过的密码相同")
+
+
+def _trim_history(session: Session, user_id: int, keep: int) -> None:
+    """Keep only the newest `keep` earlier hashes of the user: older ones are no use and only a risk."""
+    kept = select(PasswordHistory.id).where(PasswordHistory.user_id == user_id) \
+        .order_by(PasswordHistory.id.desc()).limit(max(keep, 0))
+    session.execute(delete(PasswordHistory).where(PasswordHistory.user_id == user_id,
+                                                  PasswordHistory.id.not_in(kept)))
+
+
 def issue_user_token(platform: Platform, staff_no: str, password: str, ip: str | None = None) -> str:
-    """A bearer token acting as the user, for API clients; same checks and lockout as the sign-in page."""
+    """A bearer token acting as the user, for API clients; same limits, checks and lockout as the sign-in page."""
+    rate_limits.hit(platform, "sign_in", {"address": ip, "staff_no": staff_no})  # before any hashing
     with platform.db.unit_of_work() as session:
         user = _check_credentials(session, platform, staff_no, password, ip)
         if _must_change(user, platform):
@@ -181,7 +211,7 @@ def issue_user_token(platform: Platform, staff_no: str, password: str, ip: str |
         token = "hy_" + secrets.token_urlsafe(32)
         now = platform.clock.now()
         session.add(ApiToken(name=f"user:{user.staff_no}", token_hash=token_hash(token), scope="user",
-                             user_id=user.id, created_at=now,
+                             user_id=user.id, created_at=now, ip=ip,
                              expires_at=now + timedelta(hours=platform.settings.API_TOKEN_HOURS)))
         audit.record(session, platform, actor_for(user, ip=ip), "token.issued")
         session.commit()
@@ -214,7 +244,8 @@ def revoke_token(platform: Platform, actor: Actor, name: str) -> int:
 
 
 def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
-    """The actor behind a bearer token; NotSignedIn when unknown, revoked or expired."""
+    """The actor behind a bearer token; NotSignedIn when unknown, revoked, expired, or its user is locked
+    or inactive. The last use is written at most once a minute, so the user's token list shows it."""
     now = platform.clock.now()
     with platform.db.reading() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
@@ -223,9 +254,14 @@ def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
         if row.scope != "user":
             return Actor(label=row.name, scope=row.scope, ip=ip)
         user = session.get(User, row.user_id)
-        if user is None or not user.active:
+        if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
             raise NotSignedIn("令牌无效或已过期")
         if _must_change(user, platform):  # expired since the token was issued
             raise NotPermitted("密码已过期,请先在登录页面修改密码")
-        return actor_for(user, ip=ip)
-
+        actor = actor_for(user, ip=ip)
+        stale = row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60)
+    if stale:
+        with platform.db.unit_of_work() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+            session.commit()
+    return actor

@@ -11,6 +11,7 @@ from app.models import Role, Unit, User
 from app.services import audit
 from app.services.actors import Actor
 from app.services.platform import Platform
+from app.services.sign_ins import end_sign_ins
 
 
 def add_user(session: Session, platform: Platform, *, staff_no: str, name: str, unit: Unit, password: str,
@@ -47,4 +48,22 @@ def assign_roles(platform: Platform, actor: Actor, user_id: int, roles: set[str]
         user.roles = list(session.scalars(select(Role).where(Role.code.in_(roles))))
         audit.record(session, platform, actor, "permission.changed",
                      detail={"user": user.staff_no, "before": before, "after": sorted(roles)})
+        session.commit()
+
+
+def set_active(platform: Platform, actor: Actor, user_id: int, active: bool) -> None:
+    """Deactivate or reactivate an account (a system administrator's power); deactivation ends every
+    session and token of the user at once."""
+    if not actor.can("user.manage"):
+        raise NotPermitted("只有系统管理员可以停用或启用账号")
+    with platform.db.unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("用户不存在")
+        if user.id == actor.user_id:
+            raise NotPermitted("不能停用自己的账号")
+        user.active = active
+        tokens = 0 if active else end_sign_ins(session, platform.clock.now(), user.id, "deactivated")
+        audit.record(session, platform, actor, "user.activated" if active else "user.deactivated",
+                     detail={"user": user.staff_no, "tokens_revoked": tokens})
         session.commit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.web import admin, audit, auth, calls, context, documents, errors, health, pages
 from app.web.api import bp as api_bp
@@ -17,6 +18,9 @@ csrf = CSRFProtect()
 
 def register_web(app: Flask) -> None:
     csrf.init_app(app)  # first, as before: its check runs ahead of loading the actor
+    hops = app.extensions["huiyin"].settings.PROXY_HOPS
+    if hops:  # trust exactly that many proxies' X-Forwarded-For / -Proto: the client address and HTTPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.before_request(context.load_actor)
     app.after_request(context.security_headers)
     errors.register(app)

@@ -1,12 +1,12 @@
-"""Sign-in, sign-out and password change pages."""
+"""Sign-in, sign-out and password change pages; the user's own tokens and "sign out everywhere"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid, Locked
-from app.services import auth
+from app.services import auth, sign_ins
 from app.web.context import client_ip, current_actor, local_path, platform
 
 bp = Blueprint("auth", __name__)
@@ -59,4 +59,21 @@ def change_password() -> ResponseReturnValue:
             else:
                 return redirect(url_for("pages.home"))
     forced = actor.must_change_password
-    return render_template("password.html", errors=errors, forced=forced), 422 if errors else 200
+    tokens = [] if forced else sign_ins.list_own_tokens(platform(), actor)
+    return render_template("password.html", errors=errors, forced=forced, tokens=tokens,
+                           now=platform().clock.now()), 422 if errors else 200
+
+
+@bp.post("/password/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    sign_ins.revoke_own_token(platform(), current_actor(), token_id)
+    flash("令牌已撤销。", "ok")
+    return redirect(url_for("auth.change_password"))
+
+
+@bp.post("/password/sign-out-everywhere")
+def sign_out_everywhere() -> ResponseReturnValue:
+    """End every session and token of the user, this browser's session included."""
+    sign_ins.sign_out_everywhere(platform(), current_actor())
+    session.clear()
+    return redirect(url_for("auth.login"))

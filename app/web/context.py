@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, g, redirect, request, session, url_for
 
 from app.errors import NotPermitted, NotSignedIn
-from app.services import auth
+from app.services import auth, rate_limits
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -24,7 +24,20 @@ def platform() -> Platform:
 
 
 def client_ip() -> str | None:
+    """The caller's address: the TCP peer, or what the PROXY_HOPS trusted proxies say (ProxyFix)."""
     return request.remote_addr
+
+
+def rate_limited(bucket: str = "public") -> Callable[[F], F]:
+    """Count the request against the bucket's per-address limit before the view runs (429 with
+    Retry-After when over). Every endpoint open without sign-in wears it; sign-in has its own bucket."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            rate_limits.hit(platform(), bucket, {"address": client_ip()})
+            return view(*args, **kwargs)
+        return cast(F, wrapper)
+    return decorate
 
 
 def load_actor() -> Response | None:
@@ -82,6 +95,11 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
-    if g.get("actor") is not None:
-        response.headers.setdefault("Cache-Control", "no-store")
+    if g.get("actor") is not None and request.endpoint != "static":
+        # Whatever a signed-in user is sent may carry personal data: no cache keeps a copy, not even a
+        # download (send_file's own `no-cache` would still let the browser store it).
+        response.headers["Cache-Control"] = "no-store"
+    settings = platform().settings
+    if settings.https_only and request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={settings.HSTS_MAX_AGE}")
     return response

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import Blueprint, Response, send_file
+from flask import Blueprint, Response
 
 from app.documents import kind_for_slug
 from app.errors import NotFound
 from app.services import documents
 from app.web.context import current_actor, platform
+from app.web.downloads import file_response
 
 bp = Blueprint("documents", __name__)
 
@@ -21,4 +20,4 @@ def download(case_id: int, slug: str) -> Response:
     if kind is None:
         raise NotFound("文书类型不存在")
     doc = documents.document_pdf(platform(), current_actor(), case_id, kind.key)
-    return send_file(BytesIO(doc.pdf), mimetype="application/pdf", download_name=doc.filename, max_age=0)
+    return file_response(doc.pdf, "application/pdf", doc.filename)

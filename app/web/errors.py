@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.domain.calendar import CalendarYearMissing
-from app.errors import HuiyinError
+from app.errors import HuiyinError, RateLimited
 
 log = logging.getLogger("huiyin.web")
 
@@ -47,7 +47,10 @@ def _answer(status: int, code: str, message: str, details: dict[str, object] | N
 def register(app: Flask) -> None:
     @app.errorhandler(HuiyinError)
     def _domain(e: HuiyinError) -> Response:
-        return _answer(e.status, e.code, e.message, e.details)
+        response = _answer(e.status, e.code, e.message, e.details)
+        if isinstance(e, RateLimited):
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
 
     @app.errorhandler(CalendarYearMissing)
     def _calendar(e: CalendarYearMissing) -> Response:

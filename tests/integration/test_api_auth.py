@@ -156,3 +156,129 @@ def test_a_token_stops_working_once_its_user_must_change_the_password(client, de
         session.commit()
     refused = client.get("/api/v1/me", headers=headers)
     assert refused.status_code == 403 and "修改密码" in refused.get_json()["message"]
+
+
+def _actor(platform, staff_no: str):  # type: ignore[no-untyped-def]
+    from app.models import User
+    from app.services.auth import actor_for
+
+    with platform.db.reading() as session:
+        return actor_for(session.scalar(select(User).where(User.staff_no == staff_no)))
+
+
+def test_a_password_change_ends_every_token_of_the_user_and_only_theirs(client, demo):
+    mine, theirs = _issue(client).get_json()["token"], _issue(client, "zj01").get_json()["token"]
+    _, actor = sign_in(demo, "cg01", DEMO_PASSWORD)
+
+    change_password(demo, actor, DEMO_PASSWORD, "Moved&On2026")
+
+    assert _me(client, mine).status_code == 401
+    assert _me(client, theirs).status_code == 200
+
+
+def test_five_wrong_passwords_lock_the_account_and_end_its_tokens_but_not_its_web_session(client, auth):
+    token = _issue(client).get_json()["token"]
+    auth.login("cg01")
+    for _ in range(5):
+        _issue(client, "cg01", "Wrong@2026x")
+
+    assert _me(client, token).status_code == 401
+    assert client.get("/").status_code == 200  # five guesses do not throw an officer off their seat
+
+
+def test_deactivating_an_account_ends_its_tokens_and_sessions(app, client, demo):
+    from app.services.users import set_active
+
+    token = _issue(client).get_json()["token"]
+    browser = Auth(app.test_client())
+    browser.login("cg01")
+    user_id = _actor(demo, "cg01").user_id
+
+    set_active(demo, _actor(demo, "sysadmin"), user_id, False)
+
+    assert _me(client, token).status_code == 401
+    assert browser.client.get("/").status_code == 302
+    with demo.db.reading() as session:
+        assert session.scalars(select(ApiToken)).one().revoked_reason == "deactivated"
+
+
+def test_only_a_system_administrator_deactivates_an_account(demo):
+    from app.errors import NotPermitted
+    from app.services.users import set_active
+
+    with pytest.raises(NotPermitted):
+        set_active(demo, _actor(demo, "secadmin"), _actor(demo, "cg01").user_id, False)
+
+
+def test_signing_out_of_the_browser_ends_that_session_only_and_leaves_api_tokens_alone(client, auth):
+    token = _issue(client).get_json()["token"]
+    auth.login("cg01")
+
+    auth.logout()
+
+    assert client.get("/").status_code == 302
+    assert _me(client, token).status_code == 200  # a token is its own credential, asked for with the password
+
+
+def test_sign_out_everywhere_ends_every_session_and_token_this_one_included(app, client):
+    first, second = _issue(client).get_json()["token"], _issue(client).get_json()["token"]
+    browser = Auth(app.test_client())
+    browser.login("cg01")
+
+    response = client.post("/api/v1/me/sign-out-everywhere", headers={"Authorization": f"Bearer {first}"})
+
+    assert response.status_code == 200 and response.get_json() == {"tokens_revoked": 2}
+    assert _me(client, first).status_code == _me(client, second).status_code == 401
+    assert browser.client.get("/").status_code == 302
+
+
+def test_a_user_lists_their_own_tokens_and_revokes_one_but_not_anothers(client):
+    old, new = _issue(client).get_json()["token"], _issue(client).get_json()["token"]
+    other = _issue(client, "zj01").get_json()["token"]
+    headers = {"Authorization": f"Bearer {new}"}
+
+    items = client.get("/api/v1/me/tokens", headers=headers).get_json()["items"]
+    assert [t["active"] for t in items] == [True, True]
+    assert all(old not in str(t) and new not in str(t) for t in items)  # the secrets are never shown
+    assert items[0]["ip"] == "127.0.0.1" and items[0]["last_used_at"] is not None
+
+    others = client.get("/api/v1/me/tokens", headers={"Authorization": f"Bearer {other}"}).get_json()["items"]
+    assert client.delete(f"/api/v1/me/tokens/{others[0]['id']}", headers=headers).status_code == 404
+    assert client.delete("/api/v1/me/tokens/99999999999999999999", headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/me/tokens/{items[1]['id']}", headers=headers).status_code == 204
+
+    assert _me(client, old).status_code == 401
+    assert _me(client, other).status_code == 200
+    after = client.get("/api/v1/me/tokens", headers=headers).get_json()["items"]
+    assert [(t["active"], t["revoked_reason"], t["status"]) for t in after] == [(True, None, "有效"),
+                                                                             (False, "revoked", "已撤销")]
+
+
+def test_the_password_page_lists_the_users_tokens_and_revokes_one_and_signs_out_everywhere(client, auth):
+    from tests.conftest import csrf_token_of
+
+    token = _issue(client).get_json()["token"]
+    auth.login("cg01")
+    page = client.get("/password").get_data(as_text=True)
+    assert "我的 API 令牌" in page and "有效" in page and token not in page
+    listed = client.get("/api/v1/me/tokens", headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
+    token_id = listed[0]["id"]
+
+    revoked = client.post(f"/password/tokens/{token_id}/revoke", data={"csrf_token": csrf_token_of(page)})
+    assert revoked.status_code == 302
+    assert _me(client, token).status_code == 401
+    assert "已撤销" in client.get("/password").get_data(as_text=True)
+
+    page = client.get("/password").get_data(as_text=True)
+    out = client.post("/password/sign-out-everywhere", data={"csrf_token": csrf_token_of(page)})
+    assert out.headers["Location"].startswith("/login")
+    assert client.get("/").status_code == 302
+
+
+def test_the_openapi_document_describes_the_token_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+
+    assert set(paths["/api/v1/me/tokens"]) == {"get"}
+    assert "204" in paths["/api/v1/me/tokens/{id}"]["delete"]["responses"]
+    assert set(paths["/api/v1/me/sign-out-everywhere"]) == {"post"}
+    assert "Retry-After" in paths["/api/v1/auth/token"]["post"]["responses"]["429"]["headers"]

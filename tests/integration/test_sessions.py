@@ -86,3 +86,52 @@ def test_the_next_parameter_returns_the_user_to_the_page_they_asked_for(client):
 
     assert response.headers["Location"] == "/?tab=mine"
 
+
+
+def _production_app(test_config, clock, **overrides):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app({**test_config, "ENVIRONMENT": "production", **overrides}, clock=clock)
+
+
+def test_in_production_the_session_cookie_is_secure_and_https_answers_carry_hsts(test_config, clock, demo):
+    app = _production_app(test_config, clock)
+    try:
+        client = app.test_client()
+        token = csrf_token_of(client.get("/login", base_url="https://hotline.example").get_data(as_text=True))
+        signed_in = client.post("/login", base_url="https://hotline.example",
+                                headers={"Referer": "https://hotline.example/login"},  # CSRF checks it on HTTPS
+                                data={"staff_no": "cg01", "password": DEMO_PASSWORD, "csrf_token": token})
+
+        cookie = signed_in.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        assert signed_in.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert client.get("/", base_url="https://hotline.example").status_code == 200
+        # HSTS means nothing over plain HTTP (browsers ignore it there), so it is not sent.
+        assert "Strict-Transport-Security" not in client.get("/login").headers
+    finally:
+        app.extensions["huiyin"].db.dispose()
+
+
+def test_behind_a_trusted_proxy_the_forwarded_https_counts(test_config, clock, demo):
+    app = _production_app(test_config, clock, PROXY_HOPS=1)
+    try:
+        answer = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        app.extensions["huiyin"].db.dispose()
+
+
+def test_development_and_tests_send_no_secure_flag_unless_told(client, auth, test_config, clock):
+    signed_in = auth.login("cg01")
+    assert "Secure" not in signed_in.headers["Set-Cookie"]
+
+    from app.settings import Settings
+
+    assert Settings(ENVIRONMENT="production").https_only is True
+    assert Settings(ENVIRONMENT="production", SESSION_COOKIE_SECURE=False).https_only is False
+    assert Settings(ENVIRONMENT="development", SESSION_COOKIE_SECURE=True).https_only is True
+    assert Settings().environment == "development"  # no keys configured: they are generated into instance/
+    keys = {n: "k" for n in ("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY")}
+    assert Settings(**keys).environment == "production"  # all four from the environment: a real install
+    assert Settings.from_env({**keys, "SESSION_COOKIE_SECURE": "0"}).https_only is False

@@ -148,3 +148,58 @@ def test_after_a_change_only_the_new_password_signs_in(client, auth):
 
     assert _error_of(auth.login("cg01", DEMO_PASSWORD)) == "工号或密码错误"
     assert auth.login("cg01", "Brand&New2026").status_code == 302
+
+
+def test_the_documented_demo_password_is_refused_as_a_new_password_whatever_its_case(client, auth, demo):
+    with demo.db.unit_of_work() as session:
+        unit = session.scalars(select(Unit).where(Unit.code == "cgj")).one()
+        add_user(session, demo, staff_no="cg03", name="周新人", unit=unit, password="Initial#2026",
+                 roles={"handler"}, must_change_password=True)
+        session.commit()
+    auth.login("cg03", "Initial#2026")
+
+    for demo_default in (DEMO_PASSWORD, "HUIYIN@2026"):
+        response = _change_password(client, "Initial#2026", demo_default)
+        assert (response.status_code, _field_errors(response)) == (422, ["不能使用演示或公开的默认密码"])
+
+    assert client.get("/").headers["Location"] == "/password"  # still must change it
+
+
+def test_none_of_the_last_five_passwords_may_come_back(client, auth):
+    auth.login("cg01")
+    history = [DEMO_PASSWORD, "First&Pass01", "Second&Pass02", "Third&Pass03", "Fourth&Pass04"]
+    for old, new in zip(history, history[1:], strict=False):
+        assert _change_password(client, old, new).status_code == 302, new
+
+    for earlier in history[1:4]:  # the demo default is refused for its own reason
+        response = _change_password(client, "Fourth&Pass04", earlier)
+        assert response.status_code == 422, earlier
+        assert _field_errors(response) == ["新密码不能与最近5次使用过的密码相同"], earlier
+    assert _field_errors(_change_password(client, "Fourth&Pass04", "Fourth&Pass04")) == ["新密码不能与原密码相同"]
+
+    assert _change_password(client, "Fourth&Pass04", "Fifth&Pass05").status_code == 302
+    assert _change_password(client, "Fifth&Pass05", "First&Pass01").status_code == 422  # 5th most recent
+    assert _change_password(client, "Fifth&Pass05", "Sixth&Pass06").status_code == 302
+    # Now the last five are Second … Sixth: the first chosen one has left the window and may come back.
+    assert _change_password(client, "Sixth&Pass06", "First&Pass01").status_code == 302
+
+
+def test_only_the_last_n_hashes_are_kept_and_n_is_a_setting(test_config, clock, demo):
+    from app.models import PasswordHistory
+
+    strict = create_app({**test_config, "PASSWORD_HISTORY": 2}, clock=clock)
+    try:
+        browser = Auth(strict.test_client())
+        browser.login("cg01")
+        assert _change_password(browser.client, DEMO_PASSWORD, "First&Pass01").status_code == 302
+        assert _change_password(browser.client, "First&Pass01", "Second&Pass02").status_code == 302
+        # With N = 2 only the current and the one before are refused; the one before that is allowed.
+        assert _field_errors(_change_password(browser.client, "Second&Pass02", "First&Pass01")) == \
+            ["新密码不能与最近2次使用过的密码相同"]
+        assert _change_password(browser.client, "Second&Pass02", "Third&Pass03").status_code == 302
+        assert _change_password(browser.client, "Third&Pass03", "First&Pass01").status_code == 302
+    finally:
+        strict.extensions["huiyin"].db.dispose()
+    with demo.db.reading() as session:
+        kept = session.scalars(select(PasswordHistory.password_hash)).all()
+    assert len(kept) == 1 and all(h.startswith("$argon2id$") for h in kept)

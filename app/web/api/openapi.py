@@ -71,6 +71,9 @@ CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": ST
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
+    "own_tokens": _items(_obj({"id": INT, "created_at": STR, "expires_at": NS, "last_used_at": NS, "ip": NS,
+                               "active": BOOL, "revoked_at": NS, "revoked_reason": NS, "status": STR})),
+    "signed_out": _obj({"tokens_revoked": INT}),
     "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "due_at": NS, "light": LIGHT}),
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
@@ -108,10 +111,13 @@ def _op(summary: str, answer: str, *, body: dict[str, Any] | None = None, ok: st
         params: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = (), also_ok: tuple[str, ...] = (),
         **extra: Any) -> dict[str, Any]:
     """One operation: its success answer, every error status it may give (with the Error shape)."""
-    json_of = {"application/json": {"schema": RESPONSES[answer]}}
-    responses: dict[str, Any] = {status: {"description": "成功", "content": json_of} for status in (ok, *also_ok)}
+    json_of = {"application/json": {"schema": RESPONSES[answer]}} if answer else None
+    responses: dict[str, Any] = {status: {"description": "成功", **({"content": json_of} if json_of else {})}
+                                 for status in (ok, *also_ok)}
     for status in sorted({*ALWAYS, *errors}):
         responses[status] = {"description": STATUS_TEXT[status], "content": {"application/json": {"schema": ERROR}}}
+    # Rate-limited answers say how many seconds to wait (docs/security.md).
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if body is not None:
         op["requestBody"] = {"required": True, "content": body}
@@ -142,9 +148,14 @@ def _paths() -> dict[str, Any]:
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200}}
     call_filter = _query("linkedid", "outcome", "queue", "agent", **dates)
     return {
-        "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌", "token", body=_json(TokenRequest()), ok="201",
-                                           errors=("423",), security=[])},
+        "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌(按地址、按工号限流,429 + Retry-After)", "token",
+                                           body=_json(TokenRequest()), ok="201", errors=("423",), security=[])},
         "/api/v1/me": {"get": _op("当前令牌代表的用户", "me")},
+        "/api/v1/me/tokens": {"get": _op("本人的令牌(含已失效的,从不含令牌本身),新的在前", "own_tokens")},
+        "/api/v1/me/tokens/{id}": {"delete": _op("撤销本人的一个令牌(他人的令牌答 404)", "", ok="204",
+                                                 params=[_param("id", "path", ID)])},
+        "/api/v1/me/sign-out-everywhere": {"post": _op("退出所有设备:结束本人全部会话、撤销全部令牌(含本令牌)",
+                                                       "signed_out")},
         "/api/v1/cases": {"post": _op("登记诉求件", "registered", body=_json(CaseCreate()), ok="201",
                                       params=[idem], errors=("409",))},
         "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线", "case", params=[
