@@ -12,7 +12,7 @@ _NOT_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def content_disposition(filename: str, *, attachment: bool = False) -> str:
+def content_disposition(filename: str, *, attachment: bool = True) -> str:
     """`inline` or `attachment` with an ASCII `filename=` that never begins with `-` or `.` (a name a shell or
     a file manager would read as an option or a hidden file) and the full UTF-8 name in `filename*=`."""
     name = _CONTROL.sub("", filename).strip() or "download"
@@ -25,7 +25,7 @@ def content_disposition(filename: str, *, attachment: bool = False) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def file_response(data: bytes, mimetype: str, filename: str, *, attachment: bool = False) -> Response:
+def file_response(data: bytes, mimetype: str, filename: str, *, attachment: bool = True) -> Response:
     """The bytes as a download: `Cache-Control: no-store`, since what we send carries personal data."""
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, attachment=attachment)

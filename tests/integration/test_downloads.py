@@ -23,6 +23,7 @@ def test_a_pdf_is_sent_with_no_store_and_an_ascii_name_that_does_not_begin_with_
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.headers["Cache-Control"] == "no-store"
     disposition = pdf.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; ")  # saved, not rendered inside our origin
     ascii_name = disposition.split('filename="')[1].split('"')[0]
     assert ascii_name.endswith(".pdf") and not ascii_name.startswith(("-", "."))
     assert "filename*=UTF-8''%E5%8A%9E%E7%90%86" in disposition  # 办理… in full for browsers that read it
@@ -39,8 +40,8 @@ def test_case_pages_and_api_answers_are_not_stored_by_any_cache(client, auth, de
 
 
 def test_the_ascii_fallback_strips_line_breaks_and_leading_dashes_and_dots():
-    assert content_disposition("-rf.pdf").startswith('inline; filename="rf.pdf";')
-    assert content_disposition("..hidden.pdf").startswith('inline; filename="hidden.pdf";')
+    assert content_disposition("-rf.pdf").startswith('attachment; filename="rf.pdf";')
+    assert content_disposition("..hidden.pdf").startswith('attachment; filename="hidden.pdf";')
     assert "\r" not in content_disposition("a\r\nSet-Cookie: x=1.pdf")
     assert "\n" not in content_disposition("a\r\nSet-Cookie: x=1.pdf")
-    assert content_disposition("交办函.pdf", attachment=True).startswith('attachment; filename="download.pdf";')
+    assert content_disposition("交办函.pdf", attachment=False).startswith('inline; filename="download.pdf";')
