@@ -1,13 +1,13 @@
 """auth limits: rate-limit counters, password history, token revocation reason and address
 
-Revision ID: 0002_auth_limits
-Revises: 0001
+Revision ID: 0003_auth_limits
+Revises: 0002_idempotency_body_hash
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002_auth_limits'
-down_revision = '0001'
+revision = '0003_auth_limits'
+down_revision = '0002_idempotency_body_hash'
 branch_labels = None
 depends_on = None
 
