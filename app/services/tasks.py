@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
-from app.errors import NotFound, NotPermitted
+from app.errors import Conflict, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
 from app.services import audit, incidents, notify, process
 from app.services.actors import Actor
@@ -161,12 +161,23 @@ def complete_task(platform: Platform, actor: Actor, task_id: str, data: dict[str
     A process failure rolls the step back whole and flags the case for an administrator."""
     try:
         return _complete(platform, actor, task_id, data)
+    except Conflict as e:  # the loser of a race is on the record too (fault table row 1)
+        _record_conflict(platform, actor, task_id, e.message)
+        raise
     except process.ProcessIncident as e:
         with platform.db.reading() as session:
             case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
         if case_id is not None:
             incidents.record(platform, actor, case_id, e)
         raise
+
+
+def _record_conflict(platform: Platform, actor: Actor, task_id: str, reason: str) -> None:
+    with platform.db.unit_of_work() as session:
+        task = session.get(HumanTask, task_id)
+        audit.record(session, platform, actor, "task.conflict", case_id=task.case_id if task else None,
+                     detail={"task_id": task_id, "step": task.spec_name if task else None, "reason": reason})
+        session.commit()
 
 
 def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,10 @@ def test_two_threads_completing_the_same_task_200_times_get_exactly_one_success_
     with demo.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "task.completed")) == ROUNDS
+        conflicts = session.scalars(select(AuditEvent).where(AuditEvent.action == "task.conflict")).all()
+        assert len(conflicts) == ROUNDS  # the loser of each round is on the record too, with its case
+        assert {e.case_id for e in conflicts} == {e.case_id for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "task.completed"))}
         dispatch_tasks = session.scalar(select(func.count()).select_from(HumanTask)
                                         .where(HumanTask.spec_name == "dispatch", HumanTask.state == "ready"))
         assert dispatch_tasks == ROUNDS  # one successor per case, never two

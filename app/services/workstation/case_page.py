@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
     "case.personal_data_read": "查看诉求人完整信息", "case.incident": "流程异常",
     "case.incident_retried": "异常件重新执行", "timer.fired": "到时自动流转",
+    "task.conflict": "提交未生效(该任务已被他人处理)",
 }
 
 
