@@ -8,6 +8,7 @@ listed for the operation, the body matching its schema (errors included: {code, 
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -134,3 +135,22 @@ def test_every_answer_of_the_api_is_documented_and_none_is_a_server_error(app, t
     # The run got past the door: every operation answered something besides 401, and real work was done.
     assert all(found - {401} for found in statuses.values()), statuses
     assert 201 in statuses["POST /api/v1/cases"] and 200 in statuses["GET /api/v1/cases/{id}"], statuses
+
+
+def test_every_route_of_the_api_is_in_the_openapi_document(tmp_path):
+    """A route added without its description would escape the run above: none may."""
+    from app.factory import create_app
+    from app.web.api.openapi import spec
+    from tests.conftest import FAST_HASH, TEST_KEYS
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/unused.db", "INSTANCE_PATH": str(tmp_path),
+                      "TESTING": True, **TEST_KEYS, **FAST_HASH})
+
+    def shape(path: str) -> str:  # parameter names and converters do not matter, their places do
+        return re.sub(r"\{[^}]+\}", "{}", re.sub(r"<[^>]+>", "{}", path))
+
+    documented = {(shape(path), method.upper()) for path, ops in spec()["paths"].items() for method in ops}
+    routed = {(shape(rule.rule), method) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              and rule.rule != "/api/v1/openapi.json" for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed - documented == set()
+    assert documented - routed == set()
