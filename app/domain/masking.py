@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from app.domain.identity import InvalidPhone, normalise_phone
 
-__all__ = ["mask_address", "mask_id_number", "mask_name", "mask_phone"]
+__all__ = ["SENSITIVE_KINDS", "mask_address", "mask_id_number", "mask_name", "mask_phone"]
 
 STARS = "****"
+SENSITIVE_KINDS = frozenset({"report"})  # 举报: the accuser's identity is protected (信访工作条例 art. 30 ¶3)
 
 
 def _mask_tail(value: str, keep: int) -> str:

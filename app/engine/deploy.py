@@ -155,12 +155,14 @@ def deploy_definition(
     rule_keys: set[str],
     roles: set[str],
     start_variables: Mapping[str, Collection[Any] | None],
+    statuses: set[str] | None = None,
 ) -> DeployedDefinition:
     """Validate a BPMN definition completely and return it ready to store; raise DefinitionInvalid.
 
     `rule_keys`: the deadline rules that exist; `roles`: the lanes allowed; `start_variables`: the names the
     platform puts into every case at start, each with its finite values (e.g. every kind in the data
-    dictionary) or None for any value. The engine asks nothing of the database: the service passes them."""
+    dictionary) or None for any value; `statuses`: the case status codes `caseStatus` may name (None: not
+    checked). The engine asks nothing of the database: the service passes them."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     root = _add(parser, bpmn_xml, "definition")
     roots = [root]
@@ -175,7 +177,7 @@ def deploy_definition(
     for process_spec in specs:
         check_process(process_spec)
         for task_spec in process_spec.task_specs.values():
-            check_task(task_spec, form_files, forms, rule_keys, roles)
+            check_task(task_spec, form_files, forms, rule_keys, roles, statuses)
     flow = data_flow(specs, forms, start_variables)
     for process_spec in specs:
         check_process_data(process_spec, flow)

@@ -110,8 +110,10 @@ def check_task(
     forms: dict[str, dict[str, Any]],
     rule_keys: set[str],
     roles: set[str],
+    statuses: set[str] | None = None,
 ) -> None:
-    """All deploy checks for one task spec; forms it names are added to `forms`."""
+    """All deploy checks for one task spec; forms it names are added to `forms`. `statuses`: the case status
+    codes a `caseStatus` may name (None: not checked)."""
     task_id = element_id(task_spec)
     lane = getattr(task_spec, "lane", None)
     if lane is not None and lane not in roles:
@@ -123,6 +125,10 @@ def check_task(
     if isinstance(task_spec, BusinessRuleTask):
         raise DefinitionInvalid(task_id, "不支持业务规则任务（businessRuleTask）")
     props = properties_of(task_spec)
+    status = props.get(STATUS_PROPERTY)
+    if statuses is not None and status is not None and status not in statuses:
+        known = "、".join(sorted(statuses))
+        raise DefinitionInvalid(task_id, f"caseStatus {status} 不是数据字典中的状态编码（{known}）")
     if isinstance(task_spec, UserTask):
         filename = props.get(FORM_PROPERTY)
         if not filename:

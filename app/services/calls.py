@@ -19,6 +19,7 @@ from app.models import Call, Case, Unit
 from app.services import audit, intake
 from app.services.actors import Actor
 from app.services.cases import RequesterInput
+from app.services.dictionary import status_labels
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 from app.services.settings import get_setting
@@ -62,8 +63,10 @@ def _earlier_cases(session: Session, platform: Platform, actor: Actor, call: Cal
     except Invalid:
         return []  # not a number a requester could have given
     visible = set(session.scalars(select(Case.id).where(Case.id.in_([c.id for c in found]), visible_cases(actor))))
+    words = status_labels(session)
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
-             "created_at": c.created_at.isoformat()} for c in found if c.id in visible]
+             "status_label": words.get(c.status, c.status), "created_at": c.created_at.isoformat()}
+            for c in found if c.id in visible]
 
 
 def _own_draft(session: Session, actor: Actor, call_id: int) -> Call:

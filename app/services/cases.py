@@ -19,6 +19,7 @@ from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit
 from app.services.actors import Actor
 from app.services.counters import next_case_serial
+from app.services.dictionary import status_label
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 
@@ -74,7 +75,8 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
         result = {
             "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
             "category": case.category, "subject": case.subject, "content": case.content,
-            "status": case.status, "lead_unit": lead.name if lead else None,
+            "status": case.status, "status_label": status_label(session, case.status),
+            "lead_unit": lead.name if lead else None,
             "created_at": case.created_at.isoformat(),
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "requester": requester_view(platform, case.requester, reveal,

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from app import engine
 from app.domain.roles import ROLES
+from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.errors import Invalid, NotPermitted
 from app.models import DeadlineRule, DictionaryEntry, ProcessDefinition
-from app.services import audit
+from app.services import audit, dictionary
 from app.services.actors import SYSTEM, Actor
 from app.services.platform import Platform
 from app.settings import ROOT
@@ -24,7 +25,7 @@ TASK_ROLES = {"agent", "handler", "leader", "dispatcher"}
 # The names intake.register_case puts into every case's process (docs/bpmn-conventions.md); those whose values
 # are a dictionary's codes are checked over every active code (e.g. `'hotline.' + kind` must name a rule).
 START_VARIABLES = ("case_id", "case_number", "kind", "channel", "category", "centre_unit_id", "lead_unit_id",
-                   "assisting_unit_ids", "is_repeat_terminated", "duplicate_of")
+                   "assisting_unit_ids", "duplicate_of")
 DICTIONARY_VARIABLES = ("kind", "channel")
 
 
@@ -42,9 +43,11 @@ def validate(session: Session, bpmn: bytes, forms: dict[str, bytes],
              library: dict[str, bytes] | None = None) -> engine.DeployedDefinition:
     """Everything the engine checks, against the rules, roles and dictionary this installation has."""
     rule_keys = set(session.scalars(select(DeadlineRule.key)))
+    statuses = set(dictionary.labels(session, STATUS_KIND))  # caseStatus names a code, never the words
     try:
         return engine.deploy_definition(bpmn, forms, library=library or {}, rule_keys=rule_keys,
-                                        roles=TASK_ROLES & ROLES.keys(), start_variables=start_variables(session))
+                                        roles=TASK_ROLES & ROLES.keys(), start_variables=start_variables(session),
+                                        statuses=statuses)
     except engine.DefinitionInvalid as e:
         raise Invalid(f"流程定义无效({e.element_id}):{e.message}", {"element": e.element_id}) from e
 

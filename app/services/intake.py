@@ -18,8 +18,10 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain import statuses
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, check_intake
+from app.domain.masking import SENSITIVE_KINDS
 from app.errors import Invalid, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
 from app.services import audit, calls, incidents, notify, process
@@ -32,11 +34,10 @@ from app.services.cases import (
     task_light,
     worst_light,
 )
+from app.services.dictionary import status_label
 from app.services.platform import Platform
 from app.services.settings import get_setting
 
-TERMINATED = "已终结"
-SENSITIVE_KINDS = {"report"}  # 举报: the accuser's identity is protected (信访工作条例 art. 30 ¶3)
 IDEMPOTENCY_KEY_MAX = 128  # characters; a longer key is refused, never cut (two cut keys would collide)
 KEY_REUSED = "Idempotency-Key 已用于另一份诉求"
 
@@ -176,7 +177,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     definition = process.latest_definition(session, key)
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
-                status="待受理", process_key=definition.key, registering_unit_id=centre.id,
+                status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre.id,
                 duplicate_of_id=data.duplicate_of, created_by_id=actor.user_id,
                 sensitivity="sensitive" if data.kind in SENSITIVE_KINDS else "normal",
                 created_at=platform.clock.now())
@@ -188,7 +189,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     change = incidents.start_process(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
-        "assisting_unit_ids": [], "is_repeat_terminated": False, "duplicate_of": data.duplicate_of,
+        "assisting_unit_ids": [], "duplicate_of": data.duplicate_of,
         **extra,
     })
     session.flush()
@@ -217,7 +218,7 @@ def _refuse_terminated_matter(session: Session, platform: Platform, r: Requester
     if same_person is None or not category:
         return
     earlier = session.scalar(select(Case.number).join(Requester).where(
-        same_person, Case.category == category, Case.status == TERMINATED).limit(1))
+        same_person, Case.category == category, Case.status == statuses.TERMINATED).limit(1))
     if earlier:
         message = f"该事项已经复核终结(受理号 {earlier}),依据《信访工作条例》第三十六条不再受理"
         raise Invalid(message, {"category": message})
@@ -242,6 +243,7 @@ def summary(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     """What the caller gets back: numbers, status, the nearest due time and its light."""
     tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))
     return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,
+            "status_label": status_label(session, case.status),
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "light": worst_light(task_light(t, now) for t in tasks)}
 

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from app.domain.statuses import ANSWERED
 from app.models import Case, HumanTask
 from app.services import outbox
 from app.services.platform import Platform
 
 if TYPE_CHECKING:
     from app.services.process import RunChange
-
-REPLIED = {"待回访", "已答复"}
 
 
 def _requester_phone(platform: Platform, case: Case) -> str | None:
@@ -32,7 +31,7 @@ def case_registered(session: Session, platform: Platform, case: Case) -> None:
 def status_changed(session: Session, platform: Platform, case: Case, before: str) -> None:
     """The reply notice, the first time the case reaches a replied status."""
     phone = _requester_phone(platform, case)
-    if case.status in REPLIED and before not in REPLIED and phone and phone.startswith("1"):
+    if case.status in ANSWERED and before not in ANSWERED and phone and phone.startswith("1"):
         outbox.enqueue(session, platform, dedupe_key=f"reply:{case.id}:{case.status}", template="reply",
                        phone=phone, case_id=case.id, values={"number": case.number})
 

@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import engine
 from app.clock import LOCAL_TZ
 from app.domain.calendar import WorkCalendar
+from app.domain.masking import SENSITIVE_KINDS
+from app.domain.statuses import status_code
 from app.errors import Conflict, HuiyinError, Invalid, NotFound
 from app.models import (
     Case,
+    DictionaryEntry,
     HumanTask,
     ProcessDefinition,
     ProcessTimer,
@@ -24,7 +27,8 @@ from app.models import (
     WorkflowState,
     case_assisting_unit,
 )
-from app.services import deadlines
+from app.services import audit, deadlines
+from app.services.actors import SYSTEM
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
 
@@ -172,6 +176,7 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
     state.incident = None
     state.updated_at = now
     before = case.status
+    _reclassify(session, platform, case, run)
     _mirror_case(session, case, run, now)
     _apply_extension(session, platform, case, run)
     created, cancelled = _rewrite_tasks(session, platform, case, run, now, new)
@@ -182,7 +187,8 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
 
 
 def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datetime) -> None:
-    case.status = run.status or case.status  # a step with no caseStatus keeps the last one
+    # A step with no caseStatus keeps the last one; an old definition's word becomes its code.
+    case.status = status_code(run.status) if run.status else case.status
     lead = run.data.get("lead_unit_id")
     if _is_id(lead) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
         case.lead_unit_id = lead
@@ -195,6 +201,29 @@ def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datet
                         [{"case_id": case.id, "unit_id": u} for u in sorted(assisting - current)])
     if run.finished and case.closed_at is None:
         case.closed_at = now
+
+
+def _reclassify(session: Session, platform: Platform, case: Case, run: engine.EngineRun) -> None:
+    """受理 may correct the kind (a complaint that is really a consultation) or the category: the case row
+    follows the process data, so lists, statistics and printed limits count it as what it was found to be.
+    Later steps' rules (`'hotline.' + kind`) read the same process data. A 举报 found stays protected."""
+    wanted = {field: value for field in ("kind", "category")
+              if isinstance(value := run.data.get(field), str) and value and value != getattr(case, field)}
+    if not wanted:
+        return
+    known = set(session.scalars(select(DictionaryEntry.kind).where(
+        DictionaryEntry.active, or_(*(and_(DictionaryEntry.kind == f, DictionaryEntry.code == v)
+                                      for f, v in wanted.items())))))
+    errors = {f: f"{'诉求类型' if f == 'kind' else '事项分类'}无效:{v}" for f, v in wanted.items() if f not in known}
+    if errors:
+        raise Invalid("；".join(errors.values()), errors)
+    before = {field: getattr(case, field) for field in wanted}
+    for field, value in wanted.items():
+        setattr(case, field, value)
+    if case.kind in SENSITIVE_KINDS:
+        case.sensitivity = "sensitive"
+    audit.record(session, platform, SYSTEM, "case.reclassified", case_id=case.id,
+                 detail={"before": before, "after": wanted})
 
 
 def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine.EngineRun, now: datetime,

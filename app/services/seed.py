@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from app.domain.calendar import official_calendar_entries
 from app.domain.deadlines import SEED_RULES
 from app.domain.roles import CASE_ROLES, ROLES
+from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
+from app.domain.statuses import STOCK_LABELS as STATUS_LABELS
 from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
-from app.services import audit
+from app.services import audit, dictionary
 from app.services.actors import SYSTEM
 from app.services.definitions import deploy_stock
 from app.services.platform import Platform
@@ -66,6 +68,7 @@ DICTIONARY = {
                 "visit": "来访", "mailbox": "市长信箱", "weibo": "微博", "sms": "短信"},
     "reject_reason": {"litigation": "涉法涉诉", "terminated": "已三级终结", "out_of_scope": "不属于受理范围",
                       "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
+    STATUS_KIND: STATUS_LABELS,
 }
 
 
@@ -76,8 +79,9 @@ class SeedResult:
 
 
 def seed_reference_data(session: Session, platform: Platform) -> list[str]:
-    """Deadline rules (each stock rule missing by key), the official calendar and the dictionary (each only if
-    still empty) and the stock processes; answers the keys of the rules added."""
+    """Deadline rules (each stock rule missing by key), the official calendar (if still empty), every
+    dictionary code still missing (words an administrator renamed are kept) and the stock processes; answers
+    the keys of the rules added."""
     added = seed_rules(session, platform)
     source = f"chinese-calendar {importlib.metadata.version('chinesecalendar')}"
     for year in CALENDAR_YEARS:
@@ -85,8 +89,7 @@ def seed_reference_data(session: Session, platform: Platform) -> list[str]:
             session.add_all(CalendarDay(day=e.day, is_workday=e.is_workday, note=e.note or "")
                             for e in official_calendar_entries(year))
             session.add(CalendarYear(year=year, source=source, confirmed_at=platform.clock.now()))
-    if session.scalar(select(DictionaryEntry.id).limit(1)) is None:
-        _seed_dictionary(session)
+    _seed_dictionary(session)
     session.flush()
     deploy_stock(session, platform)
     return added
@@ -107,15 +110,17 @@ def seed_rules(session: Session, platform: Platform) -> list[str]:
 
 
 def _seed_dictionary(session: Session) -> None:
+    """The fixed lists by code, idempotently: a new stock code reaches an existing install and a renamed word
+    stays renamed. The category tree is each city's own: the sample one only goes into an empty list."""
     for kind, items in DICTIONARY.items():
-        session.add_all(DictionaryEntry(kind=kind, code=code, label=label, sort=i)
-                        for i, (code, label) in enumerate(items.items()))
-    for i, (top, children) in enumerate(CATEGORIES.items()):
-        parent = DictionaryEntry(kind="category", code=top, label=top, sort=i)
-        session.add(parent)
-        session.flush()
-        session.add_all(DictionaryEntry(kind="category", code=f"{top}/{child}", label=child,
-                                        parent_id=parent.id, sort=j) for j, child in enumerate(children))
+        dictionary.add_missing(session, kind, items)
+    if session.scalar(select(DictionaryEntry.id).where(DictionaryEntry.kind == "category").limit(1)) is not None:
+        return
+    dictionary.add_missing(session, "category", {top: top for top in CATEGORIES})
+    for top, children in CATEGORIES.items():
+        parent_id = session.scalar(select(DictionaryEntry.id).where(DictionaryEntry.kind == "category",
+                                                                    DictionaryEntry.code == top))
+        dictionary.add_missing(session, "category", {f"{top}/{child}": child for child in children}, parent_id)
 
 
 def add_units(session: Session, units: list[tuple[str, str, str, str | None]]) -> dict[str, Unit]:

@@ -133,7 +133,7 @@ def timed_bpmn(key: str = "timed_order", *, timer: str = '"P2D"', condition: str
       <bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="formJsonSchemaFilename" value="sign_for.json" />
         <spiffworkflow:property name="unitVariable" value="centre_unit_id" />
-        <spiffworkflow:property name="caseStatus" value="待受理" />
+        <spiffworkflow:property name="caseStatus" value="registered" />
       </spiffworkflow:properties></bpmn:extensionElements>
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     </bpmn:userTask>
@@ -145,7 +145,7 @@ def timed_bpmn(key: str = "timed_order", *, timer: str = '"P2D"', condition: str
     <bpmn:sequenceFlow id="f_default" sourceRef="decide" targetRef="end" />
     <bpmn:endEvent id="end">
       <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="caseStatus" value="已办结" />
+        <spiffworkflow:property name="caseStatus" value="closed" />
       </spiffworkflow:properties></bpmn:extensionElements>
       <bpmn:incoming>f_guarded</bpmn:incoming><bpmn:incoming>f_default</bpmn:incoming>
     </bpmn:endEvent>

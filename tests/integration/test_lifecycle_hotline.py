@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.models import Case, HumanTask
+from tests.conftest import Auth
 
 SIGNED_ON = date(2026, 11, 25)  # the frozen clock's day (a Wednesday)
 
@@ -29,9 +30,9 @@ def units(demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def accepted(api: Api, **fields) -> int:  # type: ignore[no-untyped-def]
     """A registered complaint accepted by the centre's dispatcher: waiting for 派单."""
     case = api.register(**fields)
-    assert case["status"] == "待受理"
+    assert case["status"] == "registered"
     api.complete("dispatch01", case["id"], "accept", accept_decision="accept", kind="complaint")
-    assert api.case(case["id"])["status"] == "待派单"
+    assert api.case(case["id"])["status"] == "dispatching"
     return int(case["id"])
 
 
@@ -47,21 +48,21 @@ def transferred(api: Api, units: dict[str, int], unit: str = "cgj", user: str = 
 def replied(api: Api, case_id: int, user: str = "cg01") -> None:
     api.complete(user, case_id, "handle", handle_action="reply", handling_notes="已现场处理")
     api.complete(user, case_id, "reply", reply_outcome="support", reply_opinion="问题已解决。")
-    assert api.case(case_id)["status"] == "待回访"
+    assert api.case(case_id)["status"] == "follow_up"
 
 
 def archived(api: Api, case_id: int, satisfaction: str = "satisfied") -> dict:  # type: ignore[type-arg]
     api.complete("agent01", case_id, "follow_up", satisfaction=satisfaction, resolved=True,
                  follow_up_method="phone")
     case = api.case(case_id)
-    assert (case["status"], case["tasks"], case["due_at"]) == ("已归档", [], None)
+    assert (case["status"], case["tasks"], case["due_at"]) == ("archived", [], None)
     return case
 
 
 def test_a_transferred_complaint_is_signed_for_handled_replied_and_archived_with_its_deadlines(api, units):
     case = api.register()
     detail = api.case(case["id"])
-    assert (detail["status"], [t["task"] for t in detail["tasks"]]) == ("待受理", ["accept"])
+    assert (detail["status"], [t["task"] for t in detail["tasks"]]) == ("registered", ["accept"])
     assert [e["action"] for e in detail["timeline"]] == ["case.registered"]
     assert detail["timeline"][0]["actor"] == "agent01"
 
@@ -94,7 +95,7 @@ def test_a_self_handled_order_skips_sign_for_and_the_centre_may_not_return_it(ap
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="self_handle", directly_designated=False)
     handle = api.task(CENTRE_HANDLER, case_id, "handle")
     assert handle["unit_id"] == units["centre"]
-    assert api.ready(case_id) == ["handle"] and api.case(case_id)["status"] == "办理中"
+    assert api.ready(case_id) == ["handle"] and api.case(case_id)["status"] == "handling"
     api.complete(CENTRE_HANDLER, case_id, "handle", handle_action="return", return_reason="不是我们的")
     assert api.ready(case_id) == ["handle"]
     replied(api, case_id, CENTRE_HANDLER)
@@ -105,7 +106,7 @@ def test_an_assigned_order_needs_the_leaders_instruction_and_a_report(api, units
     case_id = accepted(api)
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="assign", lead_unit_id=units["cgj"],
                  directly_designated=False)
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["instruct"], "待审批")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["instruct"], "approving")
     assert api.tasks("cg01", case_id, "sign_for") == []
     api.complete("leader01", case_id, "instruct", instruction="请市城管局三日内处理并报告结果。")
     api.complete("cg01", case_id, "sign_for")
@@ -128,7 +129,7 @@ def test_a_co_handled_order_waits_for_both_assisting_units_then_the_lead_consoli
     assert api.ready(case_id) == ["assisting_input", "assisting_input"]
     # each assisting unit sees only its own input task, and now sees the case
     assert [t["unit_id"] for t in api.tasks("zj01", case_id, "assisting_input")] == [units["zjj"]]
-    assert api.case(case_id, "zj01")["status"] == "办理中"
+    assert api.case(case_id, "zj01")["status"] == "handling"
     api.complete("zj01", case_id, "assisting_input", assisting_opinion="住建局意见")
     assert api.ready(case_id) == ["assisting_input"]
     api.complete(SECOND_ASSISTANT, case_id, "assisting_input", assisting_opinion="市监局意见")
@@ -141,9 +142,9 @@ def test_a_co_handled_order_waits_for_both_assisting_units_then_the_lead_consoli
 def test_an_accepted_return_goes_back_to_dispatch_and_the_new_unit_signs_for_it(api, units):
     case_id = transferred(api, units)
     api.complete("cg01", case_id, "handle", handle_action="return", return_reason="属于市住建局职责")
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["review_return"], "待审批")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["review_return"], "approving")
     api.complete("dispatch01", case_id, "review_return", return_review="accept", return_review_opinion="同意改派。")
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["dispatch"], "待派单")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["dispatch"], "dispatching")
     api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["zjj"],
                  directly_designated=False)
     assert api.case(case_id)["lead_unit"] == "市住建局"
@@ -157,7 +158,7 @@ def test_a_refused_return_sends_the_case_back_to_the_unit(api, units):
     api.complete("cg01", case_id, "handle", handle_action="return", return_reason="不是我们的")
     api.complete("dispatch01", case_id, "review_return", return_review="refuse",
                  return_review_opinion="属于你单位职责。")
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["handle"], "办理中")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["handle"], "handling")
     replied(api, case_id)
     archived(api, case_id)
 
@@ -167,7 +168,7 @@ def test_an_approved_extension_moves_the_handling_due_date_by_the_approved_worki
     due = api.task("cg01", case_id, "handle")["due_at"]
     api.complete("cg01", case_id, "handle", handle_action="extend", requested_extension_days=5,
                  extension_reason="需现场勘查")
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["approve_extension"], "待审批")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["approve_extension"], "approving")
     api.complete("cgleader01", case_id, "approve_extension", extension_decision="approve",
                  approved_extension_days=3, extension_opinion="同意")
     handle = api.task("cg01", case_id, "handle")
@@ -195,7 +196,7 @@ def test_supervision_three_times_each_asks_the_unit_for_written_feedback(api, un
                  directly_designated=False)
     api.complete("cg01", case_id, "sign_for")
     for n in (1, 2, 3):
-        assert api.supervise(case_id, f"第{n}次督办")["status"] == "办理中"
+        assert api.supervise(case_id, f"第{n}次督办")["status"] == "handling"
     feedback = api.tasks("cg01", case_id, "supervision_feedback")
     assert len(feedback) == 3 and {t["unit_id"] for t in feedback} == {units["cgj"]}
     for t in feedback:
@@ -216,7 +217,7 @@ def test_an_unsatisfied_follow_up_reopens_handling_once_then_the_order_closes(ap
     replied(api, case_id)
     api.complete("agent01", case_id, "follow_up", satisfaction="unsatisfied", resolved=False)
     case = api.case(case_id)
-    assert (case["status"], [t["task"] for t in case["tasks"]]) == ("办理中", ["sign_for"])
+    assert (case["status"], [t["task"] for t in case["tasks"]]) == ("handling", ["sign_for"])
     api.complete("cg01", case_id, "sign_for", sign_note="重办签收")
     replied(api, case_id)
     case = archived(api, case_id, "unsatisfied")
@@ -227,10 +228,10 @@ def test_a_rejection_approved_by_the_leader_ends_as_not_accepted(api):
     case = api.register()
     api.complete("dispatch01", case["id"], "accept", accept_decision="reject", kind="complaint",
                  rejection_reason="litigation", rejection_note="已进入诉讼程序。")
-    assert (api.ready(case["id"]), api.case(case["id"])["status"]) == (["approve_rejection"], "待审批")
+    assert (api.ready(case["id"]), api.case(case["id"])["status"]) == (["approve_rejection"], "approving")
     api.complete("leader01", case["id"], "approve_rejection", rejection_approval="approve", approval_opinion="同意")
     detail = api.case(case["id"])
-    assert (detail["status"], detail["tasks"]) == ("不予受理", [])
+    assert (detail["status"], detail["tasks"]) == ("rejected", [])
     assert [t for _, t in api.actions(case["id"])] == [None, "accept", "approve_rejection"]
 
 
@@ -239,7 +240,7 @@ def test_a_rejection_refused_by_the_leader_goes_back_to_acceptance(api):
     api.complete("dispatch01", case["id"], "accept", accept_decision="reject", kind="complaint",
                  rejection_reason="out_of_scope", rejection_note="不属于受理范围。")
     api.complete("leader01", case["id"], "approve_rejection", rejection_approval="refuse", approval_opinion="应受理")
-    assert (api.ready(case["id"]), api.case(case["id"])["status"]) == (["accept"], "待受理")
+    assert (api.ready(case["id"]), api.case(case["id"])["status"]) == (["accept"], "registered")
 
 
 def test_bad_task_data_gets_422_with_chinese_field_errors(api, units):
@@ -313,3 +314,45 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_case(app, api, d
     assert len({body["id"] for _, body in results}) == 1
     with demo.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_a_complaint_accepted_as_a_consultation_is_one_with_its_handling_period_lists_and_timeline(api, units,
+                                                                                                     client):
+    case = api.register()  # a complaint about 城乡建设/供水
+    api.complete("dispatch01", case["id"], "accept", accept_decision="accept", kind="consultation",
+                 category="市场监管/价格投诉")
+    detail = api.case(case["id"])
+    assert (detail["kind"], detail["category"]) == ("consultation", "市场监管/价格投诉")
+    reclassified = [e["detail"] for e in detail["timeline"] if e["action"] == "case.reclassified"]
+    assert reclassified == [{"before": {"kind": "complaint", "category": "城乡建设/供水"},
+                             "after": {"kind": "consultation", "category": "市场监管/价格投诉"}}]
+    api.complete("dispatch01", case["id"], "dispatch", dispatch_mode="transfer", lead_unit_id=units["cgj"],
+                 directly_designated=False)
+    api.complete("cg01", case["id"], "sign_for")
+    handle = api.task("cg01", case["id"], "handle")
+    assert handle["due_at"] == end_of(working_days_after(SIGNED_ON, 5)), "hotline.consultation: 5 工作日"
+    assert [t["case_id"] for t in api.worklist("cg01", kind="consultation")["items"]] == [case["id"]]
+    assert api.worklist("cg01", kind="complaint")["items"] == []
+    replied(api, case["id"])
+    archived(api, case["id"])
+    Auth(client).login("dispatch01")
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "受理时改变分类" in page and "投诉 → 咨询" in page and "城乡建设/供水 → 市场监管/价格投诉" in page
+
+
+def test_a_complaint_found_to_be_a_report_protects_the_accuser_from_then_on(api, demo):
+    case = api.register()
+    api.complete("dispatch01", case["id"], "accept", accept_decision="accept", kind="report")
+    assert api.case(case["id"])["kind"] == "report"
+    with demo.db.reading() as session:
+        assert session.get_one(Case, case["id"]).sensitivity == "sensitive"
+
+
+def test_acceptance_into_a_category_the_dictionary_lacks_is_refused_and_changes_nothing(api):
+    case = api.register()
+    accept = api.task("dispatch01", case["id"], "accept")
+    body = api.complete_id("dispatch01", accept["id"], expect=422, accept_decision="accept", kind="consultation",
+                           category="不存在/的分类")
+    assert "事项分类" in body["details"]["category"]
+    detail = api.case(case["id"])
+    assert (detail["kind"], detail["category"], api.ready(case["id"])) == ("complaint", "城乡建设/供水", ["accept"])

@@ -54,14 +54,14 @@ def replied_and_followed_up(api: Api, units: dict[str, int]) -> int:
     api.complete("zj01", case_id, "handle", handle_action="reply", handling_notes="已调查核实")
     api.complete("zj01", case_id, "reply", reply_outcome="not_support", reply_opinion="诉求缺乏依据,不予支持。",
                  reply_basis="《信访工作条例》第三十二条")
-    assert api.case(case_id)["status"] == "待回访"
+    assert api.case(case_id)["status"] == "follow_up"
     api.complete("agent01", case_id, "follow_up", satisfaction="unsatisfied", resolved=False)
     # the reopen (重办) goes round once more before the petition is answered
     api.complete("zj01", case_id, "sign_for")
     api.complete("zj01", case_id, "handle", handle_action="reply", handling_notes="重新核实")
     api.complete("zj01", case_id, "reply", reply_outcome="explain", reply_opinion="已解释说明。")
     api.complete("agent01", case_id, "follow_up", satisfaction="basically_satisfied", resolved=True)
-    assert (api.ready(case_id), api.case(case_id)["status"]) == (["request_review"], "已答复")
+    assert (api.ready(case_id), api.case(case_id)["status"]) == (["request_review"], "replied")
     return case_id
 
 
@@ -95,19 +95,19 @@ def test_review_then_re_review_terminate_the_petition_and_the_same_matter_is_ref
     api.complete("dispatch01", case_id, "request_review", review_requested=True, review_unit_id=units["cgj"],
                  review_request_reason="对处理意见不服")
     decision = api.task("cg01", case_id, "review_decision")  # 复查 by a unit not involved so far
-    assert api.case(case_id)["status"] == "复查中"
+    assert api.case(case_id)["status"] == "reviewing"
     shown = api.call("cg01", "GET", f"/tasks/{decision['id']}")
     assert shown.status_code == 200, "the 复查 unit has the task in its worklist but may not open it (scope)"
-    assert api.case(case_id, "cg01")["status"] == "复查中"
+    assert api.case(case_id, "cg01")["status"] == "reviewing"
     assert decision["due_at"] == end_of(REGISTERED_ON + timedelta(days=30))  # 2026-12-25, a Friday
     api.complete("cg01", case_id, "review_decision", review_result="uphold", review_opinion="维持原处理意见。")
-    assert api.case(case_id)["status"] == "已答复"
+    assert api.case(case_id)["status"] == "replied"
     api.complete("dispatch01", case_id, "request_re_review", re_review_requested=True,
                  re_review_unit_id=units["zjj"], re_review_request_reason="对复查意见不服")
-    assert api.case(case_id)["status"] == "复核中"
+    assert api.case(case_id)["status"] == "re_reviewing"
     api.complete("zj01", case_id, "re_review_decision", re_review_result="uphold", re_review_opinion="维持。")
     case = api.case(case_id)
-    assert (case["status"], case["tasks"]) == ("已终结", [])
+    assert (case["status"], case["tasks"]) == ("terminated", [])
     assert [t for _, t in api.actions(case_id)][-4:] == ["request_review", "review_decision", "request_re_review",
                                                          "re_review_decision"]
 
@@ -118,13 +118,13 @@ def test_review_then_re_review_terminate_the_petition_and_the_same_matter_is_ref
     body = refused.get_json()
     assert "复核终结" in body["message"] and "第三十六条" in body["details"]["category"]
     other_matter = petition(api, category="劳动保障/欠薪", subject="欠薪")
-    assert api.case(other_matter)["status"] == "待受理"
+    assert api.case(other_matter)["status"] == "registered"
 
 
 def test_no_review_requested_closes_and_archives(api, units, year_2027):
     case_id = replied_and_followed_up(api, units)
     api.complete("dispatch01", case_id, "request_review", review_requested=False)
-    assert api.case(case_id)["status"] == "已归档"
+    assert api.case(case_id)["status"] == "archived"
     assert petition(api)  # archived, not terminated: the same matter may be raised again
 
 
@@ -145,9 +145,9 @@ def test_a_co_handled_petition_with_supervision_and_a_refused_extension(api, uni
     api.complete("cgleader01", case_id, "approve_extension", extension_decision="refuse", extension_opinion="不同意")
     api.complete("cg01", case_id, "supervision_feedback", supervision_feedback="已书面反馈")
     replied = api.complete("cg01", case_id, "handle", handle_action="reply", handling_notes="已办")
-    assert replied["status"] == "办理中"
+    assert replied["status"] == "handling"
     api.complete("cg01", case_id, "reply", reply_outcome="support", reply_opinion="支持。")
-    assert api.case(case_id)["status"] == "待回访"
+    assert api.case(case_id)["status"] == "follow_up"
 
 
 def test_a_petition_not_accepted_ends_after_the_leaders_approval(api):
@@ -155,4 +155,4 @@ def test_a_petition_not_accepted_ends_after_the_leaders_approval(api):
     api.complete("dispatch01", case_id, "accept", accept_decision="reject", kind="complaint",
                  rejection_reason="litigation", rejection_note="已进入诉讼程序。")
     api.complete("leader01", case_id, "approve_rejection", rejection_approval="approve", approval_opinion="同意")
-    assert api.case(case_id)["status"] == "不予受理"
+    assert api.case(case_id)["status"] == "rejected"

@@ -14,13 +14,14 @@ from app.services import cases, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
-from app.services.workstation.display import fmt, labels, masked
+from app.services.workstation.display import fmt, labels, masked, status_labels
 
 ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
     "case.personal_data_read": "查看诉求人完整信息", "case.incident": "流程异常",
     "case.incident_retried": "异常件重新执行", "timer.fired": "到时自动流转",
     "task.conflict": "提交未生效(该任务已被他人处理)",
+    "case.reclassified": "受理时改变分类",
 }
 
 
@@ -98,11 +99,27 @@ def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dic
             notes = _describe(detail.get("data") or {}, names, units)
         elif e.action == "case.supervised":
             notes = [("督办意见", str(detail.get("note", "")))]
+        elif e.action == "case.reclassified":
+            notes = _reclassified(session, detail)
         elif e.action == "case.registered" and detail.get("duplicate_of"):
             what = "登记（关联为重复件）"
         who = f"{people[e.actor]}（{e.actor}）" if e.actor in people else "系统" if e.actor == "system" else e.actor
         steps.append({"at": fmt(e.at), "who": who, "what": what, "notes": notes})
     return steps
+
+
+def _reclassified(session: Session, detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """'诉求类型: 投诉 → 咨询' in the dictionary's words."""
+    kinds = labels(session, "kind")
+    before, after = detail.get("before") or {}, detail.get("after") or {}
+    notes = []
+    for field, title in (("kind", "诉求类型"), ("category", "事项分类")):
+        if field in after:
+            old, new = (str(v or "") for v in (before.get(field), after[field]))
+            if field == "kind":
+                old, new = kinds.get(old, old), kinds.get(new, new)
+            notes.append((title, f"{old} → {new}"))
+    return notes
 
 
 def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
@@ -119,6 +136,8 @@ def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
     ids = [i for i in session.scalars(union(*parts)) if i != row.id]
     found = session.scalars(select(Case).where(Case.id.in_(ids), visible_cases(actor))
                             .order_by(Case.created_at.desc()).limit(20)).all() if ids else []
-    return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status, "created": fmt(c.created_at),
+    words = status_labels(session)
+    return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
+             "status_label": words.get(c.status, c.status), "created": fmt(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id
              else "重复件" if c.duplicate_of_id == row.id else "同一诉求人"} for c in found]

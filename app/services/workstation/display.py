@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.masking import mask_address, mask_name
 from app.models import DictionaryEntry, Unit
+from app.services.dictionary import labels, status_labels
 from app.services.platform import Platform
 
 
@@ -28,14 +29,6 @@ def masked(data: dict[str, Any]) -> dict[str, Any]:
     person["name"] = mask_name(person["name"] or "")
     person["address"] = mask_address(person["address"]) if person["address"] else None
     return data
-
-
-def labels(session: Session, kind: str) -> dict[str, str]:
-    """code → label of one dictionary list, in its order."""
-    rows = session.execute(select(DictionaryEntry.code, DictionaryEntry.label)
-                           .where(DictionaryEntry.kind == kind, DictionaryEntry.active.is_(True))
-                           .order_by(DictionaryEntry.sort, DictionaryEntry.id))
-    return {code: label for code, label in rows}
 
 
 def category_tree(session: Session) -> list[dict[str, Any]]:
@@ -76,7 +69,8 @@ def unit_tree(session: Session) -> list[dict[str, Any]]:
 
 
 def reference(platform: Platform) -> dict[str, Any]:
-    """The lists a form may need: kinds, channels, the category tree and the unit tree."""
+    """The lists a form may need: kinds, channels, case statuses, the category tree and the unit tree."""
     with platform.db.reading() as session:
         return {"kinds": labels(session, "kind"), "channels": labels(session, "channel"),
+                "statuses": status_labels(session),
                 "categories": category_tree(session), "units": unit_tree(session)}

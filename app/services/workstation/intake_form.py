@@ -19,7 +19,7 @@ from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 from app.services.settings import get_setting
-from app.services.workstation.display import fmt
+from app.services.workstation.display import fmt, status_labels
 
 
 def check_requester(name: str, phone: str, id_number: str, today: datetime) -> dict[str, str]:
@@ -74,7 +74,9 @@ def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str)
         visible = set(session.scalars(select(Case.id).where(Case.id.in_([c.id for c in earlier]),
                                                             visible_cases(actor))))
         lights = _case_lights(session, visible, now)
+        words = status_labels(session)
         items = [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
+                  "status_label": words.get(c.status, c.status),
                   "created": fmt(c.created_at), "light": lights.get(c.id),
                   "light_label": LIGHT_LABELS.get(lights.get(c.id) or "", "无")}
                  for c in earlier if c.id in visible]

@@ -15,7 +15,7 @@ from app.services import tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
-from app.services.workstation.display import fmt, labels
+from app.services.workstation.display import fmt, labels, status_labels
 from app.services.workstation.workflow_tables import PINNED_TASK
 
 
@@ -43,10 +43,11 @@ def task_rows(session: Session, platform: Platform, where: list[Any], order: lis
 def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> list[dict[str, Any]]:
     """Rows as the page shows them: masked requester, Chinese kind, light with its label, time left."""
     now = platform.clock.now()
-    kinds = labels(session, "kind")
+    kinds, words = labels(session, "kind"), status_labels(session)
     calendar = load_calendar(session)
     return [{"id": t.id, "case_id": c.id, "case_number": c.number, "title": t.title, "task": t.spec_name,
              "kind": kinds.get(c.kind, c.kind), "subject": c.subject, "status": c.status,
+             "status_label": words.get(c.status, c.status),
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
              "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at),
              "remaining": remaining(calendar, now, t.due_at), "pinned": t.spec_name == PINNED_TASK}

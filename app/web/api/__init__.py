@@ -9,4 +9,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.web.api import access, admin, audit, calls, cases, definitions, openapi, tasks  # noqa: E402,F401  (routes register on bp)
+from app.web.api import (  # noqa: E402,F401  (routes register on bp)
+    access,
+    admin,
+    audit,
+    calls,
+    cases,
+    definitions,
+    dictionary,
+    openapi,
+    tasks,
+)

@@ -64,7 +64,8 @@ NS, NI = {"type": "string", "nullable": True}, {"type": "integer", "nullable": T
 LIGHT = {"type": "string", "enum": ["green", "yellow", "red"], "nullable": True}
 CASE_TASK = _obj({"id": STR, "title": STR, "task": STR, "role": STR, "due_at": NS, "light": LIGHT}, unit_id=NI)
 TASK_ROW = _obj({"id": STR, "case_id": INT, "title": STR, "task": STR, "due_at": NS, "light": LIGHT})
-CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": STR, "subject": STR, "content": STR,
+CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": STR, "status_label": STR,
+             "subject": STR, "content": STR,
              "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
              "tasks": {"type": "array", "items": CASE_TASK}, "timeline": {"type": "array", "items": OBJ},
              "light": LIGHT, "due_at": NS, "created_at": STR})
@@ -74,7 +75,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "own_tokens": _items(_obj({"id": INT, "created_at": STR, "expires_at": NS, "last_used_at": NS, "ip": NS,
                                "active": BOOL, "revoked_at": NS, "revoked_reason": NS, "status": STR})),
     "signed_out": _obj({"tokens_revoked": INT}),
-    "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "due_at": NS, "light": LIGHT}),
+    "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
+                        "due_at": NS, "light": LIGHT}),
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
     "worklist": _obj({"items": {"type": "array", "items": TASK_ROW}, "total": INT, "page": INT, "counts": OBJ}),
@@ -87,6 +89,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
     "calendar": _obj({"year": INT, "entries": INT}),
     "setting": _obj({"key": STR, "value": {}}),
+    "dictionary": _items(_obj({"code": STR, "label": STR, "active": BOOL, "sort": INT})),
+    "dictionary_entry": _obj({"kind": STR, "code": STR, "label": STR}),
     "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR})),
     "deployed": _obj({"key": STR, "version": INT, "checksum": STR}),
     "messages": _items(_obj({"id": INT, "status": STR, "phone": STR})),
@@ -187,6 +191,12 @@ def _paths() -> dict[str, Any]:
                                                    "type": "integer", "minimum": 1900, "maximum": 2200})])},
         "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)", "setting",
                                               body=_json(_obj({"value": {}})), params=[_param("key", "path", STR)])},
+        "/api/v1/dictionary/{kind}": {"get": _op("数据字典一类的编码与名称(kind、channel、case_status…)", "dictionary",
+                                                 params=[_param("kind", "path", STR)])},
+        "/api/v1/dictionary/{kind}/{code}": {"patch": _op(
+            "修改数据字典条目的名称,立即生效(系统管理员)", "dictionary_entry",
+            body=_json(_obj({"label": {"type": "string", "minLength": 1, "maxLength": 100}})),
+            params=[_param("kind", "path", STR), _param("code", "path", STR)])},
         "/api/v1/definitions": {"get": _op("流程定义版本", "definitions"),
                                 "post": _op("部署流程定义(multipart: file, forms, library)", "deployed", body=upload,
                                             ok="201")},

@@ -48,7 +48,7 @@
         card.appendChild(el("p", "该号码近期诉求件:"));
         var list = el("ul");
         item.earlier_cases.forEach(function (c) {
-          list.appendChild(el("li", c.number + " " + c.subject + "(" + c.status + ")"));
+          list.appendChild(el("li", c.number + " " + c.subject + "(" + c.status_label + ")"));
         });
         card.appendChild(list);
       } else {

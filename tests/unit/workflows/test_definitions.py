@@ -28,8 +28,9 @@ from workflow_driver import (
 from app.engine import DefinitionInvalid, DeployedDefinition, deploy_definition
 from app.engine.policy import compile_script
 
-TASK_STATUSES = {"待受理", "待派单", "办理中", "待审批", "已答复", "待回访", "复查中", "复核中"}
-END_STATUSES = {"已办结", "已归档", "不予受理", "已终结"}
+TASK_STATUSES = {"registered", "dispatching", "handling", "approving", "replied", "follow_up", "reviewing",
+                 "re_reviewing"}
+END_STATUSES = {"closed", "archived", "rejected", "terminated"}
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",

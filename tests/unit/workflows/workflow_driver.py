@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from app.domain.statuses import STOCK_LABELS
 from app.engine import DeployedDefinition, EngineRun, complete_task, deploy_definition, send_message, start_workflow
 from app.engine.serialization import load_specs, load_state
 
@@ -60,6 +61,7 @@ def deployed(key: str) -> DeployedDefinition:
         rule_keys=RULE_KEYS,
         roles=ROLES,
         start_variables={**dict.fromkeys(start_data()), "kind": set(KINDS)},
+        statuses=set(STOCK_LABELS),
     )
 
 
@@ -68,7 +70,7 @@ def start_data(**overrides: Any) -> dict[str, Any]:
     data = {
         "case_id": 7, "case_number": "12345-20261125-000007", "kind": "complaint", "channel": "phone",
         "category": "城乡建设/供水", "centre_unit_id": CENTRE, "lead_unit_id": None, "assisting_unit_ids": [],
-        "is_repeat_terminated": False, "duplicate_of": None,
+        "duplicate_of": None,
     }
     data.update(overrides)
     return data

@@ -35,7 +35,7 @@
       link.target = "_blank";
       var first = el("td"); first.appendChild(link); tr.appendChild(first);
       tr.appendChild(el("td", c.subject));
-      tr.appendChild(el("td", c.status));
+      tr.appendChild(el("td", c.status_label));
       var lightCell = el("td");
       lightCell.appendChild(el("span", c.light_label, c.light ? "light light-" + c.light : "muted"));
       tr.appendChild(lightCell);
