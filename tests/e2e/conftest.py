@@ -62,8 +62,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     db_url = f"sqlite:///{folder / 'huiyin.db'}" if request.param == "sqlite" else _postgres_url()
     upgrade(db_url)
     clock = FrozenClock(START)
-    app = create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": str(folder / "instance"), **TEST_KEYS, **FAST_HASH},
-                     clock=clock)
+    # Served over plain HTTP on 127.0.0.1: a test install, not production (whose cookie is HTTPS-only).
+    app = create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": str(folder / "instance"), "ENVIRONMENT": "test",
+                      **TEST_KEYS, **FAST_HASH}, clock=clock)
     seed_demo(app.extensions["huiyin"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name=f"e2e-{request.param}", daemon=True)
