@@ -53,10 +53,17 @@ def recording_for(platform: Platform, actor: Actor, call_id: int) -> Path:
         reported = call.recording_file or call.voicemail_file
         if not reported:
             raise NotFound("该来电没有录音")
-        path = recording_path(recordings_dir(platform.settings), call.pbx_id, recording_name(reported))
+        try:
+            path = recording_path(recordings_dir(platform.settings), call.pbx_id, recording_name(reported))
+        except NotFound:  # a name or symlink that would leave the directory: refused, and on the record
+            audit.record(session, platform, actor, "call.recording_refused", case_id=call.case_id,
+                         detail={"call_id": call.id, "reported": reported[:200]})
+            session.commit()
+            raise
         if not path.is_file():
             raise NotFound("录音文件尚未同步到平台")
         audit.record(session, platform, actor, "call.recording_played", case_id=call.case_id,
                      detail={"call_id": call.id})
         session.commit()
         return path
+

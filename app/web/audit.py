@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "user.created": "创建用户", "definition.deployed": "部署流程定义", "deadline_rule.changed": "修改时限规则",
     "calendar.confirmed": "确认工作日历", "setting.changed": "修改参数配置", "document.issued": "出具文书",
     "document.downloaded": "下载文书", "call.case_linked": "来电关联诉求件", "call.recording_played": "播放录音",
+    "call.recording_refused": "拒绝播放录音(路径越界)",
     "callback.attempted": "回呼", "deadline.calendar_missing": "日历缺失", "seed.demo": "初始化演示数据",
     "audit.verified": "校验审计链",
 }

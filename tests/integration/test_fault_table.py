@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from lifecycle_driver import Api, deploy, timed_bpmn
@@ -56,6 +57,31 @@ def test_a_hostile_caller_id_is_stored_as_data_and_shown_escaped(client, demo, a
 def bridge_token(platform) -> str:  # type: ignore[no-untyped-def]
     """A machine token with scope 'calls', as `flask tokens create --scope calls` prints it."""
     return tokens.create_machine_token(platform, SYSTEM, "pbx-1", "calls")
+
+
+# ---- row 15: a recording path that would leave the recordings directory -----------------------------------
+
+
+def test_a_recording_linked_out_of_the_directory_is_404_and_audited(client, demo, auth: Auth, test_config):
+    instance = Path(str(test_config["INSTANCE_PATH"]))
+    (instance / "recordings" / "pbx-1").mkdir(parents=True)
+    (instance / "secret.wav").write_bytes(b"secret")
+    (instance / "recordings" / "pbx-1" / "msg0009.wav").symlink_to(instance / "secret.wav")
+    token = bridge_token(demo)
+    posted = client.post("/api/v1/calls/events", headers=_bearer(token), json={
+        "pbx_id": "pbx-1", "linkedid": "9.2", "kind": "voicemail", "caller_number": "13800138000",
+        "started_at": "2026-11-25T01:00:00.000+00:00", "voicemail_file": "/var/spool/msg0009"}).get_json()
+    auth.login("agent01")
+
+    played = client.get(f"/calls/{posted['call_id']}/recording")
+
+    assert played.status_code == 404 and b"secret" not in played.data
+    with demo.db.reading() as session:
+        refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "call.recording_refused")).all()
+        played_rows = session.scalar(select(func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.action == "call.recording_played"))
+    assert [(e.actor, e.detail["call_id"]) for e in refused] == [("agent01", posted["call_id"])]
+    assert played_rows == 0
 
 
 # ---- row 29: stored XSS in complaint text and BPMN names -------------------------------------------------
