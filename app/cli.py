@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import make_url, select
 
 from app import migrate
+from app.cli_supervision import supervision_group
 from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_date
 from app.errors import NotFound
@@ -41,6 +42,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(deadline)
     app.cli.add_command(scheduler)
     app.cli.add_command(incidents_group)
+    app.cli.add_command(supervision_group)
 
 
 @click.command("db-upgrade")

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.domain.calendar import official_calendar_entries
 from app.domain.deadlines import SEED_RULES
+from app.domain.e_supervision import DICTIONARY_KIND as FLAG_KIND
+from app.domain.e_supervision import STOCK_LABELS as FLAG_LABELS
 from app.domain.roles import CASE_ROLES, ROLES
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.domain.statuses import STOCK_LABELS as STATUS_LABELS
@@ -69,6 +71,7 @@ DICTIONARY = {
     "reject_reason": {"litigation": "涉法涉诉", "terminated": "已三级终结", "out_of_scope": "不属于受理范围",
                       "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
     STATUS_KIND: STATUS_LABELS,
+    FLAG_KIND: FLAG_LABELS,
 }
 
 

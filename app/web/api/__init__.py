@@ -18,5 +18,6 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     definitions,
     dictionary,
     openapi,
+    supervision,
     tasks,
 )

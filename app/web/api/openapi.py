@@ -68,7 +68,7 @@ CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": ST
              "subject": STR, "content": STR,
              "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
              "tasks": {"type": "array", "items": CASE_TASK}, "timeline": {"type": "array", "items": OBJ},
-             "light": LIGHT, "due_at": NS, "created_at": STR})
+             "light": LIGHT, "due_at": NS, "created_at": STR, "flags": {"type": "array", "items": STR}})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -97,6 +97,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "audit_events": _obj({"items": {"type": "array", "items": _obj({
         "id": INT, "at": STR, "actor": STR, "action": STR, "case_id": NI, "case_number": NS, "detail": OBJ, "ip": NS})},
         "next_before_id": NI}),
+    "supervision": _obj({"month": STR, "flags": OBJ, "units": {"type": "array", "items": _obj({
+        "unit_id": INT, "unit": STR, "counts": OBJ, "total": INT})}}),
     "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
 }
 
@@ -202,6 +204,9 @@ def _paths() -> dict[str, Any]:
                                             ok="201")},
         "/api/v1/messages": {"get": _op("短信记录(系统管理员;status 筛选,before_id 翻页)", "messages", params=_query(
             status={"type": "string", "enum": ["pending", "sent", "failed"]}, before_id=ID))},
+        "/api/v1/supervision": {"get": _op("电子监察:各单位当月各类预警数(领导;month=YYYY-MM,缺省为本月)",
+                                           "supervision", params=_query(month={"type": "string",
+                                                                               "pattern": "^[0-9]{4}-[0-9]{2}$"}))},
         "/api/v1/audit-events": {"get": _op("审计日志(审计员;新的在前,before_id 翻页)", "audit_events",
                                             params=_query("actor", "case_id", "action", since={
                                                 "type": "string", "format": "date"}, until={
