@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.domain.identity import InvalidPhone, normalise_phone
+from app.domain.intake import LIMITS
 from app.errors import Invalid, NotPermitted
 from app.models import Call, Callback, CallOutcome, User
 from app.services import intake
@@ -211,6 +212,9 @@ def _phone_table() -> Any:
     return phone.Phone()
 
 
+NAME_MAX = LIMITS["requester.name"][1]  # a PBX caller name longer than a requester's must not lose the message
+
+
 def _register_voicemail(platform: Platform, call_id: int, event: CallEvent) -> dict[str, Any]:
     """Register the voicemail as a case for the centre; the Idempotency-Key makes it once per call."""
     with platform.db.reading() as session:
@@ -224,7 +228,7 @@ def _register_voicemail(platform: Platform, call_id: int, event: CallEvent) -> d
     except InvalidPhone:
         phone = None  # an internal or withheld number: the case is still registered, without a phone
     data = intake.CaseInput(kind=kind, channel="phone", subject="电话留言", content=f"留言录音:{file}",
-                            requester=RequesterInput(name=name or "来电人", phone=phone))
+                            requester=RequesterInput(name=(name or "").strip()[:NAME_MAX] or "来电人", phone=phone))
     return intake.register_case(platform, TELEPHONY, data,
                                 idempotency_key=f"call:{event.pbx_id}:{event.linkedid}:voicemail")
 

@@ -21,7 +21,7 @@ from app.services.actors import SYSTEM, Actor
 from app.services.platform import Platform
 
 log = logging.getLogger("huiyin.incidents")
-UNSTARTED = "unstarted"  # serializer_version of a case whose process never started; state_json = its start data
+UNSTARTED = process.UNSTARTED
 
 
 def _describe(error: process.ProcessIncident) -> str:

@@ -38,6 +38,9 @@ UNIT_FIELDS = {"lead_unit_id": "承办单位", "assisting_unit_ids": "协办单�
                "re_review_unit_id": "复核单位"}
 
 
+UNSTARTED = "unstarted"  # serializer_version of a case whose process never started; state_json = its start data
+
+
 class ProcessIncident(HuiyinError):
     """A script in the process failed or ran over its limits; the case waits for an administrator."""
 
@@ -100,6 +103,8 @@ def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
                           .where(WorkflowState.case_id == case.id)).first()
     if row is None:
         raise Conflict("该诉求件没有运行中的流程")
+    if row[0].serializer_version == UNSTARTED:
+        raise Conflict("该诉求件的流程未能启动，已转为异常件，待系统管理员处理后才能办理或督办")
     return row[0], Definition(*row[1:]).spec_json(session)
 
 

@@ -286,6 +286,13 @@ def test_a_voicemail_from_a_withheld_number_is_still_registered(client, demo, br
     assert response.status_code == 201 and response.get_json()["case_id"] is not None
 
 
+def test_a_voicemail_whose_caller_name_is_too_long_or_odd_is_still_registered(client, demo, bridge_token):
+    for linkedid, name in (("3.3", "某" * 200), ("3.5", "   ")):
+        response = post(client, bridge_token, event(linkedid, "voicemail", caller_name=name,
+                                                    voicemail_file="/var/spool/msg0004"))
+        assert response.status_code == 201 and response.get_json()["case_id"] is not None, (name, response.get_json())
+
+
 def test_recording_paths_stay_under_the_recordings_directory(tmp_path):
     root = tmp_path / "recordings"
     (root / "pbx-1").mkdir(parents=True)

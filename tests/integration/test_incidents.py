@@ -127,6 +127,16 @@ def test_a_registration_whose_process_fails_to_start_keeps_the_case_as_an_incide
     assert case["number"] in client.get("/admin/incidents").get_data(as_text=True)
 
 
+def test_an_unstarted_incident_cannot_be_supervised_and_says_why(client, demo):
+    tamper_latest_hotline_order(demo, BROKEN_START, task="dedupe")
+    case = register(client, token(client, "agent01")).get_json()
+
+    refused = client.post(f"/api/v1/cases/{case['id']}/supervise", json={"note": "请尽快办理"},
+                          headers=token(client, "leader01"))
+    assert refused.status_code == 409, refused.get_json()
+    assert "异常件" in refused.get_json()["message"]
+
+
 def test_an_unstarted_incident_is_retried_on_the_fixed_definition_over_the_api(client, demo):
     tamper_latest_hotline_order(demo, BROKEN_START, task="dedupe")
     agent, admin, dispatcher = token(client, "agent01"), token(client, "sysadmin"), token(client, "dispatch01")
