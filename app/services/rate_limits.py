@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, case, delete
+from sqlalchemy import Insert, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,9 +88,10 @@ def hit(platform: Platform, bucket: str, callers: dict[str, str | None]) -> None
 
 def purge_expired(platform: Platform) -> int:
     """Delete counters whose window has ended (the scheduler runs it); answers how many."""
+    spent = (select(RateLimitCounter.key).where(RateLimitCounter.expires_at <= platform.clock.now())
+             .with_for_update(skip_locked=True))  # never wait on a sign-in counting: no lock cycle with it
     with platform.db.unit_of_work() as session:
-        result = session.execute(delete(RateLimitCounter)
-                                 .where(RateLimitCounter.expires_at <= platform.clock.now()))
+        result = session.execute(delete(RateLimitCounter).where(RateLimitCounter.key.in_(spent.scalar_subquery())))
         session.commit()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
