@@ -1,4 +1,5 @@
-"""Traffic lights (绿灯/黄灯/红灯) for a step with a due time: when it turns yellow, and what colour it is now.
+"""Traffic lights (绿灯/黄灯/红灯) for a step with a due time: when it turns yellow, and what colour it is now;
+a step whose clock is paused (time the law does not count) shows 暂停 instead, whatever its times say.
 
 The one home of the light rule and its labels. ``app.services.tasks.light_expr`` is its SQL twin (for
 worklist filters and counts); tests/unit/test_lights.py checks the two agree at every boundary.
@@ -15,10 +16,12 @@ from typing import Literal
 
 from app.domain.calendar import WorkCalendar
 
-__all__ = ["LIGHT_LABELS", "Light", "light", "light_label", "warn_at", "worst_light"]
+__all__ = ["LIGHT_LABELS", "SEVERITY", "Light", "light", "light_label", "warn_at", "worst_light"]
 
-Light = Literal["green", "yellow", "red"]
-LIGHT_LABELS: dict[str, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}  # keyed by Light, mildest first
+Light = Literal["paused", "green", "yellow", "red"]
+LIGHT_LABELS: dict[str, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "paused": "暂停"}  # in page order
+# Mildest first: a paused step's clock stands still, so it is the least urgent of all.
+SEVERITY: tuple[Light, ...] = ("paused", "green", "yellow", "red")
 
 
 def _start_of_last_working_day(due: datetime, calendar: WorkCalendar) -> datetime:
@@ -43,10 +46,13 @@ def warn_at(start: datetime, due: datetime, calendar: WorkCalendar, fraction: fl
     return max(start, min(_start_of_last_working_day(due, calendar), elapsed_mark))
 
 
-def light(now: datetime, warn_at: datetime | None, due_at: datetime | None) -> Light:
-    """Red strictly after ``due_at``, yellow from ``warn_at`` on, green before — and green with no deadline.
+def light(now: datetime, warn_at: datetime | None, due_at: datetime | None, paused: bool = False) -> Light:
+    """Paused while the step's clock stands still; else red strictly after ``due_at``, yellow from ``warn_at``
+    on, green before — and green with no deadline.
 
     A missing time never fires, each on its own (as NULL compares in the SQL twin)."""
+    if paused:
+        return "paused"
     if due_at is not None and now > due_at:
         return "red"
     if warn_at is not None and now >= warn_at:
@@ -55,11 +61,10 @@ def light(now: datetime, warn_at: datetime | None, due_at: datetime | None) -> L
 
 
 def worst_light(lights: Iterable[Light]) -> Light | None:
-    """The most urgent of several lights (red over yellow over green); None when there are none."""
-    order = list(LIGHT_LABELS)
-    return max(lights, key=order.index, default=None)
+    """The most urgent of several lights (red over yellow over green over paused); None when there are none."""
+    return max(lights, key=SEVERITY.index, default=None)
 
 
 def light_label(value: Light) -> str:
-    """The Chinese label of a light: 绿灯, 黄灯 or 红灯."""
+    """The Chinese label of a light: 暂停, 绿灯, 黄灯 or 红灯."""
     return LIGHT_LABELS[value]

@@ -2,7 +2,7 @@
 
 org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
-settings, deadline rules, calendar) · outbox (SMS).
+settings, deadline rules, calendar) · outbox (SMS) · pauses (pause rules and pauses, escalation rungs).
 """
 
 from app.models.audit import AuditEvent
@@ -14,6 +14,7 @@ from app.models.config import CalendarDay, CalendarYear, DeadlineRule, Dictionar
 from app.models.counter import Counter
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
+from app.models.pauses import PauseRule, TaskEscalation, TaskPause
 from app.models.workflow import (
     CaseDeadline,
     HumanTask,
@@ -27,7 +28,7 @@ from app.models.workflow import (
 __all__ = [
     "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "PasswordHistory", "Permission", "ProcessDefinition",
-    "ProcessTimer", "Requester",
+    "PauseRule", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
     "Call", "Callback", "CallbackAttempt", "CallOutcome",

@@ -63,6 +63,7 @@ class HumanTask(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     warn_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]  # its clock stands still since then (a running TaskPause): light 暂停
 
 
 class ProcessTimer(Base):

@@ -87,8 +87,9 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                                 .order_by(HumanTask.due_at)).all()
         result["tasks"] = [{"id": t.id, "title": t.title, "task": t.spec_name, "role": t.role,
                             "unit_id": t.unit_id, "due_at": t.due_at.isoformat() if t.due_at else None,
-                            "light": task_light(t, now)} for t in tasks]
+                            "light": task_light(t, now), "paused": t.paused_at is not None} for t in tasks]
         result["light"] = worst_light(task_light(t, now) for t in tasks)
+        result["paused"] = any(t.paused_at is not None for t in tasks)  # a pause stops the clock of one task
         result["timeline"] = timeline(session, case.id)
         result["flags"] = e_supervision.flag_codes(session, case, now)
         if reveal:
@@ -133,7 +134,7 @@ def requester_view(platform: Platform, req: Requester, reveal: bool, *, protecte
 
 def task_light(task: HumanTask, now: datetime) -> Light:
     """A task's light now, by the one rule in app.domain.lights."""
-    return lights.light(now, task.warn_at, task.due_at)
+    return lights.light(now, task.warn_at, task.due_at, paused=task.paused_at is not None)
 
 
 def worst_light(found: Iterable[Light]) -> Light | None:

@@ -106,3 +106,28 @@ def set_pending(session: Session, platform: Platform) -> int:
         count += 1
     return count
 
+
+
+def postpone(session: Session, case: Case, rule_key: str, unit_id: int | None, working_days: int) -> datetime | None:
+    """Move a running period's due date later by `working_days` (time a pause did not count), with its
+    warning time and its waiting tasks; answers the new due date (None: no period runs for it). A due date
+    pushed into an unconfirmed year is refused with `CalendarNotConfirmed`."""
+    anchor = session.get(CaseDeadline, (case.id, rule_key, unit_id or 0))
+    if anchor is None:
+        return None
+    if working_days > 0:
+        calendar = load_calendar(session)
+        try:
+            due = datetime.combine(calendar.add_working_days(anchor.due_at.date(), working_days), anchor.due_at.time())
+            warn = _warn_at(session, calendar, anchor.started_at, due)
+        except CalendarYearMissing as e:
+            raise not_confirmed(e) from e
+        anchor.due_at, anchor.warn_at = due, warn
+        for task in session.scalars(select(HumanTask).where(
+                HumanTask.case_id == case.id, HumanTask.state == "ready", HumanTask.deadline_rule == rule_key,
+                HumanTask.unit_id == unit_id if unit_id else HumanTask.unit_id.is_(None))):
+            task.due_at, task.warn_at = due, warn
+        session.flush()
+        case.due_at = min((d for d in session.scalars(select(HumanTask.due_at).where(
+            HumanTask.case_id == case.id, HumanTask.state == "ready")) if d is not None), default=None)
+    return anchor.due_at

@@ -16,7 +16,7 @@ from app.domain.roles import CASE_ROLES, ROLES
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.domain.statuses import STOCK_LABELS as STATUS_LABELS
 from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
-from app.services import audit, dictionary
+from app.services import audit, dictionary, pauses
 from app.services.actors import SYSTEM
 from app.services.definitions import deploy_stock
 from app.services.platform import Platform
@@ -93,6 +93,7 @@ def seed_reference_data(session: Session, platform: Platform) -> list[str]:
                             for e in official_calendar_entries(year))
             session.add(CalendarYear(year=year, source=source, confirmed_at=platform.clock.now()))
     _seed_dictionary(session)
+    pauses.seed_rules(session)
     session.flush()
     deploy_stock(session, platform)
     return added

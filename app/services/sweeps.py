@@ -71,12 +71,14 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
 
 
 def raise_warnings(platform: Platform, worker: str) -> SweepResult:
-    """Insert one warning per task and colour that has reached it; the primary key makes repeats no-ops."""
+    """Insert one warning per task and colour that has reached it; the primary key makes repeats no-ops.
+    A paused task (its clock stands still) raises none."""
     result = SweepResult()
     now = platform.clock.now()
     with platform.db.unit_of_work() as session:
         for colour, reached in (("yellow", HumanTask.warn_at <= now), ("red", HumanTask.due_at < now)):
-            new_ids = _insert_warnings(session, colour, and_(HumanTask.state == "ready", reached), now, worker)
+            new_ids = _insert_warnings(session, colour, and_(HumanTask.state == "ready", HumanTask.paused_at.is_(None),
+                                                             reached), now, worker)
             for task_id in new_ids:
                 outbox.enqueue_warning(session, platform, task_id, colour)
             result.warnings += len(new_ids)

@@ -24,10 +24,12 @@ LIGHTS = tuple(LIGHT_LABELS)
 
 
 def light_expr(now: datetime) -> ColumnElement[str]:
-    """The SQL twin of app.domain.lights.light over HumanTask.due_at / warn_at (NULL never fires, as None).
+    """The SQL twin of app.domain.lights.light over HumanTask.paused_at / due_at / warn_at (NULL never fires,
+    as None; a paused task is paused whatever its times).
 
     Kept in step with it by tests/unit/test_lights.py, which evaluates both at every boundary."""
-    return case((HumanTask.due_at < now, "red"), (HumanTask.warn_at <= now, "yellow"), else_="green")
+    return case((HumanTask.paused_at.is_not(None), "paused"), (HumanTask.due_at < now, "red"),
+                (HumanTask.warn_at <= now, "yellow"), else_="green")
 
 
 def workable_by(actor: Actor) -> list[ColumnElement[bool]]:
@@ -186,6 +188,8 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         if not _may_work(session, actor, task):
             raise NotPermitted("该任务不属于您的岗位或单位")
         locked = process.lock_case(session, case_row.id)
+        if task.paused_at is not None:  # its clock stands still (app.services.pauses): resume it first
+            raise Conflict("该任务正在暂停计时,请先恢复计时再办理")
         change = process.complete(session, platform, locked, task, data, actor.user_id)
         notify.process_ran(session, platform, locked, change)
         audit.record(session, platform, actor, "task.completed", case_id=locked.id,

@@ -134,4 +134,5 @@ def supervise(case_id: int) -> ResponseReturnValue:
 
 import app.web.pages_desk  # noqa: E402,F401  (its routes register on bp)
 import app.web.pages_intake  # noqa: E402,F401
+import app.web.pages_pauses  # noqa: E402,F401
 import app.web.pages_supervision  # noqa: E402,F401

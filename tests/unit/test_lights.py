@@ -90,10 +90,20 @@ def test_a_step_without_a_deadline_stays_green() -> None:
     assert light(now, now, None) == "yellow"
 
 
+def test_a_paused_step_shows_paused_whatever_its_times_say() -> None:
+    warn, due = datetime(2026, 3, 9, 23, 59, 59), datetime(2026, 3, 11, 23, 59, 59)
+    assert light(warn - SECOND, warn, due, paused=True) == "paused"
+    assert light(due + SECOND, warn, due, paused=True) == "paused"  # never red while the clock stands still
+    assert light(due + SECOND, None, None, paused=True) == "paused"
+    assert light_label("paused") == "暂停"
+
+
 def test_the_worst_light_of_several_is_the_most_urgent() -> None:
     assert worst_light(["green", "red", "yellow"]) == "red"
     assert worst_light(["green", "yellow"]) == "yellow"
     assert worst_light([]) is None
+    assert worst_light(["paused", "green"]) == "green"
+    assert worst_light(["paused"]) == "paused"
 
 
 def test_lights_have_chinese_labels() -> None:
@@ -109,6 +119,7 @@ BOUNDARIES = {
     "no deadline": (DUE + SECOND, None, None),
     "a due time without a warning time": (DUE + SECOND, None, DUE),
 }
+PAUSED_AT = WARN - timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +131,14 @@ def sqlite() -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])
 @pytest.mark.parametrize("now, warn, due", BOUNDARIES.values(), ids=BOUNDARIES.keys())
 def test_the_sql_light_agrees_with_the_python_rule(sqlite: Engine, now: datetime, warn: datetime | None,
-                                                   due: datetime | None) -> None:
+                                                   due: datetime | None, paused: bool) -> None:
     with sqlite.begin() as conn:
         conn.execute(HumanTask.__table__.delete())
         conn.execute(insert(HumanTask).values(id="t", case_id=1, spec_name="handle", title="办理", role="handler",
-                                              created_at=WARN - timedelta(days=5), warn_at=warn, due_at=due))
+                                              created_at=WARN - timedelta(days=5), warn_at=warn, due_at=due,
+                                              paused_at=PAUSED_AT if paused else None))
         in_sql = conn.scalar(select(light_expr(now)).select_from(HumanTask))
-    assert in_sql == light(now, warn, due)
+    assert in_sql == light(now, warn, due, paused=paused)

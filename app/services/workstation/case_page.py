@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.lights import LIGHT_LABELS
 from app.models import AuditEvent, Case, ProcessDefinition, Requester, Unit, User, WorkflowState
-from app.services import cases, tasks
+from app.services import cases, pauses, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
@@ -22,6 +22,8 @@ ACTION_LABELS = {
     "case.incident_retried": "异常件重新执行", "timer.fired": "到时自动流转",
     "task.conflict": "提交未生效(该任务已被他人处理)",
     "case.reclassified": "受理时改变分类",
+    "task.pause_requested": "申请暂停计时", "task.pause_approved": "批准暂停计时",
+    "task.pause_refused": "不批准暂停计时", "task.paused": "暂停计时", "task.resumed": "恢复计时",
 }
 
 
@@ -37,7 +39,8 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     due=fmt(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
                     timeline=_timeline(session, row.id, forms), related=_related(session, actor, row),
                     assisting_units=[u.name for u in row.assisting_units],
-                    may_reveal=cases.may_see_personal(session, actor, row))
+                    may_reveal=cases.may_see_personal(session, actor, row),
+                    **pauses.for_case_page(session, actor, row.id))
         units = {u.id: u.name for u in session.scalars(select(Unit))}
     if not reveal:
         masked(data)
@@ -99,6 +102,8 @@ def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dic
             notes = _describe(detail.get("data") or {}, names, units)
         elif e.action == "case.supervised":
             notes = [("督办意见", str(detail.get("note", "")))]
+        elif e.action.startswith("task.pause") or e.action in ("task.paused", "task.resumed"):
+            notes = _pause_notes(session, detail)
         elif e.action == "case.reclassified":
             notes = _reclassified(session, detail)
         elif e.action == "case.registered" and detail.get("duplicate_of"):
@@ -106,6 +111,18 @@ def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dic
         who = f"{people[e.actor]}（{e.actor}）" if e.actor in people else "系统" if e.actor == "system" else e.actor
         steps.append({"at": fmt(e.at), "who": who, "what": what, "notes": notes})
     return steps
+
+
+def _pause_notes(session: Session, detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The reason in the dictionary's words, what was written, and on resume how the due date moved."""
+    notes = [("原因", labels(session, pauses.KIND).get(str(detail.get("reason")), str(detail.get("reason", ""))))]
+    for key, title in (("note", "说明"), ("opinion", "审批意见")):
+        if detail.get(key):
+            notes.append((title, str(detail[key])))
+    if "credited_days" in detail:
+        notes.append(("顺延", f"{detail['credited_days']} 个工作日(暂停 {detail.get('paused_working_days')} 个工作日)"))
+        notes.append(("到期时间", f"{fmt(detail.get('due_before'))} → {fmt(detail.get('due_after'))}"))
+    return notes
 
 
 def _reclassified(session: Session, detail: dict[str, Any]) -> list[tuple[str, str]]:

@@ -96,9 +96,10 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
                                  .group_by(Unit.id, Unit.name, Unit.path, lit)).all()
         units: dict[int, dict[str, Any]] = {}
         for unit_id, name, path, light, n in counts:
-            entry = units.setdefault(unit_id, {"name": name, "path": path, "green": 0, "yellow": 0, "red": 0})
+            entry = units.setdefault(unit_id, {"name": name, "path": path, **dict.fromkeys(LIGHT_LABELS, 0)})
             entry[light] = n
-        overdue = task_rows(session, platform, [*in_units, HumanTask.due_at < now], order, limit=100)
+        overdue = task_rows(session, platform, [*in_units, HumanTask.due_at < now, HumanTask.paused_at.is_(None)],
+                            order, limit=100)
     overview = sorted(units.values(), key=lambda u: u["path"])
     totals = {k: sum(u[k] for u in overview) for k in LIGHT_LABELS}
     return {"queues": queues, "overview": overview, "totals": totals, "overdue": overdue}

@@ -1,6 +1,6 @@
 """JSON API under /api/v1: bearer tokens only, errors as {code, message, details}.
 
-schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · definitions · audit · openapi.
+schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · pauses · definitions · audit · openapi.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     definitions,
     dictionary,
     openapi,
+    pauses,
     supervision,
     tasks,
 )

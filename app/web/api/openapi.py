@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from app.web.api import bp
 from app.web.api.calls import CallEventSchema
+from app.web.api.pauses import PauseDecision, PauseRequest
 from app.web.api.schemas import CaseCreate, Supervision, TaskComplete, TokenRequest
 
 _TYPES = {fields.String: "string", fields.Integer: "integer", fields.Dict: "object", fields.Boolean: "boolean"}
@@ -61,14 +62,17 @@ def _items(item: dict[str, Any], **more: Any) -> dict[str, Any]:
 
 STR, INT, BOOL, OBJ = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "object"}
 NS, NI = {"type": "string", "nullable": True}, {"type": "integer", "nullable": True}
-LIGHT = {"type": "string", "enum": ["green", "yellow", "red"], "nullable": True}
+LIGHT = {"type": "string", "enum": ["paused", "green", "yellow", "red"], "nullable": True}
 CASE_TASK = _obj({"id": STR, "title": STR, "task": STR, "role": STR, "due_at": NS, "light": LIGHT}, unit_id=NI)
 TASK_ROW = _obj({"id": STR, "case_id": INT, "title": STR, "task": STR, "due_at": NS, "light": LIGHT})
 CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": STR, "status_label": STR,
              "subject": STR, "content": STR,
              "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
              "tasks": {"type": "array", "items": CASE_TASK}, "timeline": {"type": "array", "items": OBJ},
-             "light": LIGHT, "due_at": NS, "created_at": STR, "flags": {"type": "array", "items": STR}})
+             "light": LIGHT, "paused": BOOL, "due_at": NS, "created_at": STR, "flags": {"type": "array", "items": STR}})
+PAUSE = _obj({"id": INT, "task_id": STR, "task": STR, "reason": STR, "reason_label": STR, "state": STR,
+              "requested_at": STR, "started_at": NS, "ended_at": NS, "credited_days": NI, "due_before": NS,
+              "due_after": NS})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -79,6 +83,10 @@ RESPONSES: dict[str, dict[str, Any]] = {
                         "due_at": NS, "light": LIGHT}),
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
+    "pause": PAUSE,
+    "pauses": _items(PAUSE),
+    "pause_reasons": _items(_obj({"code": STR, "label": STR, "max_days": INT, "needs_approval": BOOL,
+                                  "steps": {"type": "array", "items": STR}, "legal_basis": STR})),
     "worklist": _obj({"items": {"type": "array", "items": TASK_ROW}, "total": INT, "page": INT, "counts": OBJ}),
     "task": _obj({"id": STR, "case_id": INT, "title": STR, "form": OBJ}),
     "completed": _obj({"case_id": INT, "status": STR, "tasks": {"type": "array", "items": STR}}),
@@ -168,8 +176,21 @@ def _paths() -> dict[str, Any]:
             *case_id, _param("reveal", "query", {"type": "string", "enum": ["0", "1"]}, "1 = 显示完整信息")])},
         "/api/v1/cases/{id}/supervise": {"post": _op("督办", "case_status", body=_json(Supervision()),
                                                      params=case_id, errors=("409",))},
+        "/api/v1/cases/{id}/pauses": {"get": _op("诉求件的暂停计时记录", "pauses", params=case_id)},
+        "/api/v1/pause-reasons": {"get": _op("暂停计时的原因及其规则(最长工作日、是否需领导审批、适用步骤、依据)",
+                                             "pause_reasons")},
+        "/api/v1/tasks/{id}/pause": {"post": _op("申请暂停计时(不需审批的原因立即暂停)", "pause", ok="201",
+                                                 body=_json(PauseRequest()), params=[_param("id", "path", STR)],
+                                                 errors=("409",))},
+        "/api/v1/pauses/{id}/approve": {"post": _op("领导批准暂停(申请人本人不能审批)", "pause",
+                                                    body=_json(PauseDecision()), params=[_param("id", "path", ID)],
+                                                    errors=("409",))},
+        "/api/v1/pauses/{id}/refuse": {"post": _op("领导不批准暂停", "pause", body=_json(PauseDecision()),
+                                                   params=[_param("id", "path", ID)], errors=("409",))},
+        "/api/v1/pauses/{id}/resume": {"post": _op("恢复计时:到期时间顺延暂停的工作日(不超过该原因的上限)", "pause",
+                                                   params=[_param("id", "path", ID)], errors=("409",))},
         "/api/v1/tasks": {"get": _op("我的待办(筛选 light、kind、task)", "worklist", params=_query(
-            "kind", "task", light={"type": "string", "enum": ["green", "yellow", "red"]},
+            "kind", "task", light={"type": "string", "enum": ["paused", "green", "yellow", "red"]},
             page={"type": "integer", "minimum": 1}))},
         "/api/v1/tasks/{id}": {"get": _op("任务及其表单(JSON Schema)", "task", params=[_param("id", "path", STR)])},
         "/api/v1/tasks/{id}/complete": {"post": _op("办理任务(409 = 已被他人处理)", "completed",

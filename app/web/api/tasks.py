@@ -18,7 +18,7 @@ MAX_PAGE = 10**6  # beyond, the offset is no page anyone reads and may not fit a
 def list_tasks() -> ResponseReturnValue:
     light = request.args.get("light")
     if light and light not in tasks.LIGHTS:
-        raise Invalid("提交的内容有误", {"light": "只能是 green、yellow 或 red"})
+        raise Invalid("提交的内容有误", {"light": "只能是 paused、green、yellow 或 red"})
     page = request.args.get("page", "1")
     if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
         raise Invalid("提交的内容有误", {"page": f"页码应为 1 到 {MAX_PAGE} 之间的整数"})
