@@ -43,6 +43,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(incidents_group)
     app.cli.add_command(supervision_group)
+    from app import cli_backups
+
+    for command in (cli_backups.backup, cli_backups.restore, cli_backups.keys_group):
+        app.cli.add_command(command)
+    audit_group.add_command(cli_backups.audit_purge)
 
 
 @click.command("db-upgrade")

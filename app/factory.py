@@ -23,7 +23,8 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     settings = dataclasses.replace(base, **{k: v for k, v in config.items() if k in known and k != "extra"},
                                    extra={k: v for k, v in config.items() if k not in known})
     configure_logging(settings.LOG_LEVEL)
-    keys = load_keys({n: getattr(settings, n) for n in ("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY")},
+    keys = load_keys({n: getattr(settings, n) for n in ("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY",
+                                                        "DATA_KEYS_RETIRED")},
                      settings.INSTANCE_PATH)
     platform = Platform(db=Database(settings.DATABASE_URL), settings=settings, keys=keys,
                         clock=clock or SystemClock())

@@ -24,6 +24,9 @@ class Settings:
     SECRET_KEY: str = ""
     # AES-256-GCM key for personal data at rest (urlsafe base64 of 32 bytes); dev: generated.
     DATA_KEY: str = ""
+    # Earlier DATA_KEYs, comma-separated, kept only to decrypt rows not yet rewrapped (`flask keys rewrap`)
+    # and backups made under them; with DATA_KEY unset, instance/keys.json holds them.
+    DATA_KEYS_RETIRED: str = ""
     # HMAC key for the blind index used for exact search on encrypted fields; dev: generated.
     SEARCH_KEY: str = ""
     # HMAC key that chains audit rows; dev: generated.
@@ -70,6 +73,8 @@ class Settings:
     RATE_LIMIT_SIGN_IN_STAFF_NO: str = "10/900"
     # Requests per client address to a public endpoint without sign-in (the citizens' portal, Open311).
     RATE_LIMIT_PUBLIC_ADDRESS: str = "60/60"
+    # Folder for `flask backup` files and their listing (default: INSTANCE_PATH/backups).
+    BACKUP_DIR: str = ""
     # Log level for the structured (JSON lines) log on stderr.
     LOG_LEVEL: str = "INFO"
     # Extra overrides that are not environment variables (tests: TESTING, WTF_CSRF_ENABLED, …).

@@ -20,6 +20,6 @@ class Platform:
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
-        self.cipher = FieldCipher(self.keys.data_key, self.keys.search_key)
+        self.cipher = FieldCipher(self.keys.data_key, self.keys.search_key, self.keys.retired_data_keys)
         self.hasher = PasswordHasher(time_cost=self.settings.ARGON2_TIME_COST,
                                      memory_cost=self.settings.ARGON2_MEMORY_KIB, parallelism=1)

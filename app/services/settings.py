@@ -177,6 +177,12 @@ SCHEMAS: dict[str, SettingSchema] = {
     "sms.gateway": SettingSchema("log", "短信网关", choice({"log": "只写日志", "http": "HTTP 网关"})),
     "sms.http_url": SettingSchema("", "短信网关地址", web_address),
     "sms.http_credential": SettingSchema("", "短信网关凭据", text(500)),
+    # Backups by the scheduler (`flask backup`): ISO weekdays (1 = Monday), the seed's 每周一、周四数据备份 …
+    "backup.weekdays": SettingSchema([1, 4], "数据备份日(星期,1 为周一)", list_of(integer(1, 7), 7)),
+    # … from this hour of the day on, once per day …
+    "backup.hour": SettingSchema(2, "数据备份时刻(几点起)", integer(0, 23)),
+    # … keeping the newest N backup files.
+    "backup.keep": SettingSchema(8, "保留的备份份数", integer(1, 1000)),
 }
 DEFAULTS: dict[str, Any] = {key: schema.default for key, schema in SCHEMAS.items()}
 
