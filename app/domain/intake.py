@@ -37,6 +37,7 @@ from app.domain.identity import (
 __all__ = [
     "ANONYMOUS_KINDS",
     "ANONYMOUS_NAME",
+    "DIRECT_REPLY_KINDS",
     "LIMITS",
     "IntakeDictionary",
     "IntakeInput",
@@ -56,9 +57,12 @@ LIMITS: dict[str, tuple[str, int]] = {
     "subject": ("诉求标题", 200), "content": ("诉求内容", 20000), "process": ("流程", 60),
     "requester.name": ("姓名", 60), "requester.phone": ("联系电话", 40),
     "requester.id_number": ("身份证号", 40), "requester.address": ("地址", 200),
+    "direct_reply": ("直接答复", 2000),
 }
+# 最短办理流程: the kinds an agent may answer at intake (直接答复) and close with no dispatch.
+DIRECT_REPLY_KINDS = frozenset({"consultation", "suggestion", "praise"})
 _CASE_FIELDS = {"kind", "channel", "category", "subject", "content", "process", "requester", "duplicate_of",
-                "call_id"}
+                "call_id", "direct_reply"}
 _REQUESTER_FIELDS = {"name", "phone", "id_number", "address", "anonymous"}
 _MISSING = {"subject": "请填写诉求标题", "content": "请填写诉求内容", "requester.name": "请填写诉求人姓名",
             "kind": "请选择诉求类型", "channel": "请选择来源渠道"}
@@ -104,6 +108,7 @@ class IntakeInput:
     process: str | None = None
     duplicate_of: int | None = None
     call_id: int | None = None
+    direct_reply: str | None = None  # the answer given at intake (最短办理流程), or None
     notices: dict[str, str] = field(default_factory=dict)  # accepted, but worth telling the agent
 
 
@@ -175,13 +180,17 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     process = r.text(raw, "process", "process")
     duplicate_of = r.ref(raw, "duplicate_of", "重复件关联无效")
     call_id = r.ref(raw, "call_id", "来电关联无效")
+    direct_reply = r.text(raw, "direct_reply", "direct_reply")
     _check_dictionary(r, dictionary, kind, channel, category)
+    if direct_reply and kind and kind not in DIRECT_REPLY_KINDS:
+        allowed = "、".join(dictionary.kinds.get(k, k) for k in sorted(DIRECT_REPLY_KINDS))
+        r.errors["direct_reply"] = f"只有{allowed}可以直接答复,{dictionary.kinds.get(kind, kind)}须受理派单"
     requester, notices = _requester(r, raw.get("requester"), kind, dictionary, today)
     if r.errors or not (kind and channel and subject and content and requester):
         raise IntakeRefused(r.errors or {"_": "登记信息不完整"})
     return IntakeInput(kind=kind, channel=channel, category=category, subject=subject, content=content,
                        requester=requester, process=process, duplicate_of=duplicate_of, call_id=call_id,
-                       notices=notices)
+                       direct_reply=direct_reply, notices=notices)
 
 
 def _check_dictionary(r: _Reader, d: IntakeDictionary, kind: str | None, channel: str | None,

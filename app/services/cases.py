@@ -92,6 +92,7 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
         result["paused"] = any(t.paused_at is not None for t in tasks)  # a pause stops the clock of one task
         result["timeline"] = timeline(session, case.id)
         result["flags"] = e_supervision.flag_codes(session, case, now)
+        result["direct_reply"] = direct_reply(session, case.id)
         if reveal:
             audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()
@@ -140,6 +141,14 @@ def task_light(task: HumanTask, now: datetime) -> Light:
 def worst_light(found: Iterable[Light]) -> Light | None:
     """The most urgent light of a case's tasks (app.domain.lights.worst_light)."""
     return lights.worst_light(found)
+
+
+def direct_reply(session: Session, case_id: int) -> str | None:
+    """The answer an agent gave at intake (直接答复, counted apart in statistics), or None."""
+    detail = session.scalar(select(AuditEvent.detail).where(AuditEvent.case_id == case_id,
+                                                            AuditEvent.action == "case.registered").limit(1))
+    answer = (detail or {}).get("direct_reply")
+    return answer if isinstance(answer, str) else None
 
 
 def timeline(session: Session, case_id: int) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ TASK_ROLES = {"agent", "handler", "leader", "dispatcher"}
 # The names intake.register_case puts into every case's process (docs/bpmn-conventions.md); those whose values
 # are a dictionary's codes are checked over every active code (e.g. `'hotline.' + kind` must name a rule).
 START_VARIABLES = ("case_id", "case_number", "kind", "channel", "category", "centre_unit_id", "lead_unit_id",
-                   "assisting_unit_ids", "duplicate_of")
+                   "assisting_unit_ids", "duplicate_of", "direct_reply")
 DICTIONARY_VARIABLES = ("kind", "channel")
 
 

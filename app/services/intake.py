@@ -99,7 +99,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
                                  "process": case.process_key, "version": version,
-                                 "duplicate_of": data.duplicate_of})
+                                 "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply})
             session.commit()
             return result
     except IntegrityError:
@@ -189,14 +189,25 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     change = incidents.start_process(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
         "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
-        "assisting_unit_ids": [], "duplicate_of": data.duplicate_of,
+        "assisting_unit_ids": [], "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply,
         **extra,
     })
     session.flush()
     notify.case_registered(session, platform, case)
     if change is not None:
         notify.process_ran(session, platform, case, change)
+    if data.direct_reply is not None:
+        _check_direct_reply(case)
+        notify.directly_replied(session, platform, case)
     return case, definition.version
+
+
+def _check_direct_reply(case: Case) -> None:
+    """直接答复 is a path of the process (a gateway on `direct_reply`): a process without one (a petition)
+    would leave the answer unused, so the registration is refused rather than half done."""
+    if case.status != statuses.CLOSED:
+        message = "该诉求件的办理流程没有直接答复环节,请不填直接答复、登记后按流程受理"
+        raise Invalid(message, {"direct_reply": message})
 
 
 def _normalised(r: RequesterInput) -> RequesterInput:

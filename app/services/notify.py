@@ -36,6 +36,14 @@ def status_changed(session: Session, platform: Platform, case: Case, before: str
                        phone=phone, case_id=case.id, values={"number": case.number})
 
 
+def directly_replied(session: Session, platform: Platform, case: Case) -> None:
+    """The reply notice for a case answered and closed at intake (直接答复): the same message as any reply."""
+    phone = _requester_phone(platform, case)
+    if phone and phone.startswith("1"):
+        outbox.enqueue(session, platform, dedupe_key=f"reply:{case.id}:direct", template="reply",
+                       phone=phone, case_id=case.id, values={"number": case.number})
+
+
 def process_ran(session: Session, platform: Platform, case: Case, change: RunChange) -> None:
     """What a stored process run tells people: the reply notice on a status change, each new task."""
     if change.status_before != change.status_after:

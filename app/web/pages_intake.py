@@ -26,7 +26,8 @@ class DuplicateQuery(Schema):
     id_number = fields.String(load_default="", validate=validate.Length(max=40))
 
 
-FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address", "subject", "content")
+FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address", "subject", "content",
+          "direct_reply")
 
 
 def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> ResponseReturnValue:

@@ -40,7 +40,7 @@ def check_requester(name: str, phone: str, id_number: str, today: datetime) -> d
     return errors
 
 
-PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id")
+PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id", "direct_reply")
 REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
 
 

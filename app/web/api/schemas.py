@@ -100,6 +100,7 @@ class CaseCreate(Schema):
     process = text(_limit("process"), required=False)
     duplicate_of = Id(required=False, allow_none=True)
     call_id = Id(required=False, allow_none=True)
+    direct_reply = text(_limit("direct_reply"), required=False)  # 直接答复: 咨询、建议、表扬/感谢 closed at intake
 
 
 class TaskComplete(Schema):

@@ -70,7 +70,7 @@ def start_data(**overrides: Any) -> dict[str, Any]:
     data = {
         "case_id": 7, "case_number": "12345-20261125-000007", "kind": "complaint", "channel": "phone",
         "category": "城乡建设/供水", "centre_unit_id": CENTRE, "lead_unit_id": None, "assisting_unit_ids": [],
-        "duplicate_of": None,
+        "duplicate_of": None, "direct_reply": None,
     }
     data.update(overrides)
     return data
