@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, str] = {
     "user.manage": "管理用户",
     "role.assign": "分配角色",
     "audit.read": "查看审计日志",
+    "backup.read": "查看数据备份",
 }
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -34,7 +35,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "dispatcher": ("case.read", "case.read_personal", "case.dispatch", "case.create"),
     "handler": ("case.read", "case.read_personal", "case.handle"),
     "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise"),
-    "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "user.manage"),
+    "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "user.manage",
+                 "backup.read"),
     "secadmin": ("role.assign",),
     "auditor": ("audit.read",),
 }

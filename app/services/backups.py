@@ -172,6 +172,17 @@ def list_backups(platform: Platform, actor: Actor) -> list[dict[str, Any]]:
     return items
 
 
+WEEKDAYS = "一二三四五六日"
+
+
+def schedule(platform: Platform) -> dict[str, Any]:
+    """The backup schedule as the settings say now, in words for the page."""
+    with platform.db.reading() as session:
+        days, hour, keep = (get_setting(session, k) for k in ("backup.weekdays", "backup.hour", "backup.keep"))
+    return {"days": "、".join(f"周{WEEKDAYS[d - 1]}" for d in sorted(days)).replace("周", "", 1), "hour": hour,
+            "keep": keep}
+
+
 def run_scheduled(platform: Platform, actor: Actor) -> BackupInfo | None:
     """The scheduler's backup: on the set weekdays from the set hour, once that day; then keep the newest N."""
     now = platform.clock.now()

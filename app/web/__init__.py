@@ -10,7 +10,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.web import admin, audit, auth, calls, context, documents, errors, health, pages
+from app.web import admin, admin_backups, audit, auth, calls, context, documents, errors, health, pages
 from app.web.api import bp as api_bp
 
 csrf = CSRFProtect()
@@ -29,6 +29,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_backups.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)

@@ -242,3 +242,19 @@ def test_the_scheduler_backs_up_on_the_set_days_once_and_keeps_the_newest(demo, 
     assert all(made)
     names = sorted(p.name for p in backups.backup_dir(demo).glob("*.hybk"))
     assert names == sorted(m.path.name for m in made[1:])  # kept: the newest two
+
+
+def test_the_backups_page_lists_each_backup_with_size_and_state_for_the_system_administrator_only(
+        client, auth, demo, empty_url):
+    info = backups.make_backup(demo, SYSTEM)
+    backups.restore_backup(demo, SYSTEM, info.path, empty_url)
+    assert client.get("/admin/backups").status_code == 302  # signed out
+    auth.login("cg01")
+    assert client.get("/admin/backups").status_code == 403
+    auth.logout()
+
+    auth.login("sysadmin")
+    page = client.get("/admin/backups").get_data(as_text=True)
+
+    assert info.path.name in page and f"{info.path.stat().st_size:,} 字节" in page
+    assert "已通过恢复演练" in page and "每周一、周四" in page
