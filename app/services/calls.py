@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.domain.masking import mask_phone
 from app.errors import Invalid, NotFound
 from app.models import Call, Case, Unit
-from app.services import audit, intake
+from app.services import audit, requesters
 from app.services.actors import Actor
 from app.services.cases import RequesterInput
 from app.services.dictionary import status_labels
@@ -58,7 +58,7 @@ def _earlier_cases(session: Session, platform: Platform, actor: Actor, call: Cal
     if not number:
         return []
     try:
-        found = intake.earlier_cases_of(session, platform, RequesterInput(name="", phone=number),
+        found = requesters.earlier_cases_of(session, platform, RequesterInput(name="", phone=number),
                                         int(get_setting(session, "dedupe.lookback_days")))
     except Invalid:
         return []  # not a number a requester could have given

@@ -11,20 +11,19 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain import statuses
-from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, check_intake
 from app.domain.masking import SENSITIVE_KINDS
 from app.errors import Invalid, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, calls, incidents, notify, process
+from app.services import audit, calls, incidents, notify, process, requesters
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -210,22 +209,10 @@ def _check_direct_reply(case: Case) -> None:
         raise Invalid(message, {"direct_reply": message})
 
 
-def _normalised(r: RequesterInput) -> RequesterInput:
-    try:
-        phone = normalise_phone(r.phone) if r.phone else None
-    except InvalidPhone as e:
-        raise Invalid(str(e), {"requester.phone": str(e)}) from e
-    try:
-        id_number = normalise_id_number(r.id_number) if r.id_number else None
-    except InvalidIdNumber as e:
-        raise Invalid(str(e), {"requester.id_number": str(e)}) from e
-    return RequesterInput(name=r.name.strip(), phone=phone, id_number=id_number, address=r.address)
-
-
 def _refuse_terminated_matter(session: Session, platform: Platform, r: RequesterInput,
                               category: str | None) -> None:
     """三级终结 (信访工作条例 art. 36 ¶3): the same matter by the same person is not accepted again."""
-    same_person = _same_requester(platform, r)
+    same_person = requesters.same_requester(platform, r)
     if same_person is None or not category:
         return
     earlier = session.scalar(select(Case.number).join(Requester).where(
@@ -257,23 +244,3 @@ def summary(session: Session, case: Case, now: datetime) -> dict[str, Any]:
             "status_label": status_label(session, case.status),
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "light": worst_light(task_light(t, now) for t in tasks)}
-
-
-def earlier_cases_of(session: Session, platform: Platform, r: RequesterInput, days: int) -> list[Case]:
-    """The requester's cases of the last `days` days, newest first (the duplicate hint)."""
-    since = platform.clock.now() - timedelta(days=days)
-    same_person = _same_requester(platform, _normalised(r))
-    if same_person is None:
-        return []
-    return list(session.scalars(select(Case).join(Requester).where(same_person, Case.created_at >= since)
-                                .order_by(Case.created_at.desc()).limit(20)))
-
-
-def _same_requester(platform: Platform, r: RequesterInput) -> ColumnElement[bool] | None:
-    """Requesters with the same phone or ID number, matched on the keyed hashes (never on plaintext)."""
-    hashes = []
-    if r.phone:
-        hashes.append(Requester.phone_hash == platform.cipher.search_hash(r.phone, "requester.phone"))
-    if r.id_number:
-        hashes.append(Requester.id_number_hash == platform.cipher.search_hash(r.id_number, "requester.id_number"))
-    return or_(*hashes) if hashes else None

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 from app.models import AuditEvent, Case, Requester, Unit
 from app.services.cases import RequesterInput, new_case_identity, new_requester
-from app.services.intake import earlier_cases_of
+from app.services.requesters import earlier_cases_of
 from tests.conftest import DEMO_PASSWORD
 
 PHONE = "13812345678"

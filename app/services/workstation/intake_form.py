@@ -13,7 +13,7 @@ from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_numb
 from app.domain.lights import LIGHT_LABELS, Light
 from app.errors import Invalid
 from app.models import Case, HumanTask
-from app.services import intake
+from app.services import intake, requesters
 from app.services.actors import Actor
 from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
@@ -69,7 +69,7 @@ def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str)
     now = platform.clock.now()
     with platform.db.reading() as session:
         days = int(get_setting(session, "dedupe.lookback_days"))
-        earlier = intake.earlier_cases_of(session, platform, RequesterInput(name="-", phone=phone.strip() or None,
+        earlier = requesters.earlier_cases_of(session, platform, RequesterInput(name="-", phone=phone.strip() or None,
                                                                             id_number=id_number.strip() or None), days)
         visible = set(session.scalars(select(Case.id).where(Case.id.in_([c.id for c in earlier]),
                                                             visible_cases(actor))))
