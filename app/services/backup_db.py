@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 
 class BackupRefused(Exception):
@@ -23,7 +24,13 @@ class BackupRefused(Exception):
 
 
 def kind_of(url: str) -> str:
-    return "sqlite" if make_url(url).get_backend_name() == "sqlite" else "postgresql"
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as e:
+        raise BackupRefused(f"数据库地址无效:{url}") from e
+    if backend not in ("sqlite", "postgresql"):
+        raise BackupRefused(f"只支持 SQLite 与 PostgreSQL,不支持 {backend}")
+    return backend
 
 
 def sqlite_path(url: str) -> Path:
@@ -145,11 +152,16 @@ def table_count(url: str) -> int:
             n = lite.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
         lite.close()
         return int(n)
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    except ArgumentError as e:
+        raise BackupRefused(f"目标数据库地址无效:{e}") from e
     try:
         with engine.connect() as conn:
             return int(conn.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema "
                                          "NOT IN ('pg_catalog', 'information_schema')")).scalar_one())
+    except OperationalError as e:
+        raise BackupRefused(f"无法连接目标数据库:{str(e.orig).strip()[:300]}") from e
     finally:
         engine.dispose()
 

@@ -66,18 +66,18 @@ def make_backup(platform: Platform, actor: Actor, directory: Path | None = None)
     target = _free_name(folder, f"huiyin-{created:%Y%m%d-%H%M%S}")
     key_id = platform.cipher.key_id
     kind = backup_db.kind_of(platform.db.url)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".scratch-") as scratch:
-        snapshot = (backup_db.sqlite_snapshot(platform.db.url, Path(scratch)) if kind == "sqlite"
-                    else backup_db.pg_snapshot(platform.db.url))
-        with snapshot as (stream, manifest):
-            header = {"format": 1, "kind": kind, "key_id": key_id, "created_at": created.isoformat(),
-                      "cipher": "AES-256-GCM", "chunk": backup_file.CHUNK, "manifest": manifest}
-            try:
+    try:  # a dump that failed half way (pg_dump's exit status comes last) leaves no file behind
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".scratch-") as scratch:
+            snapshot = (backup_db.sqlite_snapshot(platform.db.url, Path(scratch)) if kind == "sqlite"
+                        else backup_db.pg_snapshot(platform.db.url))
+            with snapshot as (stream, manifest):
+                header = {"format": 1, "kind": kind, "key_id": key_id, "created_at": created.isoformat(),
+                          "cipher": "AES-256-GCM", "chunk": backup_file.CHUNK, "manifest": manifest}
                 size = backup_file.write_encrypted(stream, target, _key(platform, key_id), header)
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
-    backup_file.check(target, _key(platform, key_id))
+        backup_file.check(target, _key(platform, key_id))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     _write_state(target, {"state": "checked", "at": platform.clock.now().isoformat(), "plain_size": size})
     with platform.db.unit_of_work() as session:
         audit.record(session, platform, actor, "backup.created",

@@ -258,3 +258,14 @@ def test_the_backups_page_lists_each_backup_with_size_and_state_for_the_system_a
 
     assert info.path.name in page and f"{info.path.stat().st_size:,} 字节" in page
     assert "已通过恢复演练" in page and "每周一、周四" in page
+
+
+def test_a_restore_into_an_unreachable_or_other_kind_of_database_is_refused_in_words(app, demo, tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["backup", "--to", str(tmp_path)])
+    file = next(tmp_path.glob("huiyin-*.hybk"))
+
+    refused = runner.invoke(args=["restore", str(file), "--into", "postgresql://nobody@127.0.0.1:1/none"])
+
+    assert refused.exit_code == 2
+    assert "无法连接目标数据库" in refused.output or "不能恢复到 postgresql" in refused.output
