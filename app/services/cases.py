@@ -16,7 +16,7 @@ from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
 from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
-from app.services import audit, e_supervision
+from app.services import audit, e_supervision, notices
 from app.services.actors import Actor
 from app.services.counters import next_case_serial
 from app.services.dictionary import status_label
@@ -93,6 +93,7 @@ def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
         result["timeline"] = timeline(session, case.id)
         result["flags"] = e_supervision.flag_codes(session, case, now)
         result["direct_reply"] = direct_reply(session, case.id)
+        result["documents"] = notices.documents_of(session, case.id)
         if reveal:
             audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()

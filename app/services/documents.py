@@ -19,7 +19,7 @@ from app.documents import KINDS, DocumentKind, PdfRenderer, counter_name, format
 from app.documents.renderer import default_renderer
 from app.errors import Conflict, NotFound
 from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, Unit, User
-from app.services import audit
+from app.services import audit, notices
 from app.services.actors import Actor
 from app.services.calendar import load_rule
 from app.services.cases import accuser_protected, find_case, may_see_personal, requester_view
@@ -57,7 +57,7 @@ def document_pdf(platform: Platform, actor: Actor, case_id: int, kind: str,
                  renderer: PdfRenderer | None = None) -> DocumentFile:
     """The PDF of a case's document, numbered on first issue; audited as `document.downloaded`."""
     issued = issue_document(platform, actor, case_id, kind)
-    pdf = (renderer or default_renderer()).render_pdf(issued.kind.key, issued.context)
+    pdf = (renderer or default_renderer()).render_pdf(issued.kind.template, issued.context)
     return DocumentFile(filename=issued.filename, number=issued.number, pdf=pdf)
 
 
@@ -69,6 +69,8 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
     with platform.db.unit_of_work() as session:
         find_case(session, actor, case_id)
         case = lock_case(session, case_id)
+        if doc_kind.to_requester:
+            return _issue_notice(session, platform, actor, case, doc_kind)
         receiving = _receiving_unit(session, case, doc_kind)
         supervision = _supervision(session, case) if doc_kind.needs_supervision else None
         issued = (_issued(session, case.id, doc_kind, receiving.id)
@@ -83,6 +85,21 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
     return IssuedDocument(kind=doc_kind, number=str(issued["number"]), case_number=case.number, context=context)
 
 
+def _issue_notice(session: Session, platform: Platform, actor: Actor, case: Case,
+                  kind: DocumentKind) -> IssuedDocument:
+    """A notice to the requester: one number per case and kind, drawn only once the step it records is done."""
+    found = notices.facts(session, case, kind)
+    issued = _issued(session, case.id, kind, None) or _issue(session, platform, actor, case, kind, None)
+    reveal = may_see_personal(session, actor, case)
+    audit.record(session, platform, actor, DOWNLOADED, case_id=case.id,
+                 detail={"kind": kind.key, "number": issued["number"], "personal_data": reveal})
+    issuing = session.get_one(Unit, issued["issuing_unit_id"])
+    requester = _requester(platform, case, reveal, accuser_protected(session, actor, case))
+    context = notices.context(session, case, kind, issued, issuing.name, requester, found)
+    session.commit()
+    return IssuedDocument(kind=kind, number=str(issued["number"]), case_number=case.number, context=context)
+
+
 def _receiving_unit(session: Session, case: Case, kind: DocumentKind) -> Unit:
     unit = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     if unit is None:
@@ -90,7 +107,8 @@ def _receiving_unit(session: Session, case: Case, kind: DocumentKind) -> Unit:
     return unit
 
 
-def _issued(session: Session, case_id: int, kind: DocumentKind, receiving_unit_id: int) -> dict[str, Any] | None:
+def _issued(session: Session, case_id: int, kind: DocumentKind,
+            receiving_unit_id: int | None) -> dict[str, Any] | None:
     """The number already issued for this case, kind and receiving unit, with its issue time."""
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action == ISSUED)
                              .order_by(AuditEvent.id))
@@ -101,7 +119,7 @@ def _issued(session: Session, case_id: int, kind: DocumentKind, receiving_unit_i
 
 
 def _issue(session: Session, platform: Platform, actor: Actor, case: Case, kind: DocumentKind,
-           receiving_unit_id: int) -> dict[str, Any]:
+           receiving_unit_id: int | None) -> dict[str, Any]:
     """Draw the next number of the issuing unit's counter for this year and store it in the audit row."""
     issuing = session.get_one(Unit, case.registering_unit_id)
     now = platform.clock.now()

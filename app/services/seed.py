@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import notices
 from app.domain.calendar import official_calendar_entries
 from app.domain.deadlines import SEED_RULES
 from app.domain.e_supervision import DICTIONARY_KIND as FLAG_KIND
@@ -72,6 +73,9 @@ DICTIONARY = {
                       "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
     STATUS_KIND: STATUS_LABELS,
     FLAG_KIND: FLAG_LABELS,
+    notices.SERVE_METHOD_KIND: notices.SERVE_METHODS,
+    notices.REPLY_OUTCOME_KIND: notices.REPLY_OUTCOMES,
+    notices.REVIEW_RESULT_KIND: notices.REVIEW_RESULTS,
 }
 
 

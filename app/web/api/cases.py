@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.services import cases, intake, tasks
+from app.errors import Invalid
+from app.services import cases, intake, notices, tasks
 from app.web.api import bp
 from app.web.api.schemas import Supervision, json_object, load
 from app.web.context import current_actor, platform
@@ -23,6 +26,22 @@ def create_case() -> ResponseReturnValue:
 def get_case(case_id: int) -> ResponseReturnValue:
     reveal = request.args.get("reveal") == "1"
     return jsonify(cases.read_case(platform(), current_actor(), case_id, reveal=reveal))
+
+
+@bp.post("/cases/<int:case_id>/documents/<kind>/served")
+def serve_document(case_id: int, kind: str) -> ResponseReturnValue:
+    """送达: how and when a notice reached the requester (`served_at` ISO, default now)."""
+    body = json_object()
+    method, at = body.get("method"), body.get("served_at")
+    try:
+        served_at = datetime.fromisoformat(at) if isinstance(at, str) and at else None
+    except ValueError:
+        served_at = None
+        raise Invalid("送达时间格式应为 ISO 日期时间", {"served_at": "送达时间格式应为 ISO 日期时间"}) from None
+    if served_at is not None and served_at.tzinfo is not None:
+        raise Invalid("送达时间请写本地时间(不带时区)", {"served_at": "送达时间请写本地时间(不带时区)"})
+    kind_key = kind.replace("-", "_")
+    return jsonify(notices.serve(platform(), current_actor(), case_id, kind_key, str(method or ""), served_at))
 
 
 @bp.post("/cases/<int:case_id>/supervise")

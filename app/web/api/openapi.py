@@ -69,7 +69,9 @@ CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": ST
              "subject": STR, "content": STR,
              "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
              "tasks": {"type": "array", "items": CASE_TASK}, "timeline": {"type": "array", "items": OBJ},
-             "light": LIGHT, "paused": BOOL, "due_at": NS, "created_at": STR, "flags": {"type": "array", "items": STR}})
+             "light": LIGHT, "paused": BOOL, "due_at": NS, "created_at": STR, "flags": {"type": "array", "items": STR},
+             "documents": {"type": "array", "items": _obj({"kind": STR, "number": STR, "issued_at": STR,
+                                                          "served_at": NS, "served_by": NS})}})
 PAUSE = _obj({"id": INT, "task_id": STR, "task": STR, "reason": STR, "reason_label": STR, "state": STR,
               "requested_at": STR, "started_at": NS, "ended_at": NS, "credited_days": NI, "due_before": NS,
               "due_after": NS})
@@ -105,6 +107,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "audit_events": _obj({"items": {"type": "array", "items": _obj({
         "id": INT, "at": STR, "actor": STR, "action": STR, "case_id": NI, "case_number": NS, "detail": OBJ, "ip": NS})},
         "next_before_id": NI}),
+    "served": _obj({"kind": STR, "number": STR, "issued_at": STR, "served_at": STR, "served_by": STR}),
     "supervision": _obj({"month": STR, "flags": OBJ, "units": {"type": "array", "items": _obj({
         "unit_id": INT, "unit": STR, "counts": OBJ, "total": INT})}}),
     "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
@@ -225,6 +228,13 @@ def _paths() -> dict[str, Any]:
                                             ok="201")},
         "/api/v1/messages": {"get": _op("短信记录(系统管理员;status 筛选,before_id 翻页)", "messages", params=_query(
             status={"type": "string", "enum": ["pending", "sent", "failed"]}, before_id=ID))},
+        "/api/v1/cases/{id}/documents/{kind}/served": {"post": _op(
+            "登记告知书、意见书的送达(method: sms|post|in_person|portal;served_at 缺省为现在)", "served",
+            body=_json(_obj({"method": {"type": "string", "enum": ["sms", "post", "in_person", "portal"]}},
+                            served_at=NS)),
+            params=[*case_id, _param("kind", "path", {"type": "string", "enum": [
+                "acceptance-notice", "rejection-notice", "extension-notice", "handling-opinion", "review-opinion",
+                "re-review-opinion"]})], errors=("409",))},
         "/api/v1/supervision": {"get": _op("电子监察:各单位当月各类预警数(领导;month=YYYY-MM,缺省为本月)",
                                            "supervision", params=_query(month={"type": "string",
                                                                                "pattern": "^[0-9]{4}-[0-9]{2}$"}))},
