@@ -8,6 +8,8 @@ Rules (docs/intake.md says them for people):
 - text is kept as typed (zero-width, RTL marks, emoji, CJK Ext-B), trimmed at both ends; NUL and lone
   surrogates are refused (`text_fault`), every field has a maximum length;
 - kind and channel must be active dictionary codes, the category an active *leaf* of the tree;
+- `area` (optional) is the unit id of the address's district or street; the service checks it exists
+  (the 派单目录 proposes the unit from category × area);
 - phones are normalised (`app.domain.identity.normalise_phone`): mobiles, landlines with 区号 (also
   written `(010)62345678`), service numbers (95xxx/96xxx, 400/800) are accepted, the last with
   a notice that they cannot take an SMS; 身份证号 are normalised and a birth date after today refused;
@@ -62,7 +64,7 @@ LIMITS: dict[str, tuple[str, int]] = {
 # 最短办理流程: the kinds an agent may answer at intake (直接答复) and close with no dispatch.
 DIRECT_REPLY_KINDS = frozenset({"consultation", "suggestion", "praise"})
 _CASE_FIELDS = {"kind", "channel", "category", "subject", "content", "process", "requester", "duplicate_of",
-                "call_id", "direct_reply"}
+                "call_id", "direct_reply", "area"}
 _REQUESTER_FIELDS = {"name", "phone", "id_number", "address", "anonymous"}
 _MISSING = {"subject": "请填写诉求标题", "content": "请填写诉求内容", "requester.name": "请填写诉求人姓名",
             "kind": "请选择诉求类型", "channel": "请选择来源渠道"}
@@ -109,6 +111,7 @@ class IntakeInput:
     duplicate_of: int | None = None
     call_id: int | None = None
     direct_reply: str | None = None  # the answer given at intake (最短办理流程), or None
+    area: int | None = None  # the district or street (a unit id) of the address, for the 派单目录
     notices: dict[str, str] = field(default_factory=dict)  # accepted, but worth telling the agent
 
 
@@ -181,6 +184,7 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     duplicate_of = r.ref(raw, "duplicate_of", "重复件关联无效")
     call_id = r.ref(raw, "call_id", "来电关联无效")
     direct_reply = r.text(raw, "direct_reply", "direct_reply")
+    area = r.ref(raw, "area", "区域无效:请从单位树中选择区县或街道")
     _check_dictionary(r, dictionary, kind, channel, category)
     if direct_reply and kind and kind not in DIRECT_REPLY_KINDS:
         allowed = "、".join(dictionary.kinds.get(k, k) for k in sorted(DIRECT_REPLY_KINDS))
@@ -190,7 +194,7 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
         raise IntakeRefused(r.errors or {"_": "登记信息不完整"})
     return IntakeInput(kind=kind, channel=channel, category=category, subject=subject, content=content,
                        requester=requester, process=process, duplicate_of=duplicate_of, call_id=call_id,
-                       direct_reply=direct_reply, notices=notices)
+                       direct_reply=direct_reply, area=area, notices=notices)
 
 
 def _check_dictionary(r: _Reader, d: IntakeDictionary, kind: str | None, channel: str | None,

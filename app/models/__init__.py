@@ -10,7 +10,7 @@ from app.models.auth import ApiToken, PasswordHistory, RateLimitCounter, UserSes
 from app.models.base import Base
 from app.models.calls import Call, Callback, CallbackAttempt, CallOutcome
 from app.models.cases import Case, Requester, case_assisting_unit
-from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Setting
+from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, RoutingRule, Setting
 from app.models.counter import Counter
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
@@ -29,7 +29,8 @@ __all__ = [
     "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "PasswordHistory", "Permission", "ProcessDefinition",
     "PauseRule", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
-    "RateLimitCounter", "Role", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession", "WorkflowState",
+    "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
+    "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
     "Call", "Callback", "CallbackAttempt", "CallOutcome",
 ]

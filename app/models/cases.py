@@ -50,6 +50,7 @@ class Case(Base):
     process_key: Mapped[str | None] = mapped_column(String(60))
     registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street of the address
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

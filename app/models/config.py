@@ -65,3 +65,24 @@ class CalendarYear(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(60))  # 'chinese-calendar 1.11.0' or who entered it
     confirmed_at: Mapped[datetime]
+
+
+class RoutingRule(Base):
+    """One line of the 派单目录: a category (or its subtree) in an area proposes a lead unit and a mode.
+
+    `category` is a dictionary code; a rule on a parent code covers its whole subtree ("城乡建设" covers
+    "城乡建设/供水"). `area_unit_id` is a district or street of the unit tree, None for any area. The most
+    specific rule wins (street over district over any, then the deeper category)."""
+
+    __tablename__ = "routing_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(80), index=True)
+    area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    assisting_unit_ids: Mapped[list[Any]]
+    mode: Mapped[str] = mapped_column(String(20))  # direct 直派, via_district 经区县转派
+    directly_designated: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    note: Mapped[str] = mapped_column(String(200), default="")

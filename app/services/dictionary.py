@@ -66,7 +66,9 @@ def list_entries(platform: Platform, actor: Actor, kind: str) -> list[dict[str, 
                                .order_by(DictionaryEntry.sort, DictionaryEntry.id)).all()
         if not rows:
             raise NotFound(f"数据字典中没有此类:{kind}")
-        return [{"code": r.code, "label": r.label, "active": r.active, "sort": r.sort} for r in rows]
+        codes = {r.id: r.code for r in rows}
+        return [{"code": r.code, "label": r.label, "parent": codes.get(r.parent_id) if r.parent_id else None,
+                 "active": r.active, "sort": r.sort} for r in rows]
 
 
 def rename(platform: Platform, actor: Actor, kind: str, code: str, words: str) -> dict[str, Any]:

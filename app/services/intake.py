@@ -162,6 +162,19 @@ def _checked(session: Session, platform: Platform, raw: Mapping[str, Any]) -> In
         raise Invalid("登记信息有误，请按提示修改", e.errors) from e
 
 
+AREA_KINDS = ("district", "street")
+
+
+def _check_area(session: Session, area: int | None) -> None:
+    """The area is a district or street of the unit tree (the 派单目录 matches on it)."""
+    if area is None:
+        return
+    unit = session.get(Unit, area)
+    if unit is None or unit.kind not in AREA_KINDS:
+        message = f"区域无效:{area} 不是单位树中的区县或街道"
+        raise Invalid(message, {"area": message})
+
+
 def _register(session: Session, platform: Platform, actor: Actor, data: IntakeInput,
               extra: dict[str, Any]) -> tuple[Case, int]:
     r = data.requester
@@ -169,6 +182,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     _refuse_terminated_matter(session, platform, requester_in, data.category)
     if data.duplicate_of is not None:
         find_case(session, actor, data.duplicate_of)  # must exist and be visible
+    _check_area(session, data.area)
     centre = _registering_unit(session, actor)
     requester = new_requester(session, platform, requester_in)
     number, query_code = new_case_identity(session, platform)
@@ -177,7 +191,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
                 status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre.id,
-                duplicate_of_id=data.duplicate_of, created_by_id=actor.user_id,
+                duplicate_of_id=data.duplicate_of, area_unit_id=data.area, created_by_id=actor.user_id,
                 sensitivity="sensitive" if data.kind in SENSITIVE_KINDS else "normal",
                 created_at=platform.clock.now())
     session.add(case)

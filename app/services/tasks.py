@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
-from app.services import audit, incidents, notify, process
+from app.services import audit, incidents, notify, process, routing
 from app.services.actors import Actor
 from app.services.cases import find_case, task_light
 from app.services.platform import Platform
@@ -190,6 +190,8 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         locked = process.lock_case(session, case_row.id)
         if task.paused_at is not None:  # its clock stands still (app.services.pauses): resume it first
             raise Conflict("该任务正在暂停计时,请先恢复计时再办理")
+        if task.form == "dispatch.json":  # a choice other than the 派单目录's needs its reason (audited)
+            routing.check_dispatch(session, platform, actor, locked, data)
         change = process.complete(session, platform, locked, task, data, actor.user_id)
         notify.process_ran(session, platform, locked, change)
         audit.record(session, platform, actor, "task.completed", case_id=locked.id,

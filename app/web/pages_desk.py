@@ -19,7 +19,8 @@ def render_dispatch(task_id: str | None, *, failed: dict[str, Any] | None = None
                     status: int = 200) -> ResponseReturnValue:
     desk = workstation.dispatch_desk(platform(), current_actor(), None if conflict else task_id)
     failed = failed or {}
-    fields = forms_render.fields_of(desk["task"]["form"], failed.get("values"), failed.get("errors")) \
+    values = failed.get("values") or workstation.proposal_values(desk.get("proposal"))
+    fields = forms_render.fields_of(desk["task"]["form"], values, failed.get("errors")) \
         if desk["task"] else []
     return render_template("dispatch.html", d=desk, fields=fields, refs=workstation.reference(platform()),
                            form_error=(failed.get("errors") or {}).get("__all__", ""), conflict=conflict,

@@ -14,7 +14,13 @@ Lights and their labels live in app.domain.lights.
 """
 
 from app.services.workstation.case_page import case_page
-from app.services.workstation.desks import dispatch_desk, dispatch_previews, leader_desk, supervise_by_number
+from app.services.workstation.desks import (
+    dispatch_desk,
+    dispatch_previews,
+    leader_desk,
+    proposal_values,
+    supervise_by_number,
+)
 from app.services.workstation.diagram import case_diagram
 from app.services.workstation.display import category_tree, fmt, labels, reference, unit_tree
 from app.services.workstation.intake_form import check_requester, duplicate_hint, register_from_form
@@ -22,7 +28,7 @@ from app.services.workstation.workflow_tables import MODE_LABELS
 from app.services.workstation.worklist import remaining, worklist_page
 
 __all__ = [
-    "MODE_LABELS", "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk",
+    "MODE_LABELS", "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "proposal_values",
     "dispatch_previews", "duplicate_hint", "fmt", "labels", "leader_desk", "reference", "register_from_form",
     "remaining", "supervise_by_number", "unit_tree", "worklist_page",
 ]

@@ -12,7 +12,7 @@ from app.domain.deadlines import due_at
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask, Unit
-from app.services import cases, tasks
+from app.services import cases, routing, tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
@@ -58,9 +58,23 @@ def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict
     summary = masked(cases.read_case(platform, actor, task["case_id"]))
     with platform.db.reading() as session:
         kinds = labels(session, "kind")
+        row = session.get(Case, task["case_id"])
+        proposed = routing.proposal(session, row.category, row.area_unit_id, platform.clock.now().date()) \
+            if row is not None else None
+        area = session.get(Unit, row.area_unit_id) if row is not None and row.area_unit_id else None
     summary["kind_label"] = kinds.get(summary["kind"], summary["kind"])
-    return {"queue": queue, "task": task, "case": summary,
+    summary["area_name"] = area.name if area else ""
+    return {"queue": queue, "task": task, "case": summary, "proposal": proposed,
             "previews": dispatch_previews(platform, actor, task["case_id"])}
+
+
+def proposal_values(proposed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The dispatch form pre-filled from the 派单目录 rule (the dispatcher confirms or changes it)."""
+    if proposed is None:
+        return None
+    assisting = proposed["assisting_unit_ids"]
+    return {"dispatch_mode": "co_handle" if assisting else "transfer", "lead_unit_id": proposed["unit_id"],
+            "assisting_unit_ids": assisting, "directly_designated": proposed["directly_designated"]}
 
 
 def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str) -> dict[str, Any]:
@@ -102,4 +116,5 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
                             order, limit=100)
     overview = sorted(units.values(), key=lambda u: u["path"])
     totals = {k: sum(u[k] for u in overview) for k in LIGHT_LABELS}
-    return {"queues": queues, "overview": overview, "totals": totals, "overdue": overdue}
+    return {"queues": queues, "overview": overview, "totals": totals, "overdue": overdue,
+            "overridden": routing.overridden_rules(platform)}

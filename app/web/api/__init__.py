@@ -19,6 +19,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     dictionary,
     openapi,
     pauses,
+    routing,
     supervision,
     tasks,
 )

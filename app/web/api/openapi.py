@@ -75,6 +75,9 @@ CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": ST
 PAUSE = _obj({"id": INT, "task_id": STR, "task": STR, "reason": STR, "reason_label": STR, "state": STR,
               "requested_at": STR, "started_at": NS, "ended_at": NS, "credited_days": NI, "due_before": NS,
               "due_after": NS})
+ROUTING_RULE = _obj({"id": INT, "category": STR, "area_unit_id": NI, "lead_unit_id": INT,
+                     "assisting_unit_ids": {"type": "array", "items": INT}, "mode": STR,
+                     "directly_designated": BOOL, "valid_from": NS, "valid_to": NS, "active": BOOL, "text": STR})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -99,7 +102,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
     "calendar": _obj({"year": INT, "entries": INT}),
     "setting": _obj({"key": STR, "value": {}}),
-    "dictionary": _items(_obj({"code": STR, "label": STR, "active": BOOL, "sort": INT})),
+    "dictionary": _items(_obj({"code": STR, "label": STR, "parent": NS, "active": BOOL, "sort": INT})),
+    "routing_try": _obj({"unit_id": NI, "mode": {"type": "string", "enum": ["direct", "via_district"],
+                                                  "nullable": True}, "rule": NS, "rule_id": NI}),
+    "routing_rule": ROUTING_RULE,
+    "routing_rules": _items(ROUTING_RULE),
     "dictionary_entry": _obj({"kind": STR, "code": STR, "label": STR}),
     "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR})),
     "deployed": _obj({"key": STR, "version": INT, "checksum": STR}),
@@ -223,6 +230,16 @@ def _paths() -> dict[str, Any]:
             "修改数据字典条目的名称,立即生效(系统管理员)", "dictionary_entry",
             body=_json(_obj({"label": {"type": "string", "minLength": 1, "maxLength": 100}})),
             params=[_param("kind", "path", STR), _param("code", "path", STR)])},
+        "/api/v1/routing/try": {"post": _op(
+            "试派:事项分类 category(编码)+ 区域 area(区县/街道单位编号,可空)命中的派单目录规则", "routing_try",
+            body=_json(_obj({"category": STR}, area=NI)))},
+        "/api/v1/routing/rules": {
+            "get": _op("派单目录(含各规则被改派次数)", "routing_rules"),
+            "post": _op("新增派单目录规则(系统管理员)", "routing_rule", ok="201", body=_json(_obj(
+                {"category": STR, "lead_unit_id": ID}, area_unit_id=NI, assisting_unit_ids={
+                    "type": "array", "items": ID}, mode={"type": "string", "enum": ["direct", "via_district"]},
+                directly_designated=BOOL, valid_from={"type": "string", "format": "date", "nullable": True},
+                valid_to={"type": "string", "format": "date", "nullable": True})))},
         "/api/v1/definitions": {"get": _op("流程定义版本", "definitions"),
                                 "post": _op("部署流程定义(multipart: file, forms, library)", "deployed", body=upload,
                                             ok="201")},

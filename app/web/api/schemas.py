@@ -101,6 +101,7 @@ class CaseCreate(Schema):
     duplicate_of = Id(required=False, allow_none=True)
     call_id = Id(required=False, allow_none=True)
     direct_reply = text(_limit("direct_reply"), required=False)  # 直接答复: 咨询、建议、表扬/感谢 closed at intake
+    area = Id(required=False, allow_none=True)  # district/street unit of the address (派单目录)
 
 
 class TaskComplete(Schema):
