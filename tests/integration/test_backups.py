@@ -201,6 +201,9 @@ def test_keys_rotate_with_rewrap_moves_every_field_to_a_new_key_kept_in_the_inst
     assert p.cipher.key_id != before and before in p.keys.data_keys
     assert set(keys.ciphertexts_by_key(p)) == {p.cipher.key_id}
     assert _phones(_with_keys(p, dataclasses.replace(p.keys, retired_data_keys=()))) == [PHONE]
+    status = second.test_cli_runner().invoke(args=["keys", "status"]).output.splitlines()
+    assert status[0].split("\t") == [p.cipher.key_id, "当前", "3"]  # phone, ID number, address
+    assert status[1].split("\t") == [before, "已退役", "0"]
     p.db.dispose()
 
 
