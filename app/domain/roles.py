@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "dictionary.edit": "维护数据字典",
     "calendar.edit": "维护工作日历",
     "user.manage": "管理用户",
+    "unit.manage": "维护组织机构",
     "role.assign": "分配角色",
     "audit.read": "查看审计日志",
     "backup.read": "查看数据备份",
@@ -35,9 +36,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "dispatcher": ("case.read", "case.read_personal", "case.dispatch", "case.create"),
     "handler": ("case.read", "case.read_personal", "case.handle"),
     "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise"),
-    "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "user.manage",
+    "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "unit.manage",
                  "backup.read"),
-    "secadmin": ("role.assign",),
+    "secadmin": ("user.manage", "role.assign"),
     "auditor": ("audit.read",),
 }
 

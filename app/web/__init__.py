@@ -10,7 +10,20 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.web import admin, admin_backups, audit, auth, calls, context, documents, errors, health, pages
+from app.web import (
+    admin,
+    admin_backups,
+    admin_units,
+    admin_users,
+    audit,
+    auth,
+    calls,
+    context,
+    documents,
+    errors,
+    health,
+    pages,
+)
 from app.web.api import bp as api_bp
 
 csrf = CSRFProtect()
@@ -30,6 +43,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_backups.bp)
+    app.register_blueprint(admin_users.bp)
+    app.register_blueprint(admin_units.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)

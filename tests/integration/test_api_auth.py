@@ -194,7 +194,7 @@ def test_deactivating_an_account_ends_its_tokens_and_sessions(app, client, demo)
     browser.login("cg01")
     user_id = _actor(demo, "cg01").user_id
 
-    set_active(demo, _actor(demo, "sysadmin"), user_id, False)
+    set_active(demo, _actor(demo, "secadmin"), user_id, False)
 
     assert _me(client, token).status_code == 401
     assert browser.client.get("/").status_code == 302
@@ -202,12 +202,12 @@ def test_deactivating_an_account_ends_its_tokens_and_sessions(app, client, demo)
         assert session.scalars(select(ApiToken)).one().revoked_reason == "deactivated"
 
 
-def test_only_a_system_administrator_deactivates_an_account(demo):
+def test_only_a_security_administrator_deactivates_an_account(demo):
     from app.errors import NotPermitted
     from app.services.users import set_active
 
     with pytest.raises(NotPermitted):
-        set_active(demo, _actor(demo, "secadmin"), _actor(demo, "cg01").user_id, False)
+        set_active(demo, _actor(demo, "sysadmin"), _actor(demo, "cg01").user_id, False)
 
 
 def test_signing_out_of_the_browser_ends_that_session_only_and_leaves_api_tokens_alone(client, auth):

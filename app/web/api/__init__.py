@@ -22,4 +22,5 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     routing,
     supervision,
     tasks,
+    units,
 )

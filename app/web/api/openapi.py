@@ -108,6 +108,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "routing_rule": ROUTING_RULE,
     "routing_rules": _items(ROUTING_RULE),
     "dictionary_entry": _obj({"kind": STR, "code": STR, "label": STR}),
+    "units": _items(_obj({"id": INT, "code": STR, "name": STR, "kind": STR, "parent_id": NI, "active": BOOL})),
     "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR})),
     "deployed": _obj({"key": STR, "version": INT, "checksum": STR}),
     "messages": _items(_obj({"id": INT, "status": STR, "phone": STR})),
@@ -224,6 +225,8 @@ def _paths() -> dict[str, Any]:
                                                    "type": "integer", "minimum": 1900, "maximum": 2200})])},
         "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)", "setting",
                                               body=_json(_obj({"value": {}})), params=[_param("key", "path", STR)])},
+        "/api/v1/units": {"get": _op("组织机构树(id、name、parent_id、kind;active=1 只要启用的)", "units",
+                                     params=_query(active={"type": "string", "enum": ["0", "1", "true", "false"]}))},
         "/api/v1/dictionary/{kind}": {"get": _op("数据字典一类的编码与名称(kind、channel、case_status…)", "dictionary",
                                                  params=[_param("kind", "path", STR)])},
         "/api/v1/dictionary/{kind}/{code}": {"patch": _op(
