@@ -1,13 +1,13 @@
 """三权分立 on the admin pages: accounts move to the 安全管理员 (user.manage), units go to the 系统管理员 (unit.manage); a merged unit names the one it went into
 
-Revision ID: 0007_admin_powers
-Revises: 0006_backup_permission
+Revision ID: 0008_admin_powers
+Revises: 0007_routing_rule
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_admin_powers'
-down_revision = '0006_backup_permission'
+revision = '0008_admin_powers'
+down_revision = '0007_routing_rule'
 branch_labels = None
 depends_on = None
 
