@@ -12,6 +12,7 @@ class DocumentKind:
     prefix: str  # the character in the 文号 after the issuing unit: 转 / 交 / 督
     slug: str  # in the URL: /cases/<id>/documents/<slug>.pdf
     needs_supervision: bool = False  # only printable once the case has been supervised
+    needs_overdue: bool = False  # only printable once the escalation ladder issued it (a task overdue)
     to_requester: bool = False  # a written notice to the requester (one per case), not a form to a unit
 
     @property
@@ -29,6 +30,7 @@ KINDS: dict[str, DocumentKind] = {k.key: k for k in (
     DocumentKind("handling_opinion", "信访处理意见书", "处意", "handling-opinion", to_requester=True),
     DocumentKind("review_opinion", "复查意见书", "复查", "review-opinion", to_requester=True),
     DocumentKind("re_review_opinion", "复核意见书", "复核", "re-review-opinion", to_requester=True),
+    DocumentKind("urge_notice", "催办通知书", "催", "urge-notice", needs_overdue=True),
 )}
 SLUGS = tuple(k.slug for k in KINDS.values())
 

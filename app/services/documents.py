@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.documents import KINDS, DocumentKind, PdfRenderer, counter_name, format_number, short_name
 from app.documents.renderer import default_renderer
 from app.errors import Conflict, NotFound
-from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, Unit, User
+from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, HumanTask, TaskEscalation, Unit, User
 from app.services import audit, notices
 from app.services.actors import Actor
 from app.services.calendar import load_rule
@@ -73,6 +73,7 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
             return _issue_notice(session, platform, actor, case, doc_kind)
         receiving = _receiving_unit(session, case, doc_kind)
         supervision = _supervision(session, case) if doc_kind.needs_supervision else None
+        overdue = _overdue(session, case) if doc_kind.needs_overdue else None
         issued = (_issued(session, case.id, doc_kind, receiving.id)
                   or _issue(session, platform, actor, case, doc_kind, receiving.id))
         reveal = may_see_personal(session, actor, case)
@@ -81,6 +82,7 @@ def issue_document(platform: Platform, actor: Actor, case_id: int, kind: str) ->
         context = _context(session, platform, case, doc_kind, issued, receiving, reveal,
                            accuser_protected(session, actor, case))
         context["supervision"] = supervision
+        context["overdue"] = overdue
         session.commit()
     return IssuedDocument(kind=doc_kind, number=str(issued["number"]), case_number=case.number, context=context)
 
@@ -130,6 +132,27 @@ def _issue(session: Session, platform: Platform, actor: Actor, case: Case, kind:
               "receiving_unit_id": receiving_unit_id}
     event = audit.record(session, platform, actor, ISSUED, case_id=case.id, detail=detail)
     return {**detail, "issued_at": event.at}
+
+
+def issue_number(session: Session, platform: Platform, actor: Actor, case: Case, kind: str) -> str:
+    """The document's number for a case already locked, drawn once (a scheduler issues the 催办通知书 so)."""
+    doc_kind = KINDS[kind]
+    receiving = _receiving_unit(session, case, doc_kind)
+    issued = _issued(session, case.id, doc_kind, receiving.id) or _issue(session, platform, actor, case, doc_kind,
+                                                                          receiving.id)
+    return str(issued["number"])
+
+
+def _overdue(session: Session, case: Case) -> dict[str, Any]:
+    """The overdue step a 催办通知书 is about (the ladder's first notice rung of the case); Conflict if none."""
+    row = session.execute(select(TaskEscalation, HumanTask).join(HumanTask, HumanTask.id == TaskEscalation.task_id)
+                          .where(TaskEscalation.case_id == case.id, TaskEscalation.action == "notice")
+                          .order_by(TaskEscalation.raised_at)).first()
+    if row is None:
+        raise Conflict("该诉求件没有逾期的步骤,不能出具催办通知书")
+    rung, task = row
+    return {"task": task.title, "due_at": f"{task.due_at:%Y-%m-%d %H:%M}" if task.due_at else "",
+            "raised_at": f"{rung.raised_at:%Y-%m-%d %H:%M}"}
 
 
 def _supervision(session: Session, case: Case) -> dict[str, Any]:

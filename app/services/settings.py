@@ -139,6 +139,31 @@ class SettingSchema:
     check: Check
 
 
+LADDER_ACTIONS = {"remind": "催办(短信 + 待办标记)", "notice": "催办通知书", "supervise": "自动督办并通报"}
+
+
+def ladder(_: Session, value: Any) -> str | None:
+    """The escalation ladder: a list of rungs {rung, offset, action}; `offset` in working days from the due
+    date (negative: before it), each rung's name once."""
+    if not isinstance(value, list) or len(value) > 10:
+        return "应为至多 10 级的列表"
+    names = set()
+    for rung in value:
+        if not isinstance(rung, dict) or set(rung) - {"rung", "offset", "action", "basis"}:
+            return "每一级应为 {rung, offset, action, basis}"
+        name, offset = rung.get("rung"), rung.get("offset")
+        if not isinstance(name, str) or not 1 <= len(name) <= 30 or name in names:
+            return "每一级的 rung 应为 1–30 个字符且不重复"
+        if isinstance(offset, bool) or not isinstance(offset, int) or not -20 <= offset <= 60:
+            return f"「{name}」的 offset 应为 -20 到 60 之间的整数(工作日,负数为到期前)"
+        if rung.get("action") not in LADDER_ACTIONS:
+            return f"「{name}」的 action 只能是 {'、'.join(LADDER_ACTIONS)}"
+        if not isinstance(rung.get("basis", ""), str) or len(rung.get("basis", "")) > 500:
+            return f"「{name}」的 basis 应为不超过 500 字的文字"
+        names.add(name)
+    return None
+
+
 _CASE_TASK = ("number", "task", "due_at")
 _WARNING = ("number", "task", "unit", "due_at")
 
@@ -171,6 +196,19 @@ SCHEMAS: dict[str, SettingSchema] = {
                                               "红灯逾期短信模板", template(_WARNING)),
     "sms.template.supervision": SettingSchema("【回音】督办通知:{number} 已被督办,请书面反馈。", "督办短信模板",
                                               template(("number",))),
+    "sms.template.reminder": SettingSchema("【回音】催办:{number} {task}({unit})将于{due_at}到期,请抓紧办理。",
+                                           "催办短信模板", template(_WARNING)),
+    "sms.template.urge_notice": SettingSchema("【回音】催办通知书 {document}:{number} {task}({unit})已于{due_at}到期,"
+                                              "请立即办理并书面说明。", "催办通知书短信模板",
+                                              template((*_WARNING, "document"))),
+    # The escalation ladder (催办 → 催办通知书 → 自动督办 + 通报): each rung once per task, `offset` working days from
+    # the due date (negative: before it). The supervise rung's offset is the N of "N working days overdue".
+    "escalation.ladder": SettingSchema([
+        {"rung": "remind", "offset": -1, "action": "remind", "basis": "到期前一个工作日催办经办人"},
+        {"rung": "notice", "offset": 1, "action": "notice", "basis": "逾期次日向承办单位及其领导发出催办通知书"},
+        {"rung": "supervise", "offset": 5, "action": "supervise",
+         "basis": "《信访工作条例》第四十条:未按规定期限办理的,督办;承办单位书面反馈"},
+    ], "逾期催办督办阶梯", ladder),
     "sms.template.reply": SettingSchema("【12345】您的诉求(受理号{number})已答复,请留意回访。", "答复短信模板",
                                         template(("number",))),
     # SMS gateway: "log" (write to the log) or "http" with the URL and credential below.

@@ -207,13 +207,21 @@ def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict
     with platform.db.unit_of_work() as session:
         find_case(session, actor, case_id)
         locked = process.lock_case(session, case_id)
-        change = process.send_message(session, platform, locked, "supervise",
-                                      {"supervision_note": note, "supervised_by": actor.name or actor.label})
-        notify.process_ran(session, platform, locked, change)
-        serial = len(session.scalars(select(AuditEvent.id).where(AuditEvent.case_id == case_id,
-                                                                 AuditEvent.action == "case.supervised")).all()) + 1
-        notify.supervised(session, platform, locked, serial)
-        audit.record(session, platform, actor, "case.supervised", case_id=case_id,
-                     detail={"note": note, "serial": serial})
+        supervise_locked(session, platform, actor, locked, note, actor.name or actor.label)
         session.commit()
         return {"case_id": case_id, "status": locked.status}
+
+
+def supervise_locked(session: Session, platform: Platform, actor: Actor, locked: Case, note: str, by: str,
+                     **detail: Any) -> int:
+    """The 督办 message into a locked case's process, its SMS and its audit row (a leader's, or the escalation
+    ladder's automatic one); answers its serial. Conflict when the case is not being handled."""
+    change = process.send_message(session, platform, locked, "supervise", {"supervision_note": note,
+                                                                            "supervised_by": by})
+    notify.process_ran(session, platform, locked, change)
+    serial = len(session.scalars(select(AuditEvent.id).where(AuditEvent.case_id == locked.id,
+                                                             AuditEvent.action == "case.supervised")).all()) + 1
+    notify.supervised(session, platform, locked, serial)
+    audit.record(session, platform, actor, "case.supervised", case_id=locked.id,
+                 detail={"note": note, "serial": serial, **detail})
+    return serial

@@ -24,6 +24,8 @@ ACTION_LABELS = {
     "case.reclassified": "受理时改变分类",
     "task.pause_requested": "申请暂停计时", "task.pause_approved": "批准暂停计时",
     "task.pause_refused": "不批准暂停计时", "task.paused": "暂停计时", "task.resumed": "恢复计时",
+    "escalation.remind": "逾期前催办", "escalation.notice": "发出催办通知书",
+    "escalation.supervise": "逾期自动督办并通报",
 }
 
 

@@ -12,7 +12,7 @@ from app.domain.deadlines import due_at
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask, Unit
-from app.services import cases, routing, tasks
+from app.services import cases, escalation, routing, tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
@@ -114,7 +114,8 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
             entry[light] = n
         overdue = task_rows(session, platform, [*in_units, HumanTask.due_at < now, HumanTask.paused_at.is_(None)],
                             order, limit=100)
+        bulletins = escalation.bulletins(session, actor.unit_path)
     overview = sorted(units.values(), key=lambda u: u["path"])
     totals = {k: sum(u[k] for u in overview) for k in LIGHT_LABELS}
     return {"queues": queues, "overview": overview, "totals": totals, "overdue": overdue,
-            "overridden": routing.overridden_rules(platform)}
+            "overridden": routing.overridden_rules(platform), "bulletins": bulletins}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
-from app.services import tasks
+from app.services import escalation, tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
@@ -45,12 +45,14 @@ def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> li
     now = platform.clock.now()
     kinds, words = labels(session, "kind"), status_labels(session)
     calendar = load_calendar(session)
+    rungs = escalation.marks(session, [t.id for t, *_ in rows])
     return [{"id": t.id, "case_id": c.id, "case_number": c.number, "title": t.title, "task": t.spec_name,
              "kind": kinds.get(c.kind, c.kind), "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status),
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
              "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at),
-             "remaining": remaining(calendar, now, t.due_at), "pinned": t.spec_name == PINNED_TASK}
+             "remaining": "暂停计时" if light == "paused" else remaining(calendar, now, t.due_at),
+             "pinned": t.spec_name == PINNED_TASK, "escalations": rungs.get(t.id, [])}
             for t, c, name, unit, light in rows]
 
 
