@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.web import (
     admin,
     admin_backups,
+    admin_settings,
     admin_units,
     admin_users,
     audit,
@@ -45,6 +46,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_backups.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(admin_units.bp)
+    app.register_blueprint(admin_settings.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
