@@ -136,3 +136,18 @@ def test_the_15_day_notice_served_after_its_period_is_late_notice(api, auth, cli
                       json={"method": "in_person"})
     assert served.status_code == 200, served.get_json()
     assert api.case(case_id)["flags"] == ["late_notice"]
+
+
+def test_the_case_page_records_a_notices_service(api, auth, client, tmp_path):
+    from tests.conftest import csrf_token_of
+
+    case_id = petition(api)
+    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
+    auth.login("dispatch01")
+    pdf(client, case_id, "acceptance-notice", tmp_path)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "市热线受告〔2026〕第1号" in page and "登记送达" in page
+    response = client.post(f"/cases/{case_id}/documents/acceptance-notice/served",
+                           data={"csrf_token": csrf_token_of(page), "method": "sms"})
+    assert response.status_code == 302
+    assert documents(api, case_id)["acceptance_notice"]["served_by"] == "dispatch01"
