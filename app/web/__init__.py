@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.web import (
     admin,
     admin_backups,
+    admin_calendar,
     admin_settings,
     admin_units,
     admin_users,
@@ -47,6 +48,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(admin_units.bp)
     app.register_blueprint(admin_settings.bp)
+    app.register_blueprint(admin_calendar.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
