@@ -14,6 +14,7 @@ from app.web import (
     admin,
     admin_backups,
     admin_calendar,
+    admin_config,
     admin_settings,
     admin_units,
     admin_users,
@@ -49,6 +50,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_units.bp)
     app.register_blueprint(admin_settings.bp)
     app.register_blueprint(admin_calendar.bp)
+    app.register_blueprint(admin_config.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
