@@ -15,12 +15,12 @@ from sqlalchemy import make_url, select
 from app import migrate
 from app.cli_supervision import supervision_group
 from app.domain.calendar import CalendarYearMissing
-from app.domain.deadlines import due_date
+from app.domain.deadlines import due_at
 from app.errors import NotFound
 from app.models import Unit, User
 from app.services import audit, auth, incidents, seed
 from app.services.actors import Actor
-from app.services.calendar import load_calendar, load_rule
+from app.services.calendar import load_calendar, load_rule, office_hours
 from app.services.platform import Platform
 from app.services.users import add_user
 
@@ -164,20 +164,28 @@ def tokens_revoke(name: str) -> None:
 
 @click.command("deadline")
 @click.argument("rule_key")
-@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("start")
 @with_appcontext
-def deadline(rule_key: str, start: datetime) -> None:
-    """Print the due date (ISO) of RULE_KEY counted from START, as the rule table and calendar say."""
+def deadline(rule_key: str, start: str) -> None:
+    """Print when RULE_KEY counted from START falls due, as the rule table, calendar and office hours say:
+    START a date-time (2026-12-03T11:00) gives the due date-time (ISO); a date alone (2026-12-03), a day
+    rule's due day (an hour rule's due date-time, counted from 00:00)."""
+    try:
+        begin = datetime.fromisoformat(start)
+    except ValueError as e:
+        raise click.BadParameter("应为日期(2026-12-03)或日期时间(2026-12-03T11:00)", param_hint="START") from e
     with _platform().db.reading() as session:
         try:
             rule = load_rule(session, rule_key)
         except NotFound as e:
             raise click.ClickException(e.message) from e
-        calendar = load_calendar(session)
+        calendar, hours = load_calendar(session), office_hours(session)
     try:
-        click.echo(due_date(rule, start.date(), calendar).isoformat())
+        due = due_at(rule, begin.replace(tzinfo=None), calendar, hours)
     except CalendarYearMissing as e:
         raise click.ClickException(str(e)) from e
+    date_only = len(start.strip()) == len("2026-12-03")
+    click.echo(due.date().isoformat() if date_only and not rule.in_hours else due.isoformat())
 
 
 @click.command("scheduler")

@@ -42,11 +42,13 @@ class DeadlineRule(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
     amount: Mapped[int]
-    unit: Mapped[str] = mapped_column(String(20))  # calendar_day, working_day
+    unit: Mapped[str] = mapped_column(String(20))  # calendar_day, working_day, calendar_hour, working_hour
     count_start_day: Mapped[bool] = mapped_column(default=False)
     roll_forward: Mapped[bool] = mapped_column(default=True)
     max_extension: Mapped[int] = mapped_column(default=0)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
+    # registration, dispatch, sign_for, step_start: the moment the period is counted from
+    counted_from: Mapped[str] = mapped_column(String(20), default="step_start", server_default="step_start")
 
 
 class CalendarDay(Base):

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.domain.deadlines import COUNTED_FROM, InvalidDeadlineRule
 from app.domain.deadlines import DeadlineRule as RuleCheck
-from app.domain.deadlines import InvalidDeadlineRule
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
-from app.services import audit, deadlines
+from app.services import audit
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.settings import SCHEMAS, Check, boolean, choice, integer, problem_with, text
@@ -23,11 +23,13 @@ from app.services.settings import SCHEMAS, Check, boolean, choice, integer, prob
 RULE_SCHEMA: dict[str, tuple[str, Check]] = {
     "name": ("名称", text(60, required=True)),
     "amount": ("时限", integer(1, 365)),
-    "unit": ("计时单位", choice({"calendar_day": "日", "working_day": "工作日"})),
+    "unit": ("计时单位", choice({"calendar_day": "日", "working_day": "工作日", "calendar_hour": "小时",
+                                "working_hour": "工作小时"})),
     "count_start_day": ("是否计入起始日", boolean),
     "roll_forward": ("末日为休息日时顺延", boolean),
     "max_extension": ("最长延期", integer(0, 365)),
     "legal_basis": ("依据", text(2000)),
+    "counted_from": ("起算点", choice(COUNTED_FROM)),
 }
 RULE_FIELDS = tuple(RULE_SCHEMA)
 
@@ -38,7 +40,8 @@ def _require(actor: Actor, permission: str) -> None:
 
 
 def update_rule(platform: Platform, actor: Actor, key: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a deadline rule; new tasks use it at once, running periods keep the due dates they have."""
+    """Change a deadline rule; new tasks use it at once, running periods keep the due dates they have until
+    the administrator applies the repair (app/services/deadline_repair.py, cause {"kind": "rule"})."""
     _require(actor, "settings.edit")
     with platform.db.unit_of_work() as session:
         row = session.get(DeadlineRule, key)
@@ -102,7 +105,9 @@ def _check_year(year: int, entries: list[DayEntry], source: str) -> None:
 
 
 def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayEntry], source: str) -> int:
-    """Enter a year's holidays and 调休 workdays (as published by the State Council) and confirm the year."""
+    """Enter a year's holidays and 调休 workdays (as published by the State Council) and confirm the year.
+    Open tasks keep their dates (and waiting ones wait) until the administrator applies the repair
+    (app/services/deadline_repair.py) with cause {"kind": "calendar_year", "year": year}."""
     _require(actor, "calendar.edit")
     _check_year(year, entries, source)
     with platform.db.unit_of_work() as session:
@@ -115,9 +120,8 @@ def confirm_year(platform: Platform, actor: Actor, year: int, entries: list[DayE
         else:
             existing.source, existing.confirmed_at = source, platform.clock.now()
         session.flush()
-        pending = deadlines.set_pending(session, platform)
         audit.record(session, platform, actor, "calendar.confirmed",
-                     detail={"year": year, "entries": len(entries), "source": source, "deadlines_set": pending})
+                     detail={"year": year, "entries": len(entries), "source": source})
         session.commit()
     return len(entries)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.calendar import WorkCalendar
-from app.domain.deadlines import DeadlineRule, Unit
+from app.domain.deadlines import CountedFrom, DeadlineRule, OfficeHours, Unit
 from app.errors import NotFound
 from app.models import CalendarDay, CalendarYear
 from app.models import DeadlineRule as DeadlineRuleRow
+from app.services.settings import get_setting
 
 
 def load_calendar(session: Session) -> WorkCalendar:
@@ -26,4 +28,11 @@ def load_rule(session: Session, key: str) -> DeadlineRule:
         raise NotFound(f"时限规则不存在:{key}")
     return DeadlineRule(key=row.key, name=row.name, amount=row.amount, unit=cast(Unit, row.unit),
                         legal_basis=row.legal_basis, count_start_day=row.count_start_day,
-                        roll_forward=row.roll_forward, max_extension=row.max_extension)
+                        roll_forward=row.roll_forward, max_extension=row.max_extension,
+                        counted_from=cast(CountedFrom, row.counted_from))
+
+
+def office_hours(session: Session) -> OfficeHours:
+    """The calendar's office hours (setting `calendar.office_hours`), for working-hour rules."""
+    return tuple((time.fromisoformat(a), time.fromisoformat(b))
+                 for a, b in get_setting(session, "calendar.office_hours"))

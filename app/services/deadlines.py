@@ -3,26 +3,33 @@ that rule and unit (its anchor, `case_deadline`) and the working calendar; appro
 period. The process service calls it after each run; it never runs the engine.
 
 A period whose end falls in a year nobody has confirmed is never guessed: the task waits without a due
-date (audited, so administrators see it) until `set_pending` gives it one when the year is confirmed.
+date (audited, so administrators see it) until the repair (app/services/deadline_repair.py) gives it one
+once the year is confirmed.
 An extension into such a year is refused with `CalendarNotConfirmed` (409, the calendar's Chinese words).
+
+Counted from: a new period starts at the moment its rule names — the case's registration, its latest
+派单 or 签收 (the completed `dispatch` / `sign_for` step; the step's own start when the path had none, as a
+self-handled case has no 签收), or the step's own start. A step that comes round again for the same unit
+keeps the period already running. When a rule or the calendar changes, app/services/deadline_repair.py
+recomputes the periods with `period_times`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
-from app.domain.deadlines import ExtensionRefused, extended_due_date
+from app.domain.deadlines import DeadlineRule, ExtensionRefused, extend_by, extended_due_date, hour_warn_at
 from app.domain.deadlines import due_at as rule_due_at
 from app.domain.lights import warn_at as rule_warn_at
 from app.errors import Conflict, Invalid
 from app.models import Case, CaseDeadline, HumanTask
 from app.services import audit
 from app.services.actors import SYSTEM
-from app.services.calendar import load_calendar, load_rule
+from app.services.calendar import load_calendar, load_rule, office_hours
 from app.services.platform import Platform
 from app.services.settings import get_setting
 
@@ -38,8 +45,36 @@ def not_confirmed(error: CalendarYearMissing) -> CalendarNotConfirmed:
     return CalendarNotConfirmed(error.message, {"calendar": error.message, "year": error.year})
 
 
-def _warn_at(session: Session, calendar: WorkCalendar, started: datetime, due: datetime) -> datetime:
-    return rule_warn_at(started, due, calendar, float(get_setting(session, "lights.yellow_fraction")))
+def _warn_at(session: Session, calendar: WorkCalendar, started: datetime, due: datetime,
+             rule: DeadlineRule | None = None) -> datetime:
+    fraction = float(get_setting(session, "lights.yellow_fraction"))
+    if rule is not None and rule.in_hours:
+        return hour_warn_at(rule, started, due, calendar, fraction, office_hours(session))
+    return rule_warn_at(started, due, calendar, fraction)
+
+
+def period_start(session: Session, case_id: int, rule: DeadlineRule, step_start: datetime) -> datetime:
+    """The moment the rule's period is counted from, for a step that starts at `step_start`."""
+    if rule.counted_from == "registration":
+        return session.get_one(Case, case_id).created_at
+    if rule.counted_from in ("dispatch", "sign_for"):
+        done = session.scalar(select(func.max(HumanTask.completed_at)).where(
+            HumanTask.case_id == case_id, HumanTask.spec_name == rule.counted_from, HumanTask.state == "done"))
+        return done or step_start
+    return step_start
+
+
+def period_times(session: Session, calendar: WorkCalendar, rule: DeadlineRule, started: datetime,
+                 extended_by: int = 0, paused_days: int = 0) -> tuple[datetime, datetime]:
+    """Due and warning times of a period of `rule` begun at `started`, with `extended_by` units of approved
+    extension and `paused_days` working days credited by pauses (as `postpone` moves them); raises
+    `CalendarYearMissing` when its end lies in an unconfirmed year."""
+    due = rule_due_at(rule, started, calendar, office_hours(session))
+    if extended_by > 0 and not rule.in_hours:
+        due = datetime.combine(extend_by(rule, due.date(), extended_by, calendar), due.time())
+    if paused_days > 0:
+        due = datetime.combine(calendar.add_working_days(due.date(), paused_days), due.time())
+    return due, _warn_at(session, calendar, started, due, rule)
 
 
 def task_deadline(session: Session, platform: Platform, calendar: WorkCalendar, case_id: int, rule_key: str,
@@ -52,15 +87,16 @@ def task_deadline(session: Session, platform: Platform, calendar: WorkCalendar, 
     anchor = session.get(CaseDeadline, key)
     if anchor is None:
         rule = load_rule(session, rule_key)
+        started = period_start(session, case_id, rule, started)
         try:
-            due = rule_due_at(rule, started, calendar)
+            due, warn = period_times(session, calendar, rule, started)
         except CalendarYearMissing as e:
             if report_missing:
                 audit.record(session, platform, SYSTEM, "deadline.calendar_missing", case_id=case_id,
                              detail={"rule": rule_key, "year": e.year, "message": e.message})
             return None, None
         anchor = CaseDeadline(case_id=case_id, rule_key=rule_key, unit_id=unit_id or 0, started_at=started,
-                              due_at=due, warn_at=_warn_at(session, calendar, started, due), extended_by=0)
+                              due_at=due, warn_at=warn, extended_by=0)
         session.add(anchor)
     return anchor.due_at, anchor.warn_at
 
@@ -77,7 +113,7 @@ def extend(session: Session, platform: Platform, case: Case, rule_key: str, tota
         due = extended_due_date(rule, anchor.due_at.date(), total_days - anchor.extended_by, calendar,
                                 already_extended=anchor.extended_by)
         anchor.due_at = datetime.combine(due, anchor.due_at.time())
-        anchor.warn_at = _warn_at(session, calendar, anchor.started_at, anchor.due_at)
+        anchor.warn_at = _warn_at(session, calendar, anchor.started_at, anchor.due_at, rule)
     except ExtensionRefused as e:
         raise Invalid(str(e), {"approved_extension_days": str(e)}) from e
     except CalendarYearMissing as e:
@@ -86,26 +122,6 @@ def extend(session: Session, platform: Platform, case: Case, rule_key: str, tota
     for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready",
                                                         HumanTask.deadline_rule == rule_key)):
         task.due_at, task.warn_at = anchor.due_at, anchor.warn_at
-
-
-def set_pending(session: Session, platform: Platform) -> int:
-    """Give every waiting task that has a rule but no due date (its year was unconfirmed) its due date now,
-    counted from when the task began; answers how many were set."""
-    calendar = load_calendar(session)
-    count = 0
-    for task in session.scalars(select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at.is_(None),
-                                                        HumanTask.deadline_rule.is_not(None))):
-        assert task.deadline_rule
-        due, warn = task_deadline(session, platform, calendar, task.case_id, task.deadline_rule, task.unit_id,
-                                  task.created_at, report_missing=False)
-        if due is None:
-            continue
-        task.due_at, task.warn_at = due, warn
-        case = session.get_one(Case, task.case_id)
-        case.due_at = min(d for d in (case.due_at, due) if d is not None)
-        count += 1
-    return count
-
 
 
 def postpone(session: Session, case: Case, rule_key: str, unit_id: int | None, working_days: int) -> datetime | None:

@@ -110,7 +110,8 @@ def seed_rules(session: Session, platform: Platform) -> list[str]:
     missing = [r for r in SEED_RULES if r.key not in have]
     session.add_all(DeadlineRule(key=r.key, name=r.name, amount=r.amount, unit=r.unit,
                                  count_start_day=r.count_start_day, roll_forward=r.roll_forward,
-                                 max_extension=r.max_extension, legal_basis=r.legal_basis) for r in missing)
+                                 max_extension=r.max_extension, legal_basis=r.legal_basis,
+                                 counted_from=r.counted_from) for r in missing)
     if missing and have:  # a first install's seed is not news; a rule reaching a running one is
         audit.record(session, platform, SYSTEM, "deadline_rule.seeded", detail={"keys": [r.key for r in missing]})
     session.flush()

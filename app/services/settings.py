@@ -132,6 +132,23 @@ def agent_map(session: Session, value: Any) -> str | None:
     return None
 
 
+def office_hours(_: Session, value: Any) -> str | None:
+    """Spans of the working day as ["HH:MM", "HH:MM"] pairs, each opening before it closes, in order."""
+    message = '应为 1 到 6 段按时间先后排列、互不重叠的时段,如 [["08:30", "12:00"], ["13:30", "17:30"]]'
+    if not isinstance(value, list) or not 1 <= len(value) <= 6:
+        return message
+    last = ""
+    for span in value:
+        if not isinstance(span, list) or len(span) != 2 or not all(
+                isinstance(t, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in span):
+            return message
+        opens, closes = span
+        if not last <= opens < closes:  # "HH:MM" strings order as the times do
+            return message
+        last = closes
+    return None
+
+
 @dataclass(frozen=True)
 class SettingSchema:
     default: Any
@@ -176,6 +193,8 @@ SCHEMAS: dict[str, SettingSchema] = {
     "process.petition": SettingSchema("petition", "信访件的流程", definition_key),
     # Share of a period after which the light turns yellow (the last working day counts too).
     "lights.yellow_fraction": SettingSchema(0.2, "黄灯预警比例", number(0, 1)),
+    # Office hours of a working day: working-hour rules (紧急 "2 小时") count only these.
+    "calendar.office_hours": SettingSchema([["08:30", "12:00"], ["13:30", "17:30"]], "办公时间", office_hours),
     # Days back the duplicate hint looks for earlier cases of the same requester.
     "dedupe.lookback_days": SettingSchema(90, "判重回溯天数", integer(1, 3650)),
     # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.

@@ -125,7 +125,8 @@ def _task_item(t: HumanTask, c: Case, light: str) -> dict[str, Any]:
     return {"id": t.id, "case_id": c.id, "case_number": c.number, "title": t.title, "task": t.spec_name,
             "role": t.role, "unit_id": t.unit_id, "light": light, "kind": c.kind, "subject": c.subject,
             "due_at": t.due_at.isoformat() if t.due_at else None,
-            "warn_at": t.warn_at.isoformat() if t.warn_at else None}
+            "warn_at": t.warn_at.isoformat() if t.warn_at else None,
+            "case_due_at": c.due_at.isoformat() if c.due_at else None}
 
 
 def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case]:

@@ -107,7 +107,8 @@ def test_a_stock_rule_new_in_a_release_reaches_an_existing_install_and_an_edited
 def _no_english(message: str) -> bool:
     import re
 
-    codes = r"true|false|https?|calendar_day|working_day"  # JSON literals and codes the message names
+    codes = (r"true|false|https?|calendar_day|working_day|calendar_hour|working_hour"  # JSON literals and codes
+             r"|registration|dispatch|sign_for|step_start")  # the message names
     return re.search(r"[A-Za-z]{4,}", re.sub(codes, "", message)) is None
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from lifecycle_driver import Api, end_of, unit_ids
 
+from app.services import deadline_repair
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
 
@@ -77,6 +78,7 @@ def test_a_period_running_into_an_unconfirmed_year_waits_without_a_guess_until_t
     timeline = [e for e in api.case(case_id)["timeline"] if e["action"] == "deadline.calendar_missing"]
     assert timeline and "2027 年的工作日历尚未确认" in timeline[0]["detail"]["message"]
     confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
+    deadline_repair.apply(demo, SYSADMIN, {"kind": "calendar_year", "year": 2027})  # the dates wait for the repair
     assert api.task("zj01", case_id, "handle")["due_at"] == "2027-01-25T23:59:59"
 
 

@@ -1,6 +1,6 @@
 """Deadline rules: 民法典 period arithmetic on the real 2026 calendar, extensions, and the seed."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from app.domain.deadlines import (
     due_at,
     due_date,
     extended_due_date,
+    hour_warn_at,
     seed_rule,
 )
 
@@ -155,7 +156,16 @@ def test_the_seed_holds_the_limits_and_articles_of_domain_md() -> None:
         "hotline.praise": (5, "working_day", 10),
         "hotline.extension": (10, "working_day", 0),
         "hotline.return": (2, "working_day", 0),
+        "hotline.centre_intake": (1, "working_day", 0),
+        "centre.follow_up": (2, "working_day", 0),
+        "approval.rejection": (2, "working_day", 0),
+        "approval.return": (2, "working_day", 0),
+        "approval.extension": (2, "working_day", 0),
     }
+    counted = {rule.key: rule.counted_from for rule in SEED_RULES if rule.counted_from != "step_start"}
+    assert counted == {"petition.notify": "registration", "hotline.centre_intake": "registration",
+                       **{f"hotline.{k}": "sign_for" for k in ("consultation", "complaint", "report", "help",
+                                                               "suggestion", "praise")}}
     assert "第二十二条" in seed_rule("petition.forward").legal_basis
     assert "第二十三条第三款" in seed_rule("petition.objection").legal_basis
     assert "第三十四条" in seed_rule("petition.handle").legal_basis
@@ -163,3 +173,57 @@ def test_the_seed_holds_the_limits_and_articles_of_domain_md() -> None:
     assert "第三十六条" in seed_rule("petition.re_review_request").legal_basis
     assert all(rule.name and rule.legal_basis for rule in SEED_RULES)
     assert seed_rule("petition.objection").label == "5个工作日"
+
+
+EMERGENCY = DeadlineRule(key="x.urgent", name="紧急", amount=2, unit="working_hour", legal_basis="种子")
+
+
+@pytest.mark.parametrize(("start", "due"), [
+    ("2026-12-03T10:00", "2026-12-03T12:00"),  # ends exactly as the morning closes, not after lunch
+    ("2026-12-03T11:00", "2026-12-03T14:30"),  # across the lunch break
+    ("2026-12-03T12:45", "2026-12-03T15:30"),  # begun during lunch: counted from 13:30
+    ("2026-12-03T19:00", "2026-12-04T10:30"),  # begun after hours: counted from the next opening
+    ("2026-12-04T17:00", "2026-12-07T10:00"),  # Friday evening: the weekend is not counted
+    ("2026-02-13T16:30", "2026-02-14T09:30"),  # the 调休 Saturday 2026-02-14 is a working day
+    ("2026-09-30T17:00", "2026-10-08T10:00"),  # 国庆节: 1–7 October are rest days
+])
+def test_working_hours_count_only_the_office_hours_of_working_days(calendar_2026: WorkCalendar, start: str,
+                                                                     due: str) -> None:
+    assert due_at(EMERGENCY, datetime.fromisoformat(start), calendar_2026) == datetime.fromisoformat(due)
+
+
+def test_calendar_hours_run_through_nights_and_weekends(calendar_2026: WorkCalendar) -> None:
+    rule = DeadlineRule(key="x.same_day", name="当日", amount=24, unit="calendar_hour", legal_basis="种子")
+    assert due_at(rule, datetime(2026, 12, 4, 17, 0), calendar_2026) == datetime(2026, 12, 5, 17, 0)
+    aware = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
+    assert due_at(rule, aware, calendar_2026) == datetime(2026, 12, 5, 17, 0, tzinfo=CHINA_TIME)
+
+
+def test_other_office_hours_move_a_working_hour_deadline(calendar_2026: WorkCalendar) -> None:
+    shifts = ((time(9, 0), time(12, 0)), (time(14, 0), time(18, 0)))
+    assert due_at(EMERGENCY, datetime(2026, 12, 3, 11, 0), calendar_2026, shifts) == datetime(2026, 12, 3, 15, 0)
+
+
+def test_a_working_hour_item_turns_yellow_after_its_share_of_office_time(calendar_2026: WorkCalendar) -> None:
+    start = datetime(2026, 12, 3, 11, 0)
+    due = due_at(EMERGENCY, start, calendar_2026)
+    # 80 % of 2 hours is 96 minutes of office time: 60 before lunch, 36 after.
+    assert hour_warn_at(EMERGENCY, start, due, calendar_2026, 0.2) == datetime(2026, 12, 3, 14, 6)
+
+
+def test_an_hour_rule_is_not_extended_and_has_no_due_day(calendar_2026: WorkCalendar) -> None:
+    with pytest.raises(ExtensionRefused, match="按小时计"):
+        extended_due_date(EMERGENCY, date(2026, 12, 3), 1, calendar_2026)
+    with pytest.raises(InvalidDeadlineRule):
+        due_date(EMERGENCY, date(2026, 12, 3), calendar_2026)
+
+
+def test_working_hours_into_an_unconfirmed_year_are_refused(calendar_2026: WorkCalendar) -> None:
+    with pytest.raises(CalendarYearMissing):
+        due_at(EMERGENCY, datetime(2026, 12, 31, 17, 0), calendar_2026)
+
+
+def test_a_rule_counted_from_an_unknown_moment_is_rejected() -> None:
+    with pytest.raises(InvalidDeadlineRule, match="起算点"):
+        DeadlineRule(key="x", name="x", amount=1, unit="working_day", legal_basis="x",
+                     counted_from="lunch")  # type: ignore[arg-type]

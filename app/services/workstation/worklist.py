@@ -50,7 +50,7 @@ def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> li
              "kind": kinds.get(c.kind, c.kind), "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status),
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
-             "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at),
+             "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at), "case_due_at": fmt(c.due_at),
              "remaining": "暂停计时" if light == "paused" else remaining(calendar, now, t.due_at),
              "pinned": t.spec_name == PINNED_TASK, "escalations": rungs.get(t.id, [])}
             for t, c, name, unit, light in rows]

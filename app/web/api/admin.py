@@ -1,4 +1,4 @@
-"""Administrators' API: deadline rules, the working calendar, settings."""
+"""Administrators' API: deadline rules, the working calendar, settings, the repair of due dates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid
-from app.services import admin
+from app.services import admin, deadline_repair
 from app.web.api import bp
 from app.web.context import current_actor, platform
 
@@ -40,7 +40,19 @@ def confirm_year(year: int) -> ResponseReturnValue:
     if not isinstance(source, str):
         raise Invalid("提交的内容有误", {"source": "应为文字"})
     count = admin.confirm_year(platform(), current_actor(), year, entries, source)
-    return jsonify(year=year, entries=count)
+    repair = deadline_repair.preview(platform(), current_actor(), {"kind": "calendar_year", "year": year})
+    return jsonify(year=year, entries=count, repair={k: repair[k] for k in ("cause", "count", "turning_red")})
+
+
+@bp.post("/deadline-repair/preview")
+def preview_repair() -> ResponseReturnValue:
+    """Which open tasks' due dates a rule or calendar change moves (old → new, turning red); no writes."""
+    return jsonify(deadline_repair.preview(platform(), current_actor(), _body().get("cause")))
+
+
+@bp.post("/deadline-repair/apply")
+def apply_repair() -> ResponseReturnValue:
+    return jsonify(deadline_repair.apply(platform(), current_actor(), _body().get("cause")))
 
 
 def _day(entry: object) -> admin.DayEntry:

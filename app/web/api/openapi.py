@@ -64,7 +64,8 @@ STR, INT, BOOL, OBJ = {"type": "string"}, {"type": "integer"}, {"type": "boolean
 NS, NI = {"type": "string", "nullable": True}, {"type": "integer", "nullable": True}
 LIGHT = {"type": "string", "enum": ["paused", "green", "yellow", "red"], "nullable": True}
 CASE_TASK = _obj({"id": STR, "title": STR, "task": STR, "role": STR, "due_at": NS, "light": LIGHT}, unit_id=NI)
-TASK_ROW = _obj({"id": STR, "case_id": INT, "title": STR, "task": STR, "due_at": NS, "light": LIGHT})
+TASK_ROW = _obj({"id": STR, "case_id": INT, "title": STR, "task": STR, "due_at": NS, "light": LIGHT},
+                case_due_at=NS)
 CASE = _obj({"id": INT, "number": STR, "kind": STR, "channel": STR, "status": STR, "status_label": STR,
              "subject": STR, "content": STR,
              "requester": _obj({"name": STR, "phone": NS, "id_number": NS, "address": NS, "revealed": BOOL}),
@@ -100,7 +101,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "call_stats": _obj({"by": STR, "rows": {"type": "array", "items": OBJ}, "total": OBJ}),
     "incidents": _items(_obj({"case_id": INT, "number": STR, "incident": STR, "since": STR})),
     "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
-    "calendar": _obj({"year": INT, "entries": INT}),
+    "calendar": _obj({"year": INT, "entries": INT, "repair": _obj({"cause": OBJ, "count": INT, "turning_red": INT})}),
+    "repair": _obj({"cause": OBJ, "count": INT, "turning_red": INT, "tasks": {"type": "array", "items": _obj({
+        "task_id": STR, "case_id": INT, "case_number": STR, "title": STR, "task": STR, "rule": STR, "rule_name": STR,
+        "unit_id": NI, "old_due_at": NS, "new_due_at": STR, "old_warn_at": NS, "new_warn_at": STR,
+        "turns_red": BOOL})}}),
     "setting": _obj({"key": STR, "value": {}}),
     "dictionary": _items(_obj({"code": STR, "label": STR, "parent": NS, "active": BOOL, "sort": INT})),
     "routing_try": _obj({"unit_id": NI, "mode": {"type": "string", "enum": ["direct", "via_district"],
@@ -164,6 +169,9 @@ def _paths() -> dict[str, Any]:
                      legal_basis=STR)
     day = _obj({"day": {"type": "string", "format": "date"}, "is_workday": BOOL}, note=STR)
     calendar_body = _obj({"entries": {"type": "array", "items": day}}, source=STR)
+    cause = _obj({"kind": {"type": "string", "enum": ["calendar_year", "calendar_day", "rule"]}},
+                 year=INT, day={"type": "string", "format": "date"}, rule=STR)
+    repair_body = _json(_obj({"cause": cause}))
     upload = {"multipart/form-data": {"schema": _obj(
         {"file": {"type": "string", "format": "binary"}},
         forms={"type": "array", "items": {"type": "string", "format": "binary"}},
@@ -223,6 +231,12 @@ def _paths() -> dict[str, Any]:
         "/api/v1/calendar/{year}": {"put": _op("录入并确认某年工作日历(系统管理员)", "calendar",
                                                body=_json(calendar_body), params=[_param("year", "path", {
                                                    "type": "integer", "minimum": 1900, "maximum": 2200})])},
+        "/api/v1/deadline-repair/preview": {"post": _op(
+            "预览时限修复:规则或日历变更后,哪些未办结任务的到期时间会变(旧→新、将变红灯),不写入(系统管理员)",
+            "repair", body=repair_body)},
+        "/api/v1/deadline-repair/apply": {"post": _op(
+            "执行时限修复:按当前规则与日历重算这些任务的到期与预警时间,逐条审计并记录原因(系统管理员)",
+            "repair", body=repair_body)},
         "/api/v1/settings/{key}": {"put": _op("修改参数配置,立即生效(系统管理员)", "setting",
                                               body=_json(_obj({"value": {}})), params=[_param("key", "path", STR)])},
         "/api/v1/units": {"get": _op("组织机构树(id、name、parent_id、kind;active=1 只要启用的)", "units",

@@ -13,7 +13,7 @@ LEAD, OTHER = 101, 102
 def accepted(case: Case) -> Case:
     assert case.status == "registered"
     accept = case.task("accept")
-    assert (accept.lane, accept.unit_id, accept.rule) == ("dispatcher", CENTRE, None)
+    assert (accept.lane, accept.unit_id, accept.rule) == ("dispatcher", CENTRE, "hotline.centre_intake")
     case.complete("accept", accept_decision="accept", kind=accept.data["kind"])
     assert case.status == "dispatching"
     return case
@@ -27,7 +27,7 @@ def dispatched(case: Case, mode: str = "transfer", lead: int | None = LEAD, desi
     if assisting is not None:
         answers["assisting_unit_ids"] = assisting
     dispatch = case.task("dispatch")
-    assert (dispatch.lane, dispatch.unit_id) == ("dispatcher", CENTRE)
+    assert (dispatch.lane, dispatch.unit_id, dispatch.rule) == ("dispatcher", CENTRE, "hotline.centre_intake")
     return case.complete("dispatch", **answers)
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from app.domain.deadlines import SEED_RULES
 from app.domain.statuses import STOCK_LABELS
 from app.engine import DeployedDefinition, EngineRun, complete_task, deploy_definition, send_message, start_workflow
 from app.engine.serialization import load_specs, load_state
@@ -27,12 +28,7 @@ WORKFLOWS = ROOT / "workflows"
 FORMS = ROOT / "forms"
 MAIN_PROCESSES = {"hotline_order": "hotline_order.bpmn", "petition": "petition.bpmn"}
 LIBRARY = ("co_handle.bpmn", "extension.bpmn")
-RULE_KEYS = {
-    "petition.forward", "petition.notify", "petition.objection", "petition.handle", "petition.review_request",
-    "petition.review_decision", "petition.re_review_request", "petition.re_review_decision",
-    "hotline.accept", "hotline.consultation", "hotline.help", "hotline.complaint", "hotline.report",
-    "hotline.suggestion", "hotline.praise", "hotline.extension", "hotline.return",
-}
+RULE_KEYS = {rule.key for rule in SEED_RULES}  # the deploy check accepts only seeded rule keys
 ROLES = {"agent", "dispatcher", "handler", "leader"}
 KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
 CENTRE = 1
