@@ -344,7 +344,7 @@ def test_the_leader_desk_queues_approvals_counts_lights_per_unit_and_supervises(
     complete(demo, "cg01", case_id, "handle", handle_action="extend", requested_extension_days=5,
              extension_reason="需现场勘查")
     late = transferred(demo)
-    clock.advance(days=3)  # past the 签收 day of `late`
+    clock.advance(days=2)  # Friday: past the 签收 day of `late`, within the 2 working days of the 延期审批
     auth.login("cgleader01")
     page = text_of(client.get("/leader"))
     assert "延期审批 1 件" in page and "不予受理审批 0 件" in page
