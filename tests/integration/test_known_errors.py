@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 from lifecycle_driver import Api, deploy, end_of, timed_bpmn, unit_ids
 
+from app.services import deadline_repair
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
 from app.services.sweeps import fire_due_timers
@@ -121,6 +122,7 @@ def test_a_timer_that_opens_a_step_due_in_an_unconfirmed_year_fires_and_the_step
     assert (swept.timers_fired, swept.incidents) == (1, 0)
     assert api.task("leader01", case_id, "escalate")["due_at"] is None
     confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
+    deadline_repair.apply(demo, SYSADMIN, {"kind": "calendar_year", "year": 2027})  # the dates wait for the repair
     # 2026-11-27 + 60 日 = Tuesday 2027-01-26
     assert api.task("leader01", case_id, "escalate")["due_at"] == end_of(date(2027, 1, 26))
 
