@@ -93,13 +93,19 @@ def seed_reference() -> None:
     _echo_rules(added)
 
 
+ADMIN_ROLES = {"sysadmin": "系统管理员", "secadmin": "安全管理员", "auditor": "审计员"}
+
+
 @click.command("init-admin")
-@click.option("--staff-no", default="sysadmin", show_default=True)
-@click.option("--name", default="系统管理员", show_default=True)
+@click.option("--staff-no", default=None, help="工号 (default: the role's code)")
+@click.option("--name", default=None, help="姓名 (default: the role's name)")
+@click.option("--role", type=click.Choice(sorted(ADMIN_ROLES)), default="sysadmin", show_default=True,
+              help="三权分立: a production install needs one of each; only the 安全管理员 manages users")
 @with_appcontext
-def init_admin(staff_no: str, name: str) -> None:
-    """Create the first system administrator in a production install (must change the password at once)."""
+def init_admin(staff_no: str | None, name: str | None, role: str) -> None:
+    """Create a first administrator (系统管理员, 安全管理员 or 审计员) who must change the password at once."""
     p = _platform()
+    staff_no, name = staff_no or role, name or ADMIN_ROLES[role]
     password = secrets.token_urlsafe(12) + "a1A!"
     with p.db.unit_of_work() as session:
         seed.seed_reference_data(session, p)
@@ -109,10 +115,10 @@ def init_admin(staff_no: str, name: str) -> None:
         if session.scalar(select(User.id).where(User.staff_no == staff_no)) is not None:
             raise click.ClickException(f"工号 {staff_no} 已存在")
         add_user(session, p, staff_no=staff_no, name=name, unit=root, password=password,
-                      roles={"sysadmin"}, must_change_password=True)
-        audit.record(session, p, CLI_ACTOR, "user.created", detail={"user": staff_no, "roles": ["sysadmin"]})
+                 roles={role}, must_change_password=True)
+        audit.record(session, p, CLI_ACTOR, "user.created", detail={"user": staff_no, "roles": [role]})
         session.commit()
-    click.echo(f"已创建 {staff_no},一次性密码:{password}(首次登录须修改)")
+    click.echo(f"已创建 {staff_no}({ADMIN_ROLES[role]}),一次性密码:{password}(首次登录须修改)")
 
 
 @click.group("audit")

@@ -70,11 +70,28 @@ def test_an_unknown_deadline_rule_is_named_in_the_refusal(app):
 
 
 
+def test_a_production_install_can_create_its_first_security_administrator_who_manages_users(bare_app):
+    assert _flask(bare_app, "seed-reference").exit_code == 0
+    created = _flask(bare_app, "init-admin", "--role", "secadmin")
+    assert created.exit_code == 0 and "secadmin(安全管理员)" in created.output, created.output
+    password = created.output.split("一次性密码:")[1].split("(首次")[0].strip()
+
+    client = bare_app.test_client()
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"staff_no": "secadmin", "password": password, "csrf_token": token})
+    token = csrf_token_of(client.get("/password").get_data(as_text=True))
+    changed = client.post("/password", data={"old_password": password, "new_password": "Anqu@Guanli-2027",
+                                             "confirm_password": "Anqu@Guanli-2027", "csrf_token": token})
+    assert changed.status_code in (200, 302)
+    page = client.get("/admin/users")
+    assert page.status_code == 200 and "用户" in page.get_data(as_text=True)
+
+
 def test_a_production_install_gets_one_administrator_who_must_change_the_one_time_password(bare_app):
     assert _flask(bare_app, "seed-reference").exit_code == 0
     created = _flask(bare_app, "init-admin", "--staff-no", "admin1")
     assert created.exit_code == 0, created.output
-    password = created.output.split("一次性密码:")[1].split("(")[0].strip()
+    password = created.output.split("一次性密码:")[1].split("(首次")[0].strip()
     assert _flask(bare_app, "init-admin", "--staff-no", "admin1").exit_code != 0  # never twice
 
     client = bare_app.test_client()
