@@ -13,9 +13,11 @@ Map of the package:
 - guards.py        run-time guards and the per-run budget
 - functions.py     the whitelist of functions scripts see
 - errors.py        the error vocabulary
+- description.py   describe_definition: a deployed spec's user tasks, statuses and paths, as plain data
 """
 
 from app.engine.deploy import DeployedDefinition, deploy_definition
+from app.engine.description import DefinitionDescription, StepDescription, describe_definition
 from app.engine.errors import (
     DefinitionInvalid,
     EngineError,
@@ -30,6 +32,7 @@ from app.engine.serialization import SERIALIZER_VERSION
 
 __all__ = [
     "SERIALIZER_VERSION",
+    "DefinitionDescription",
     "DefinitionInvalid",
     "DeployedDefinition",
     "DueTimer",
@@ -39,9 +42,11 @@ __all__ = [
     "HumanTask",
     "MessageNotExpected",
     "ScriptFailed",
+    "StepDescription",
     "TaskNotReady",
     "complete_task",
     "deploy_definition",
+    "describe_definition",
     "fire_due_timers",
     "send_message",
     "start_workflow",

@@ -16,12 +16,11 @@ from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
 from app.errors import NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
-from app.services import audit, e_supervision, notices
+from app.services import audit, e_supervision, notices, scope
 from app.services.actors import Actor
 from app.services.counters import next_case_serial
 from app.services.dictionary import status_label
 from app.services.platform import Platform
-from app.services.scope import visible_cases
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
@@ -59,7 +58,7 @@ def find_case(session: Session, actor: Actor, case_id: int) -> Case:
     """The case if the actor may see it; otherwise NotFound, so its existence is not told."""
     if not actor.can("case.read"):
         raise NotFound("诉求件不存在")
-    case = session.scalar(select(Case).where(Case.id == case_id, visible_cases(actor)))
+    case = session.scalar(select(Case).where(Case.id == case_id, scope.visible_cases(actor)))
     if case is None:
         raise NotFound("诉求件不存在")
     return case
@@ -110,8 +109,7 @@ def may_see_personal(session: Session, actor: Actor, case: Case) -> bool:
         return False
     if case.sensitivity != "sensitive":
         return True
-    registering = session.get(Unit, case.registering_unit_id)
-    return registering is not None and registering.path.startswith(actor.unit_path)
+    return scope.unit_in_scope(session, actor, case.registering_unit_id)
 
 
 def accuser_protected(session: Session, actor: Actor, case: Case) -> bool:

@@ -1,25 +1,71 @@
-"""Which cases a user may see: those where their unit, or a unit below it, is involved."""
+"""Who may see what and who may work what: the one home of both rules (docs/security.md, "seeing vs working").
+
+- **May see** a case: the actor holds a case role and their unit, or a unit below it, is involved (registering,
+  lead or assisting unit, or the unit of any of its tasks, now or before) — or they are a task's assignee.
+  Leaders and the centre's desks see their child units' cases this way. `visible_cases` is the rule as SQL,
+  `may_see` asks it for one case, `in_scope` is the "at or below the actor's unit" test both are built on.
+- **May work** a task: the actor holds the task's role and is of the task's **own** unit — not a unit above
+  it — or is its explicit assignee. `workable_tasks` is the rule as SQL, `may_work` asks it for one task.
+  A leader above supervises (a message to the process) and approves what the process sends to them; they
+  do not complete a child unit's steps.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.domain.roles import CASE_ROLES
 from app.models import Case, HumanTask, Unit, case_assisting_unit
 from app.services.actors import Actor
 
 
+def in_scope(actor: Actor, unit_id: ColumnElement[int | None] | InstrumentedAttribute[int | None]
+             ) -> ColumnElement[bool]:
+    """`unit_id` names the actor's unit or a unit below it (false for an actor without a unit)."""
+    if not actor.unit_path:
+        return false()
+    return unit_id.in_(select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True)))
+
+
 def visible_cases(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on Case: the registering, lead or an assisting unit, or the unit of any of its tasks
-    (now or before), inside the actor's subtree."""
+    """May see, as a WHERE clause on Case."""
     if not actor.roles & CASE_ROLES or not actor.unit_path:
         return false()
-    subtree = select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True))
     task = aliased(HumanTask)  # callers may already select from human_task
+    mine = [task.assignee_id == actor.user_id] if actor.user_id is not None else []
     return or_(
-        Case.registering_unit_id.in_(subtree),
-        Case.lead_unit_id.in_(subtree),
-        exists().where(case_assisting_unit.c.case_id == Case.id, case_assisting_unit.c.unit_id.in_(subtree)),
-        exists().where(task.case_id == Case.id, task.unit_id.in_(subtree)),  # e.g. a 复查 unit
+        in_scope(actor, Case.registering_unit_id),
+        in_scope(actor, Case.lead_unit_id),
+        exists().where(case_assisting_unit.c.case_id == Case.id, in_scope(actor, case_assisting_unit.c.unit_id)),
+        exists().where(task.case_id == Case.id, or_(in_scope(actor, task.unit_id), *mine)),  # e.g. a 复查 unit
     )
+
+
+def may_see(session: Session, actor: Actor, case_id: int) -> bool:
+    """May see, for one case (the same clause, asked for its id)."""
+    return session.scalar(select(Case.id).where(Case.id == case_id, visible_cases(actor))) is not None
+
+
+def unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> bool:
+    """The unit is the actor's or below it (e.g. the registering unit of a 举报, for its accuser's identity)."""
+    return unit_id is not None and session.scalar(
+        select(Unit.id).where(Unit.id == unit_id, in_scope(actor, Unit.id))) is not None
+
+
+def workable_tasks(actor: Actor) -> ColumnElement[bool]:
+    """May work, as a WHERE clause on HumanTask (whatever its state: callers add `state == 'ready'`)."""
+    roles = sorted(actor.roles & CASE_ROLES)
+    if not roles:
+        return false()
+    whose = [HumanTask.unit_id == actor.unit_id] if actor.unit_id is not None else []
+    if actor.user_id is not None:
+        whose.append(HumanTask.assignee_id == actor.user_id)
+    if not whose:
+        return false()
+    return and_(HumanTask.role.in_(roles), or_(*whose))
+
+
+def may_work(session: Session, actor: Actor, task_id: str) -> bool:
+    """May work, for one task (the same clause, asked for its id)."""
+    return session.scalar(select(HumanTask.id).where(HumanTask.id == task_id, workable_tasks(actor))) is not None

@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session, lazyload
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
-from app.services import audit, incidents, notify, process, routing
+from app.services import audit, incidents, notify, process, routing, scope
 from app.services.actors import Actor
 from app.services.cases import find_case, task_light
 from app.services.platform import Platform
-from app.services.scope import visible_cases
 
 LIGHTS = tuple(LIGHT_LABELS)
 
@@ -33,10 +32,8 @@ def light_expr(now: datetime) -> ColumnElement[str]:
 
 
 def workable_by(actor: Actor) -> list[ColumnElement[bool]]:
-    """WHERE clauses on HumanTask for the ready tasks the actor may work: a role they hold, at their unit
-    or a unit below it."""
-    subtree = select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True))
-    return [HumanTask.state == "ready", HumanTask.role.in_(sorted(actor.roles)), HumanTask.unit_id.in_(subtree)]
+    """WHERE clauses on HumanTask for the ready tasks the actor may work (the rule: scope.workable_tasks)."""
+    return [HumanTask.state == "ready", scope.workable_tasks(actor)]
 
 
 TaskRow = tuple[HumanTask, Case, str | None, str | None, str]  # task, case, requester name, unit name, light
@@ -67,7 +64,7 @@ def select_rows(session: Session, now: datetime, where: list[Any], order: list[A
 
 def load_worklist(session: Session, now: datetime, actor: Actor, *, light: str | None = None,
                   kind: str | None = None, task: str | None = None, page: int = 1, per_page: int = 20,
-                  descending: bool = False, pinned: str | None = None) -> Worklist:
+                  descending: bool = False, pinned: frozenset[str] = frozenset()) -> Worklist:
     """The actor's ready tasks: `pinned` tasks (督办反馈) first, then by due time. One grouped pass gives the
     light counts, the task choices and, unless a kind is asked for, the filtered total."""
     lit = light_expr(now).label("light")
@@ -93,21 +90,21 @@ def load_worklist(session: Session, now: datetime, actor: Actor, *, light: str |
 
 
 def _page_rows(session: Session, now: datetime, where: list[Any], descending: bool, start: int, size: int,
-               pinned: str | None) -> list[TaskRow]:
+               pinned: frozenset[str]) -> list[TaskRow]:
     """Pinned tasks first, then the rest by due time: two ordered reads, so the second walks the ready-task
     index instead of sorting every task of the unit."""
     due = HumanTask.due_at.desc().nulls_last() if descending else HumanTask.due_at.asc().nulls_last()
     order = [due, HumanTask.created_at, HumanTask.id]
-    if pinned is None:
+    if not pinned:
         return select_rows(session, now, where, order, limit=size, offset=start)
-    pinned_where = [*where, HumanTask.spec_name == pinned]
+    pinned_where = [*where, HumanTask.spec_name.in_(sorted(pinned))]
     pinned_count = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*pinned_where)) or 0
     rows: list[TaskRow] = []
     if start < pinned_count:
         rows = select_rows(session, now, pinned_where, order, limit=size, offset=start)
     if len(rows) < size:
-        rows += select_rows(session, now, [*where, HumanTask.spec_name != pinned], order, limit=size - len(rows),
-                            offset=max(0, start - pinned_count))
+        rows += select_rows(session, now, [*where, HumanTask.spec_name.not_in(sorted(pinned))], order,
+                            limit=size - len(rows), offset=max(0, start - pinned_count))
     return rows
 
 
@@ -132,17 +129,10 @@ def _task_item(t: HumanTask, c: Case, light: str) -> dict[str, Any]:
 def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case]:
     """A task the actor may see (its case in scope); NotFound otherwise."""
     row = session.execute(select(HumanTask, Case).join(Case).where(HumanTask.id == task_id,
-                                                                    visible_cases(actor))).first()
+                                                                    scope.visible_cases(actor))).first()
     if row is None:
         raise NotFound("任务不存在")
     return row[0], row[1]
-
-
-def _may_work(session: Session, actor: Actor, task: HumanTask) -> bool:
-    if task.role not in actor.roles or task.unit_id is None:
-        return False
-    unit = session.get(Unit, task.unit_id)
-    return unit is not None and unit.path.startswith(actor.unit_path)
 
 
 def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -155,7 +145,7 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
         forms = json.loads(definition.forms_json) if definition else {}
         item = _task_item(task, case_row, task_light(task, now))
         item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
-                    may_complete=task.state == "ready" and _may_work(session, actor, task))
+                    may_complete=task.state == "ready" and scope.may_work(session, actor, task.id))
         return item
 
 
@@ -186,8 +176,8 @@ def _record_conflict(platform: Platform, actor: Actor, task_id: str, reason: str
 def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
     with platform.db.unit_of_work() as session:
         task, case_row = find_task(session, actor, task_id)
-        if not _may_work(session, actor, task):
-            raise NotPermitted("该任务不属于您的岗位或单位")
+        if not scope.may_work(session, actor, task.id):
+            raise NotPermitted("该任务不属于您的岗位或单位：任务只由其所属单位（或指定的经办人）办理")
         locked = process.lock_case(session, case_row.id)
         if task.paused_at is not None:  # its clock stands still (app.services.pauses): resume it first
             raise Conflict("该任务正在暂停计时,请先恢复计时再办理")

@@ -23,8 +23,7 @@ def render_dispatch(task_id: str | None, *, failed: dict[str, Any] | None = None
     fields = forms_render.fields_of(desk["task"]["form"], values, failed.get("errors")) \
         if desk["task"] else []
     return render_template("dispatch.html", d=desk, fields=fields, refs=workstation.reference(platform()),
-                           form_error=(failed.get("errors") or {}).get("__all__", ""), conflict=conflict,
-                           mode_labels=workstation.MODE_LABELS), status
+                           form_error=(failed.get("errors") or {}).get("__all__", ""), conflict=conflict), status
 
 
 @bp.get("/dispatch")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from lifecycle_driver import Api, unit_ids
 from sqlalchemy import select
 
 from app.errors import Invalid, NotPermitted
-from app.models import AuditEvent, Case, Unit, User
+from app.models import AuditEvent, Case, HumanTask, Unit, User
 from app.services.auth import sign_in
 from app.services.cases import RequesterInput, new_case_identity, new_requester
 from app.services.users import add_user, assign_roles
@@ -140,3 +141,90 @@ def test_the_administrators_read_no_case_at_all(client, demo):
 
     for admin in ("sysadmin", "secadmin", "auditor"):
         assert [_read(client, admin, c).status_code for c in cases] == [404, 404], admin
+
+
+# Seeing is not working: a task is worked by its own unit (or its assignee), never by a unit above it.
+
+def _dispatched_to(api, units: dict[str, int], unit: str = "cgj") -> int:  # type: ignore[no-untyped-def]
+    """A complaint accepted and 转送 to `unit`: waiting there for 签收."""
+    case_id = int(api.register()["id"])
+    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
+    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units[unit],
+                 directly_designated=False)
+    return case_id
+
+
+def _ready_task(platform, case_id: int, spec: str) -> str:  # type: ignore[no-untyped-def]
+    with platform.db.reading() as session:
+        return session.scalars(select(HumanTask.id).where(HumanTask.case_id == case_id, HumanTask.spec_name == spec,
+                                                          HumanTask.state == "ready")).one()
+
+
+def test_a_centre_handler_may_not_sign_for_a_task_of_a_bureau_below_the_centre(client, demo):
+    api = Api(client)
+    case_id = _dispatched_to(api, unit_ids(demo))
+    task_id = _ready_task(demo, case_id, "sign_for")
+
+    refused = api.call("zx01", "POST", f"/tasks/{task_id}/complete", json={"data": {"sign_note": "已签收"}})
+
+    assert refused.status_code == 403
+    assert "不属于您的岗位或单位" in refused.get_json()["message"]
+    assert api.case(case_id)["tasks"][0]["task"] == "sign_for"  # nothing moved
+    assert api.call("zx01", "GET", f"/tasks/{task_id}").get_json()["may_complete"] is False
+    api.complete_id("cg01", task_id, sign_note="已签收")  # the bureau's own handler does it
+
+
+def test_a_centre_handlers_worklist_holds_only_the_centres_own_tasks(client, demo):
+    api = Api(client)
+    units = unit_ids(demo)
+    bureau_cases = [_dispatched_to(api, units, "cgj"), _dispatched_to(api, units, "zjj")]
+    own = _dispatched_to(api, units, "cgj")
+    api.complete("dispatch01", int(api.register()["id"]), "accept", accept_decision="accept", kind="complaint")
+    self_handled = int(api.register()["id"])
+    api.complete("dispatch01", self_handled, "accept", accept_decision="accept", kind="complaint")
+    api.complete("dispatch01", self_handled, "dispatch", dispatch_mode="self_handle", directly_designated=True)
+
+    items = api.worklist("zx01")["items"]
+
+    assert {t["unit_id"] for t in items} == {units["centre"]}
+    assert [t["case_id"] for t in items] == [self_handled]
+    assert not {t["case_id"] for t in api.worklist("zx01")["items"]} & {*bureau_cases, own}
+    assert sorted(t["case_id"] for t in api.worklist("cg01", task="sign_for")["items"]) == [bureau_cases[0], own]
+
+
+def test_a_district_handler_reads_a_streets_case_but_may_not_work_its_task(client, demo):
+    api = Api(client)
+    _add_handler(demo, "dcq01", "dcq")
+    _add_handler(demo, "hpl01", "dcq.hpl")
+    case_id = _dispatched_to(api, unit_ids(demo), "dcq.hpl")
+    task_id = _ready_task(demo, case_id, "sign_for")
+
+    assert api.call("dcq01", "GET", f"/cases/{case_id}").status_code == 200
+    assert api.call("dcq01", "POST", f"/tasks/{task_id}/complete", json={"data": {}}).status_code == 403
+    assert api.worklist("dcq01")["items"] == []
+    api.complete_id("hpl01", task_id, sign_note="已签收")
+
+
+def test_leaders_above_still_see_and_supervise_a_bureaus_case(client, demo):
+    api = Api(client)
+    case_id = _dispatched_to(api, unit_ids(demo))
+    api.complete("cg01", case_id, "sign_for", sign_note="已签收")
+
+    assert api.case(case_id, user="leader01")["lead_unit"] == "市城管局"
+    api.supervise(case_id, "请尽快办理", user="leader01")  # a message the process receives, not a unit's step
+    feedback = _ready_task(demo, case_id, "supervision_feedback")
+    assert api.call("leader01", "POST", f"/tasks/{feedback}/complete",
+                    json={"data": {"supervision_feedback": "已办"}}).status_code == 403
+    assert [t["case_id"] for t in api.worklist("cg01", task="supervision_feedback")["items"]] == [case_id]
+
+
+def test_an_explicit_assignee_may_work_a_task_outside_their_unit_with_its_role(client, demo):
+    api = Api(client)
+    case_id = _dispatched_to(api, unit_ids(demo))
+    task_id = _ready_task(demo, case_id, "sign_for")
+    with demo.db.unit_of_work() as session:
+        session.get(HumanTask, task_id).assignee_id = _user_id(demo, "zj01")
+        session.commit()
+
+    assert [t["id"] for t in api.worklist("zj01")["items"]] == [task_id]
+    api.complete_id("zj01", task_id, sign_note="代为签收")

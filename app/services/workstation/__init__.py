@@ -8,9 +8,9 @@ use cases in services.intake and services.tasks.
     diagram          the case's BPMN with lanes in Chinese and its current elements
     intake_form      来电/来访登记: field checks, registering, the duplicate hint
     desks            派单 desk (time limits per 办理方式) and the leader's desk
-    workflow_tables  the hand-kept mirror of workflows/*.bpmn (modes, rule keys after 派单, task ids)
 
-Lights and their labels live in app.domain.lights.
+Lights and their labels live in app.domain.lights; what each step of a process does is asked of the
+deployed definition (services.steps).
 """
 
 from app.services.workstation.case_page import case_page
@@ -24,11 +24,10 @@ from app.services.workstation.desks import (
 from app.services.workstation.diagram import case_diagram
 from app.services.workstation.display import category_tree, fmt, labels, reference, unit_tree
 from app.services.workstation.intake_form import check_requester, duplicate_hint, register_from_form
-from app.services.workstation.workflow_tables import MODE_LABELS
 from app.services.workstation.worklist import remaining, worklist_page
 
 __all__ = [
-    "MODE_LABELS", "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "proposal_values",
+    "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "proposal_values",
     "dispatch_previews", "duplicate_hint", "fmt", "labels", "leader_desk", "reference", "register_from_form",
     "remaining", "supervise_by_number", "unit_tree", "worklist_page",
 ]

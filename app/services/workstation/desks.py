@@ -1,5 +1,6 @@
 """派单 (the dispatcher's desk, with the time limits each 办理方式 would bring) and the leader's desk
-(approval queues, units by light, overdue tasks, 督办 by 受理号)."""
+(approval queues, units by light, overdue tasks, 督办 by 受理号). What the steps are comes from the deployed
+definition (services.steps), never from a table here."""
 
 from __future__ import annotations
 
@@ -12,38 +13,56 @@ from app.domain.deadlines import due_at
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask, Unit
-from app.services import cases, escalation, routing, tasks
+from app.services import cases, escalation, routing, scope, steps, tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
-from app.services.scope import visible_cases
 from app.services.workstation.display import fmt, labels, masked
-from app.services.workstation.workflow_tables import AFTER_DISPATCH, LEADER_QUEUES, MODE_LABELS
 from app.services.workstation.worklist import task_rows, worklist_page
+
+DISPATCH_STEP = "dispatch"  # the 派单 user task (BPMN id) and the form field whose value picks the path
+MODE_FIELD = "dispatch_mode"
 
 
 def dispatch_previews(platform: Platform, actor: Actor, case_id: int) -> list[dict[str, Any]]:
-    """Per mode, the steps after 派单 with the time limit their rule gives if dispatched now."""
+    """Per 办理方式 (the dispatch form's choices), the steps its path reaches in the case's deployed definition,
+    with the time limit each one's rule gives if dispatched now."""
     now = platform.clock.now()
     with platform.db.reading() as session:
         row = cases.find_case(session, actor, case_id)
-        plan = AFTER_DISPATCH.get(row.process_key or "", {})
+        described = steps.for_case(session, row)
+        if described is None or DISPATCH_STEP not in described.steps:
+            return []
         calendar = load_calendar(session)
+        data = {"kind": row.kind, "category": row.category, "channel": row.channel}
         previews = []
-        for mode, steps in plan.items():
+        for mode, label in dispatch_modes(described.steps[DISPATCH_STEP].form_schema).items():
+            path = described.path_after(DISPATCH_STEP, MODE_FIELD, mode)
             shown = []
-            for i, (step, key) in enumerate(steps):
-                rule = load_rule(session, key.format(kind=row.kind))
+            for i, step in enumerate(path):
+                key = described.rule_key(step.step, data)
+                if key is None:
+                    declared = step.deadline_rule or step.deadline_rule_expression
+                    shown.append({"step": step.title, "limit": "派单后按流程确定" if declared else "不计时限",
+                                  "due": "—"})
+                    continue
+                rule = load_rule(session, key)
                 if i == 0:
                     try:
                         when = f"至 {fmt(due_at(rule, now, calendar))}"
                     except CalendarYearMissing:
                         when = "（工作日历未确认，无法计算）"
                 else:
-                    when = f"（自{steps[i - 1][0].removeprefix('领导批示后')}之日起算）"
-                shown.append({"step": step, "limit": f"{rule.name} {rule.label}", "due": when})
-            previews.append({"mode": mode, "label": MODE_LABELS[mode], "steps": shown})
+                    when = f"（自{path[i - 1].title}之日起算）"
+                shown.append({"step": step.title, "limit": f"{rule.name} {rule.label}", "due": when})
+            previews.append({"mode": mode, "label": label, "steps": shown})
         return previews
+
+
+def dispatch_modes(form: dict[str, Any]) -> dict[str, str]:
+    """The 办理方式 choices (code → label) the deployed dispatch form offers."""
+    field = (form.get("properties") or {}).get(MODE_FIELD) or {}
+    return {str(o["const"]): str(o.get("title") or o["const"]) for o in field.get("oneOf", []) if "const" in o}
 
 
 def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict[str, Any]:
@@ -87,7 +106,7 @@ def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str
     if errors:
         raise Invalid("督办信息不完整", errors)
     with platform.db.reading() as session:
-        case_id = session.scalar(select(Case.id).where(Case.number == number.strip(), visible_cases(actor)))
+        case_id = session.scalar(select(Case.id).where(Case.number == number.strip(), scope.visible_cases(actor)))
     if case_id is None:
         raise Invalid("未找到该受理号的诉求件", {"number": "未找到该受理号的诉求件（或不在您的职责范围内）"})
     return dict(tasks.supervise(platform, actor, case_id, note.strip()), number=number.strip())
@@ -97,14 +116,13 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
     """Approval queues by task, and the units under the leader with counts per light and the overdue list."""
     now = platform.clock.now()
     lit = tasks.light_expr(now).label("light")
-    subtree = select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True))
-    in_units = [HumanTask.state == "ready", HumanTask.unit_id.in_(subtree)]
+    in_units = [HumanTask.state == "ready", scope.in_scope(actor, HumanTask.unit_id)]  # seen, not worked
     with platform.db.reading() as session:
         order = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id]
         queues = [{"task": spec, "label": label,
                    "items": task_rows(session, platform, [*tasks.workable_by(actor), HumanTask.spec_name == spec],
                                       order, limit=50)}
-                  for spec, label in LEADER_QUEUES.items()]
+                  for spec, label in steps.leader_queues(session).items()]
         counts = session.execute(select(Unit.id, Unit.name, Unit.path, lit, func.count())
                                  .select_from(HumanTask).join(Unit, HumanTask.unit_id == Unit.id).where(*in_units)
                                  .group_by(Unit.id, Unit.name, Unit.path, lit)).all()

@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
-from app.services import escalation, tasks
+from app.services import escalation, steps, tasks
 from app.services.actors import Actor
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
 from app.services.workstation.display import fmt, labels, status_labels
-from app.services.workstation.workflow_tables import PINNED_TASK
 
 
 def remaining(calendar: WorkCalendar, now: datetime, due: datetime | None) -> str:
@@ -43,6 +42,7 @@ def task_rows(session: Session, platform: Platform, where: list[Any], order: lis
 def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> list[dict[str, Any]]:
     """Rows as the page shows them: masked requester, Chinese kind, light with its label, time left."""
     now = platform.clock.now()
+    pinned = steps.pinned_steps(session)
     kinds, words = labels(session, "kind"), status_labels(session)
     calendar = load_calendar(session)
     rungs = escalation.marks(session, [t.id for t, *_ in rows])
@@ -52,7 +52,7 @@ def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> li
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
              "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at), "case_due_at": fmt(c.due_at),
              "remaining": "暂停计时" if light == "paused" else remaining(calendar, now, t.due_at),
-             "pinned": t.spec_name == PINNED_TASK, "escalations": rungs.get(t.id, [])}
+             "pinned": t.spec_name in pinned, "escalations": rungs.get(t.id, [])}
             for t, c, name, unit, light in rows]
 
 
@@ -62,7 +62,8 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
     """我的待办:督办反馈 pinned first, then by due time; counts per light over all of the actor's tasks."""
     with platform.db.reading() as session:
         found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
-                                    page=page, per_page=per_page, descending=descending, pinned=PINNED_TASK)
+                                    page=page, per_page=per_page, descending=descending,
+                                    pinned=steps.pinned_steps(session))
         return {"items": shown(session, platform, found.rows), "total": found.total, "page": found.page,
                 "pages": found.pages, "counts": found.counts, "kinds": labels(session, "kind"),
                 "tasks": found.choices}

@@ -1,0 +1,66 @@
+"""What each step of a case's process does, asked of the deployed definition (app.engine.describe_definition).
+
+Nothing here copies BPMN facts: the dispatch preview, the leader's queues, the pinned 督办反馈 and the
+approval rule read the description of the version a case runs on (or the newest version of each process),
+so a redeployed definition changes them with no code change (docs/workflow-description.md).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import engine
+from app.models import Case, ProcessDefinition, WorkflowState
+from app.services.process import Definition
+
+LEADER_ROLE = "leader"  # the lane (role code) whose steps get a queue on /leader, beside every approval
+
+_DESCRIPTIONS: dict[str, engine.DefinitionDescription] = {}  # checksum → description; versions never change
+_REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
+
+
+def _describe(session: Session, definition: Definition) -> engine.DefinitionDescription:
+    found = _DESCRIPTIONS.get(definition.checksum)
+    if found is None:
+        found = _DESCRIPTIONS[definition.checksum] = engine.describe_definition(definition.spec_json(session))
+    return found
+
+
+def for_case(session: Session, case: Case) -> engine.DefinitionDescription | None:
+    """The description of the definition version the case runs on (None for a case without a process)."""
+    row = session.execute(select(*_REF).join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
+                          .where(WorkflowState.case_id == case.id)).first()
+    return _describe(session, Definition(*row)) if row else None
+
+
+def newest(session: Session) -> list[engine.DefinitionDescription]:
+    """The description of the newest version of every deployed process, by key."""
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
+        .group_by(ProcessDefinition.key).subquery()
+    rows = session.execute(select(*_REF).join(latest, (latest.c.key == ProcessDefinition.key)
+                                              & (latest.c.version == ProcessDefinition.version))
+                           .order_by(ProcessDefinition.key)).all()
+    return [_describe(session, Definition(*row)) for row in rows]
+
+
+def leader_queues(session: Session) -> dict[str, str]:
+    """Step → queue title for /leader: every approval step and every step of the leader lane."""
+    queues: dict[str, str] = {}
+    for described in newest(session):
+        approvals = described.approvals
+        for step in described.steps.values():
+            if step.step in approvals or step.role == LEADER_ROLE:
+                queues.setdefault(step.step, step.title)
+    return queues
+
+
+def pinned_steps(session: Session) -> frozenset[str]:
+    """Steps a message creates (督办反馈 after a 督办): someone is waiting, so they top the worklist."""
+    return frozenset(s for described in newest(session) for s in described.after_message)
+
+
+def requesting_step(session: Session, case: Case, step: str) -> str | None:
+    """For an approval step of the case's process, the step whose request it decides (else None)."""
+    described = for_case(session, case)
+    return described.approvals.get(step) if described else None
