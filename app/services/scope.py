@@ -8,6 +8,9 @@
   it — or is its explicit assignee. `workable_tasks` is the rule as SQL, `may_work` asks it for one task.
   A leader above supervises (a message to the process) and approves what the process sends to them; they
   do not complete a child unit's steps.
+- **Never one's own approval** (职责分离): an approval step (its BPMN `requestedBy` names the step that asked,
+  read from the deployed definition) is never worked by whoever completed that asking step — an extension,
+  a 不予受理, a return. `own_request` finds it from the audit trail of the case.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.domain.roles import CASE_ROLES
-from app.models import Case, HumanTask, Unit, case_assisting_unit
+from app.models import AuditEvent, Case, HumanTask, Unit, case_assisting_unit
+from app.services import steps
 from app.services.actors import Actor
 
 
@@ -69,3 +73,18 @@ def workable_tasks(actor: Actor) -> ColumnElement[bool]:
 def may_work(session: Session, actor: Actor, task_id: str) -> bool:
     """May work, for one task (the same clause, asked for its id)."""
     return session.scalar(select(HumanTask.id).where(HumanTask.id == task_id, workable_tasks(actor))) is not None
+
+
+def own_request(session: Session, actor: Actor, case: Case, task: HumanTask) -> str | None:
+    """The asking step's id when `task` approves a request the actor made; None when they may decide it.
+
+    The asker is whoever completed the asking step last before this task (the audit trail of the case):
+    the completion that sent the request here."""
+    asking = steps.requesting_step(session, case, task.spec_name)
+    if asking is None or actor.user_id is None:
+        return None
+    completions = session.execute(select(AuditEvent.actor_id, AuditEvent.detail)
+                                  .where(AuditEvent.case_id == case.id, AuditEvent.action == "task.completed")
+                                  .order_by(AuditEvent.id.desc())).all()
+    asker = next((who for who, detail in completions if (detail or {}).get("task") == asking), None)
+    return asking if asker == actor.user_id else None

@@ -144,8 +144,10 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
         definition = session.get(ProcessDefinition, state.definition_id) if state else None
         forms = json.loads(definition.forms_json) if definition else {}
         item = _task_item(task, case_row, task_light(task, now))
+        may_complete = (task.state == "ready" and scope.may_work(session, actor, task.id)
+                        and scope.own_request(session, actor, case_row, task) is None)
         item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
-                    may_complete=task.state == "ready" and scope.may_work(session, actor, task.id))
+                    may_complete=may_complete)
         return item
 
 
@@ -178,6 +180,12 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
         task, case_row = find_task(session, actor, task_id)
         if not scope.may_work(session, actor, task.id):
             raise NotPermitted("该任务不属于您的岗位或单位：任务只由其所属单位（或指定的经办人）办理")
+        asked = scope.own_request(session, actor, case_row, task)
+        if asked is not None:  # refused, and the refusal is on the record (its own commit)
+            audit.record(session, platform, actor, "task.refused_own_request", case_id=case_row.id,
+                         detail={"task": task.spec_name, "title": task.title, "requested_by_task": asked})
+            session.commit()
+            raise NotPermitted(f"职责分离：「{task.title}」审批的是您本人提出的申请，须由其他有审批权限的人员办理")
         locked = process.lock_case(session, case_row.id)
         if task.paused_at is not None:  # its clock stands still (app.services.pauses): resume it first
             raise Conflict("该任务正在暂停计时,请先恢复计时再办理")

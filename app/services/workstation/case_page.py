@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "task.pause_refused": "不批准暂停计时", "task.paused": "暂停计时", "task.resumed": "恢复计时",
     "escalation.remind": "逾期前催办", "escalation.notice": "发出催办通知书",
     "escalation.supervise": "逾期自动督办并通报",
+    "task.refused_own_request": "拒绝审批本人提出的申请（职责分离）",
 }
 
 

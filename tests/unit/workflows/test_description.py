@@ -23,7 +23,8 @@ def _variant(key: str, old: str, new: str):  # type: ignore[no-untyped-def]
     """The stock definition with one piece of its XML replaced, deployed and described."""
     xml = (WORKFLOWS / MAIN_PROCESSES[key]).read_text(encoding="utf-8")
     assert old in xml
-    variant = deploy_definition(xml.replace(old, new, 1).encode(), {p.name: p.read_bytes() for p in FORMS.glob("*.json")},
+    forms = {p.name: p.read_bytes() for p in FORMS.glob("*.json")}
+    variant = deploy_definition(xml.replace(old, new, 1).encode(), forms,
                                 library={name: (WORKFLOWS / name).read_bytes() for name in LIBRARY},
                                 rule_keys=RULE_KEYS, roles={"agent", "dispatcher", "handler", "leader"})
     return describe_definition(variant.spec_json)
