@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.domain.roles import PERMISSIONS
+from app.errors import NotPermitted
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -26,3 +29,9 @@ class Actor:
 
 
 SYSTEM = Actor(label="system")
+
+
+def require(actor: Actor, permission: str) -> None:
+    """The services' permission check (routes carry none; app/web/errors.py maps the refusal to 403)."""
+    if not actor.can(permission):
+        raise NotPermitted(f"没有权限执行此操作（需要「{PERMISSIONS.get(permission, permission)}」权限）")

@@ -15,7 +15,7 @@ from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
 from app.services import audit, incidents, notify, process, routing, scope
-from app.services.actors import Actor
+from app.services.actors import Actor, require
 from app.services.cases import find_case, task_light
 from app.services.platform import Platform
 
@@ -111,6 +111,7 @@ def _page_rows(session: Session, now: datetime, where: list[Any], descending: bo
 def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind: str | None = None,
              task: str | None = None, page: int = 1, per_page: int = 50) -> dict[str, Any]:
     """The actor's ready tasks for API clients, soonest due first, with counts per light."""
+    require(actor, "case.read")
     with platform.db.reading() as session:
         found = load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task, page=page,
                               per_page=per_page)
@@ -128,6 +129,8 @@ def _task_item(t: HumanTask, c: Case, light: str) -> dict[str, Any]:
 
 def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case]:
     """A task the actor may see (its case in scope); NotFound otherwise."""
+    if not actor.can("case.read"):
+        raise NotFound("任务不存在")
     row = session.execute(select(HumanTask, Case).join(Case).where(HumanTask.id == task_id,
                                                                     scope.visible_cases(actor))).first()
     if row is None:

@@ -8,11 +8,10 @@ from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.domain.intake import MAX_ID
-from app.errors import Invalid, NotFound
-from app.services import calls, workstation
+from app.errors import Invalid
+from app.services import workstation
 from app.web.api.schemas import load
-from app.web.context import current_actor, platform, requires
+from app.web.context import current_actor, platform
 from app.web.pages import bp
 
 
@@ -36,22 +35,14 @@ def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
 
 
 @bp.get("/intake")
-@requires("case.create")
 def intake_form() -> ResponseReturnValue:
     """The empty form, or with `?call=<id>` (the screen pop's link) prefilled from the call this agent answered."""
-    values = {"channel": "phone", "kind": "complaint"}
     call = request.args.get("call", "")
-    if call.isdecimal() and call.isascii():
-        if int(call) > MAX_ID:
-            raise NotFound("来电不存在")
-        prefill = calls.intake_prefill(platform(), current_actor(), int(call))
-        values |= {"call_id": str(prefill["call_id"]), "phone": prefill["requester"]["phone"] or "",
-                   "caller_location": prefill["caller_location"] or ""}
-    return _form(values, {})
+    call_id = int(call) if call.isdecimal() and call.isascii() else None
+    return _form(workstation.intake_start(platform(), current_actor(), call_id), {})
 
 
 @bp.post("/intake")
-@requires("case.create")
 def intake_submit() -> ResponseReturnValue:
     """Register; the form's one-time key makes a double click or a refresh answer the same case."""
     values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "duplicate_of", "call_id", "request_key")}
@@ -65,7 +56,6 @@ def intake_submit() -> ResponseReturnValue:
 
 
 @bp.post("/intake/duplicates")
-@requires("case.create")
 def duplicates() -> ResponseReturnValue:
     """JSON: the requester's cases of the last 90 days, for the hint under the phone and ID fields.
 

@@ -23,11 +23,11 @@ from app.services.workstation.desks import (
 )
 from app.services.workstation.diagram import case_diagram
 from app.services.workstation.display import category_tree, fmt, labels, reference, unit_tree
-from app.services.workstation.intake_form import check_requester, duplicate_hint, register_from_form
+from app.services.workstation.intake_form import check_requester, duplicate_hint, intake_start, register_from_form
 from app.services.workstation.worklist import remaining, worklist_page
 
 __all__ = [
-    "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "proposal_values",
-    "dispatch_previews", "duplicate_hint", "fmt", "labels", "leader_desk", "reference", "register_from_form",
-    "remaining", "supervise_by_number", "unit_tree", "worklist_page",
+    "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "dispatch_previews",
+    "duplicate_hint", "fmt", "intake_start", "labels", "leader_desk", "proposal_values", "reference",
+    "register_from_form", "remaining", "supervise_by_number", "unit_tree", "worklist_page",
 ]

@@ -14,7 +14,7 @@ from app.domain.lights import LIGHT_LABELS
 from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask, Unit
 from app.services import cases, escalation, routing, scope, steps, tasks
-from app.services.actors import Actor
+from app.services.actors import Actor, require
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
 from app.services.workstation.display import fmt, labels, masked
@@ -67,6 +67,7 @@ def dispatch_modes(form: dict[str, Any]) -> dict[str, str]:
 
 def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict[str, Any]:
     """派单: the cases waiting at 派单, and for the chosen one its summary, form and the time limits per mode."""
+    require(actor, "case.dispatch")
     queue = worklist_page(platform, actor, task="dispatch", per_page=50)
     chosen = task_id or (queue["items"][0]["id"] if queue["items"] else None)
     if chosen is None:
@@ -98,6 +99,7 @@ def proposal_values(proposed: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str) -> dict[str, Any]:
     """督办 a case named by its 受理号 (in the actor's scope)."""
+    require(actor, "case.supervise")
     errors = {}
     if not number.strip():
         errors["number"] = "请填写受理号"
@@ -114,6 +116,7 @@ def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str
 
 def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
     """Approval queues by task, and the units under the leader with counts per light and the overdue list."""
+    require(actor, "case.approve")
     now = platform.clock.now()
     lit = tasks.light_expr(now).label("light")
     in_units = [HumanTask.state == "ready", scope.in_scope(actor, HumanTask.unit_id)]  # seen, not worked

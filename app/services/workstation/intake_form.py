@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from app.domain.intake import MAX_ID
 from app.domain.lights import LIGHT_LABELS, Light
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask
-from app.services import intake, requesters
-from app.services.actors import Actor
+from app.services import calls, intake, requesters
+from app.services.actors import Actor, require
 from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
@@ -47,6 +48,7 @@ REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
 def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], key: str | None) -> dict[str, Any]:
     """Register the intake form through the one intake validator (as the API does); Invalid carries
     {field: Chinese message} with the page's field names (`phone`, not `requester.phone`)."""
+    require(actor, "case.create")
     raw: dict[str, Any] = {k: form[k] for k in PAGE_FIELDS if form.get(k)}
     raw["requester"] = {k: form[k] for k in REQUESTER_FIELDS if form.get(k)}
     if form.get("anonymous"):
@@ -63,6 +65,7 @@ def _page_field(name: str) -> str:
 
 def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str) -> dict[str, Any]:
     """The same requester's cases of the last N days (setting dedupe.lookback_days) the actor may see."""
+    require(actor, "case.create")
     errors = check_requester("-", phone, id_number, platform.clock.now())
     if errors or not (phone.strip() or id_number.strip()):
         return {"items": [], "errors": errors, "days": 0}
@@ -90,3 +93,16 @@ def _case_lights(session: Session, case_ids: Iterable[int], now: datetime) -> di
     for t in ready:
         by_case.setdefault(t.case_id, []).append(task_light(t, now))
     return {cid: worst_light(found) for cid, found in by_case.items()}
+
+
+def intake_start(platform: Platform, actor: Actor, call_id: int | None) -> dict[str, str]:
+    """What the empty intake form starts from; with `call_id`, prefilled from the call this agent answered."""
+    require(actor, "case.create")
+    values = {"channel": "phone", "kind": "complaint"}
+    if call_id is not None:
+        if call_id > MAX_ID:
+            raise NotFound("来电不存在")
+        prefill = calls.intake_prefill(platform, actor, call_id)
+        values |= {"call_id": str(prefill["call_id"]), "phone": prefill["requester"]["phone"] or "",
+                   "caller_location": prefill["caller_location"] or ""}
+    return values

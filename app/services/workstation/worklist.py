@@ -12,7 +12,7 @@ from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
 from app.services import escalation, steps, tasks
-from app.services.actors import Actor
+from app.services.actors import Actor, require
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
 from app.services.workstation.display import fmt, labels, status_labels
@@ -60,6 +60,7 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
                   task: str | None = None, page: int = 1, per_page: int = 20,
                   descending: bool = False) -> dict[str, Any]:
     """我的待办:督办反馈 pinned first, then by due time; counts per light over all of the actor's tasks."""
+    require(actor, "case.read")
     with platform.db.reading() as session:
         found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
                                     page=page, per_page=per_page, descending=descending,

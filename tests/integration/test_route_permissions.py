@@ -1,0 +1,90 @@
+"""Services check permissions, routes only map the answer: a signed-in user holding no role reaches every route
+of the platform (pages and API, every method) and is refused by the service behind it — 403 or 404, never a
+page, a change or a 500. A new route that forgets its service check fails here."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from app.models import Unit
+from app.services.users import add_user
+from tests.conftest import DEMO_PASSWORD, Auth, csrf_token_of
+
+# Open to anyone, or to every signed-in user about themselves: no service check is owed.
+OPEN_TO_EVERYONE = {
+    "static", "health.healthz", "auth.login", "auth.logout", "auth.change_password", "api.issue_token",
+    "api.openapi", "api.me",
+    "pages.home",  # a plain page for roles without a worklist
+    "calls.screen_pop",  # the calls this user answered: none for a user who answers none
+}
+REFUSED = {403, 404, 405}
+FORM = {"note": "请尽快办理", "number": "12345-20261125-000001", "outcome": "no_answer"}
+CASE = {"kind": "complaint", "channel": "phone", "category": "城乡建设/供水", "subject": "小区停水三天",
+        "content": "幸福里小区 3 号楼停水三天。", "requester": {"name": "张三", "phone": "13800138000"}}
+# A well-formed body for each route that checks its input before the service, so the request reaches it.
+BODIES: dict[str, dict[str, Any]] = {
+    "api.post_call_event": {"json": {"pbx_id": "pbx1", "linkedid": "1700000000.1", "kind": "answered"}},
+    "api.create_case": {"json": CASE},
+    "api.supervise": {"json": {"note": "请尽快办理"}},
+    "api.complete_task": {"json": {"data": {}}},
+    "api.deploy": {"data": {"file": (io.BytesIO(b"<definitions/>"), "a.bpmn")}, "content_type": "multipart/form-data"},
+    "api.confirm_year": {"json": {"entries": []}},
+    "api.change_setting": {"json": {"value": 1}},
+    "api.update_rule": {"json": {"amount": 2}},
+    "pages.duplicates": {"json": {"phone": "13800138000"}},
+}
+
+
+def _no_role_user(platform) -> None:  # type: ignore[no-untyped-def]
+    with platform.db.unit_of_work() as session:
+        unit = session.scalars(select(Unit).where(Unit.code == "centre")).one()
+        add_user(session, platform, staff_no="norole01", name="无角色", unit=unit, password=DEMO_PASSWORD,
+                 roles=set(), must_change_password=False)
+        session.commit()
+
+
+def _path(rule: Rule) -> str:
+    """The rule's path with each variable filled: ids of records that exist, choices' first value."""
+    def fill(match: re.Match[str]) -> str:
+        converter = match.group(1) or ""
+        if converter.startswith("any("):
+            return re.findall(r"'([^']+)'", converter)[0]
+        return "1"
+    return re.sub(r"<(?:([^:>]+):)?[^>]+>", fill, rule.rule)
+
+
+def _routes(app) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return sorted((rule.endpoint, method, _path(rule)) for rule in app.url_map.iter_rules()
+                  for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+                  if rule.endpoint not in OPEN_TO_EVERYONE)
+
+
+def test_a_user_without_roles_is_refused_by_the_service_behind_every_route(app, client, auth: Auth, demo):
+    _no_role_user(demo)
+    auth.login("norole01")
+    token = csrf_token_of(client.get("/").get_data(as_text=True))
+    bearer = client.post("/api/v1/auth/token", json={"staff_no": "norole01", "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {bearer.get_json()['token']}"}
+    answers: dict[str, Any] = {}
+
+    for endpoint, method, path in _routes(app):
+        body = BODIES.get(endpoint) or ({} if path.startswith("/api/") else {"data": {**FORM, "csrf_token": token}})
+        sent = headers if path.startswith("/api/") else {"X-CSRFToken": token}
+        response = client.open(path, method=method, headers=sent, **body)
+        answers[f"{method} {path} ({endpoint})"] = response.status_code
+
+    assert answers and {k: v for k, v in answers.items() if v not in REFUSED} == {}
+
+
+def test_a_page_refusal_is_a_chinese_no_permission_page(app, client, auth: Auth, demo):
+    auth.login("cg01")
+
+    for path in ("/intake", "/dispatch", "/leader"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert "没有权限执行此操作" in response.get_data(as_text=True), path
