@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from workflow_driver import FORMS, LIBRARY, MAIN_PROCESSES, RULE_KEYS, WORKFLOWS, deployed
+from workflow_driver import FORMS, KINDS, LIBRARY, MAIN_PROCESSES, RULE_KEYS, WORKFLOWS, deployed, start_data
 
 from app.engine import deploy_definition, describe_definition
 
@@ -26,7 +26,8 @@ def _variant(key: str, old: str, new: str):  # type: ignore[no-untyped-def]
     forms = {p.name: p.read_bytes() for p in FORMS.glob("*.json")}
     variant = deploy_definition(xml.replace(old, new, 1).encode(), forms,
                                 library={name: (WORKFLOWS / name).read_bytes() for name in LIBRARY},
-                                rule_keys=RULE_KEYS, roles={"agent", "dispatcher", "handler", "leader"})
+                                rule_keys=RULE_KEYS, roles={"agent", "dispatcher", "handler", "leader"},
+                                start_variables={**dict.fromkeys(start_data()), "kind": set(KINDS)})
     return describe_definition(variant.spec_json)
 
 
