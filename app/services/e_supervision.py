@@ -25,7 +25,7 @@ from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.dictionary import labels
 from app.services.platform import Platform
-from app.services.scope import visible_cases
+from app.services.scope import in_scope, visible_cases
 
 NOTICE_KINDS = ("acceptance_notice", "rejection_notice")  # the written notice of 条例 art. 23
 
@@ -154,8 +154,7 @@ def supervision_report(platform: Platform, actor: Actor, month: str | None = Non
     month = month or f"{platform.clock.now():%Y-%m}"
     start, end = month_range(month)
     with platform.db.reading() as session:
-        units = session.scalars(select(Unit).where(Unit.active, Unit.path.startswith(actor.unit_path,
-                                                                                    autoescape=True))
+        units = session.scalars(select(Unit).where(Unit.active, in_scope(actor, Unit.id))
                                 .order_by(Unit.path)).all()
         rows = unit_report(session, start, end, platform.clock.now(), visible_cases(actor), units)
         return {"month": month, "flags": flag_labels(session), "units": rows}

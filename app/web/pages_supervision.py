@@ -7,12 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid
 from app.services import e_supervision
-from app.web.context import current_actor, platform, requires
+from app.web.context import current_actor, platform
 from app.web.pages import bp
 
 
 @bp.get("/supervision")
-@requires("case.supervise")
 def supervision() -> ResponseReturnValue:
     month = request.args.get("month") or None
     try:
