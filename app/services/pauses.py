@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid, NotFound, NotPermitted
-from app.models import Case, DictionaryEntry, HumanTask, PauseRule, TaskPause, Unit
-from app.services import audit, deadlines, dictionary
+from app.models import Case, DictionaryEntry, HumanTask, PauseRule, TaskPause
+from app.services import audit, deadlines, dictionary, scope
 from app.services.actors import Actor
 from app.services.calendar import load_calendar
 from app.services.cases import find_case
@@ -228,8 +228,7 @@ def _pause(session: Session, actor: Actor, pause_id: int) -> tuple[TaskPause, Hu
 
 
 def _above(session: Session, actor: Actor, task: HumanTask) -> bool:
-    unit = session.get(Unit, task.unit_id) if task.unit_id else None
-    return bool(actor.unit_path) and unit is not None and unit.path.startswith(actor.unit_path)
+    return scope.unit_in_scope(session, actor, task.unit_id)
 
 
 def is_paused(session: Session, case: Case) -> bool:
