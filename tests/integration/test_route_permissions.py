@@ -41,6 +41,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "api.approve_pause": {"json": {"opinion": "同意"}},
     "api.refuse_pause": {"json": {"opinion": "不同意"}},
     "pages.duplicates": {"json": {"phone": "13800138000"}},
+    "api.serve_document": {"json": {"method": "sms"}},
 }
 # Buttons on the case page: the service's refusal comes back as an error flash on a redirect to the case.
 FLASHED = {"pages.pause_task", "pages.decide_pause", "pages.resume_pause"}
