@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, redirect, request, session, url_for
 
-from app.errors import NotSignedIn
+from app.errors import NotPermitted, NotSignedIn
 from app.services import auth, rate_limits
 from app.services.actors import Actor
 from app.services.platform import Platform
@@ -68,6 +68,19 @@ def current_actor() -> Actor:
     if actor is None:
         raise NotSignedIn("请先登录")
     return cast(Actor, actor)
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Refuse the view unless the actor holds the permission. Kept for the admin user/unit pages; the
+    workstation's routes carry none — their services check (actors.require) and the web maps the answer."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_actor().can(permission):
+                raise NotPermitted("没有权限执行此操作")
+            return view(*args, **kwargs)
+        return cast(F, wrapper)
+    return decorate
 
 
 def local_path(target: str | None, fallback: str) -> str:
