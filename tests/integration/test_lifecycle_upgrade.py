@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, select, text, update
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text, update
 from test_migrations import empty_db_url  # noqa: F401  (a fixture)
 
 from app import engine
@@ -35,8 +36,9 @@ PETITIONER = RequesterInput(name="王五", phone="13700137000", id_number="11010
 
 @pytest.fixture
 def old_install(empty_db_url: str, tmp_path: Path) -> Iterator[Platform]:  # noqa: F811
-    """The schema just before 0004_status_codes, the demo city seeded."""
-    command.upgrade(alembic_config(empty_db_url), "0003_auth_limits")
+    """The demo city seeded at head; tests take it back to just before 0004_status_codes with `downgrade_to_words`
+    (the code of today cannot write to yesterday's schema, so the old install is made by the migrations)."""
+    upgrade(empty_db_url)
     config = {"DATABASE_URL": empty_db_url, "INSTANCE_PATH": str(tmp_path), **TEST_KEYS, **FAST_HASH}
     settings = Settings(**{k: v for k, v in config.items() if k in Settings.__dataclass_fields__})
     p = Platform(db=Database(empty_db_url), settings=settings, keys=load_keys(TEST_KEYS, str(tmp_path)),
@@ -44,6 +46,13 @@ def old_install(empty_db_url: str, tmp_path: Path) -> Iterator[Platform]:  # noq
     seed_demo(p)
     yield p
     p.db.dispose()
+
+
+def downgrade_to_words(p: Platform) -> None:
+    """Every migration since 0003 undone: 0004's downgrade writes the stored statuses back as words and takes
+    the status words out of the dictionary, as an install before codes had them."""
+    p.db.dispose()
+    command.downgrade(alembic_config(p.settings.DATABASE_URL), "0003_auth_limits")
 
 
 def in_words(bpmn: bytes) -> bytes:
@@ -92,12 +101,15 @@ def test_the_upgrade_turns_stored_words_into_codes_and_keeps_renamed_words(old_i
     p = old_install
     deploy_old_hotline_order(p)
     running, terminated = register(p), register(p, channel="letter")
-    with p.db.unit_of_work() as session:  # what the old code stored, and a dictionary without statuses
-        session.execute(update(Case).where(Case.id == running).values(status="待受理"))
-        session.execute(update(Case).where(Case.id == terminated).values(status="已终结"))
-        session.execute(delete(DictionaryEntry).where(DictionaryEntry.kind == "case_status",
-                                                      DictionaryEntry.code != "handling"))
-        session.execute(update(DictionaryEntry).where(DictionaryEntry.code == "handling").values(label="处理中"))
+    with p.db.unit_of_work() as session:
+        session.execute(update(Case).where(Case.id == terminated).values(status="terminated"))
+        session.commit()
+    downgrade_to_words(p)
+    with p.db.unit_of_work() as session:  # what the old code stored, and an administrator's word for one status
+        stored = dict(session.execute(text('SELECT id, status FROM "case"')).all())
+        assert (stored[running], stored[terminated]) == ("待受理", "已终结")
+        assert session.scalars(select(DictionaryEntry.code).where(DictionaryEntry.kind == "case_status")).all() == []
+        session.add(DictionaryEntry(kind="case_status", code="handling", label="处理中"))
         session.commit()
 
     upgrade(p.settings.DATABASE_URL)
@@ -106,7 +118,8 @@ def test_the_upgrade_turns_stored_words_into_codes_and_keeps_renamed_words(old_i
     with p.db.reading() as session:
         words = dict(session.execute(select(DictionaryEntry.code, DictionaryEntry.label)
                                      .where(DictionaryEntry.kind == "case_status")).all())
-        assert session.scalar(text("SELECT version_num FROM alembic_version")) == "0004_status_codes"
+        head = ScriptDirectory.from_config(alembic_config(p.settings.DATABASE_URL)).get_current_head()
+        assert session.scalar(text("SELECT version_num FROM alembic_version")) == head
     assert words == {**STOCK_LABELS, "handling": "处理中"}, "an administrator's word survives the upgrade"
 
     # the running case is on the old version, which still says 待派单: the platform stores the code
