@@ -30,6 +30,15 @@ class NotFound(HuiyinError):
     status, code = 404, "not_found"
 
 
+class CaseOutOfScope(NotFound):
+    """A case that exists but lies outside the reader's scope: answered exactly as a missing one (no existence
+    oracle), and the attempt is audited by the web layer (fault table row 26)."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__("诉求件不存在")
+        self.case_id = case_id
+
+
 class NotPermitted(HuiyinError):
     status, code = 403, "not_permitted"
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain import lights
 from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
-from app.errors import NotFound, NotPermitted
+from app.errors import CaseOutOfScope, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit, e_supervision, notices, scope
 from app.services.actors import Actor
@@ -60,8 +60,17 @@ def find_case(session: Session, actor: Actor, case_id: int) -> Case:
         raise NotFound("诉求件不存在")
     case = session.scalar(select(Case).where(Case.id == case_id, scope.visible_cases(actor)))
     if case is None:
+        if session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+            raise CaseOutOfScope(case_id)
         raise NotFound("诉求件不存在")
     return case
+
+
+def record_denied_read(platform: Platform, actor: Actor, case_id: int) -> None:
+    """Audit a read of a case outside the actor's scope, in a transaction of its own (the read itself failed)."""
+    with platform.db.unit_of_work() as session:
+        audit.record(session, platform, actor, "case.access_denied", case_id=case_id)
+        session.commit()
 
 
 def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.domain.calendar import CalendarYearMissing
-from app.errors import HuiyinError, RateLimited
+from app.errors import CaseOutOfScope, HuiyinError, RateLimited
+from app.services import cases
+from app.web.context import current_actor, platform
 
 log = logging.getLogger("huiyin.web")
 
@@ -45,6 +47,11 @@ def _answer(status: int, code: str, message: str, details: dict[str, object] | N
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(CaseOutOfScope)
+    def _out_of_scope(e: CaseOutOfScope) -> Response:
+        cases.record_denied_read(platform(), current_actor(), e.case_id)
+        return _answer(e.status, e.code, e.message, e.details)
+
     @app.errorhandler(HuiyinError)
     def _domain(e: HuiyinError) -> Response:
         response = _answer(e.status, e.code, e.message, e.details)

@@ -11,7 +11,7 @@ from lifecycle_driver import CENTRE_HANDLER, SECOND_ASSISTANT, Api, end_of, unit
 from sqlalchemy import func, select
 
 from app import create_app
-from app.models import Case, HumanTask
+from app.models import AuditEvent, Case, HumanTask
 from tests.conftest import Auth
 
 SIGNED_ON = date(2026, 11, 25)  # the frozen clock's day (a Wednesday)
@@ -281,6 +281,18 @@ def test_another_units_task_is_not_found(api, units):
     assert api.tasks("zj01", case_id, "handle") == []
     own = api.call("cg01", "GET", f"/tasks/{handle['id']}").get_json()
     assert own["may_complete"] is True and own["form"]["title"] == "办理"
+
+
+def test_reading_another_units_case_is_a_404_like_a_missing_one_and_is_audited(api, units, demo):
+    """Fault table row 26: no existence oracle, and the attempt leaves a trace for the inspectors."""
+    case_id = transferred(api, units)
+    refused, missing = api.call("zj01", "GET", f"/cases/{case_id}"), api.call("zj01", "GET", "/cases/999999")
+    assert (refused.status_code, missing.status_code) == (404, 404)
+    assert refused.get_json() == missing.get_json()
+    with demo.db.reading() as session:
+        denied = session.execute(select(AuditEvent.actor, AuditEvent.case_id)
+                                 .where(AuditEvent.action == "case.access_denied")).all()
+    assert denied == [("zj01", case_id)]
 
 
 def test_a_retried_registration_with_the_same_idempotency_key_returns_the_same_case(api, demo):
