@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,39 +73,61 @@ def record_denied_read(platform: Platform, actor: Actor, case_id: int) -> None:
         session.commit()
 
 
+class CaseRead(NamedTuple):
+    """A case as read (read_case's answer) with the rows read for it, for a page to reuse."""
+
+    view: dict[str, Any]
+    tasks: list[HumanTask]
+    events: list[AuditEvent]  # its audit rows, oldest first (without a reveal recorded in this read)
+
+
 def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
     """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
-        case = find_case(session, actor, case_id)
-        if reveal and not may_see_personal(session, actor, case):
-            raise NotPermitted(PROTECTED if case.sensitivity == "sensitive" else "无权查看诉求人完整信息")
-        lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
-        result = {
-            "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
-            "category": case.category, "subject": case.subject, "content": case.content,
-            "status": case.status, "status_label": status_label(session, case.status),
-            "lead_unit": lead.name if lead else None,
-            "created_at": case.created_at.isoformat(),
-            "due_at": case.due_at.isoformat() if case.due_at else None,
-            "requester": requester_view(platform, case.requester, reveal,
-                                        protected=accuser_protected(session, actor, case)),
-        }
-        now = platform.clock.now()
-        tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
-                                .order_by(HumanTask.due_at)).all()
-        result["tasks"] = [{"id": t.id, "title": t.title, "task": t.spec_name, "role": t.role,
-                            "unit_id": t.unit_id, "due_at": t.due_at.isoformat() if t.due_at else None,
-                            "light": task_light(t, now), "paused": t.paused_at is not None} for t in tasks]
-        result["light"] = worst_light(task_light(t, now) for t in tasks)
-        result["paused"] = any(t.paused_at is not None for t in tasks)  # a pause stops the clock of one task
-        result["timeline"] = timeline(session, case.id)
-        result["flags"] = e_supervision.flag_codes(session, case, now)
-        result["direct_reply"] = direct_reply(session, case.id)
-        result["documents"] = notices.documents_of(session, case.id)
+        result = case_view(session, platform, actor, find_case(session, actor, case_id), reveal=reveal).view
         if reveal:
-            audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
             session.commit()
         return result
+
+
+def case_view(session: Session, platform: Platform, actor: Actor, case: Case, *, reveal: bool = False,
+              with_timeline: bool = True) -> CaseRead:
+    """read_case in the caller's session on a case already found, with its ready tasks' rows (so a page
+    reads each once). A reveal is checked and audited here; the caller commits it."""
+    if reveal and not may_see_personal(session, actor, case):
+        raise NotPermitted(PROTECTED if case.sensitivity == "sensitive" else "无权查看诉求人完整信息")
+    lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+    result = {
+        "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
+        "category": case.category, "subject": case.subject, "content": case.content,
+        "status": case.status, "status_label": status_label(session, case.status),
+        "lead_unit": lead.name if lead else None,
+        "created_at": case.created_at.isoformat(),
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+        "requester": requester_view(platform, case.requester, reveal,
+                                    protected=accuser_protected(session, actor, case)),
+    }
+    now = platform.clock.now()
+    tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+                                 .order_by(HumanTask.due_at)).all())
+    result["tasks"] = [{"id": t.id, "title": t.title, "task": t.spec_name, "role": t.role,
+                        "unit_id": t.unit_id, "due_at": t.due_at.isoformat() if t.due_at else None,
+                        "light": task_light(t, now), "paused": t.paused_at is not None} for t in tasks]
+    result["light"] = worst_light(task_light(t, now) for t in tasks)
+    result["paused"] = any(t.paused_at is not None for t in tasks)  # a pause stops the clock of one task
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                  .order_by(AuditEvent.id)))  # read once: the timeline, flags, direct reply
+    if with_timeline:
+        result["timeline"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+                              for e in events]
+    result["flags"] = e_supervision.flag_codes(session, case, now, events)
+    registered = next((e.detail for e in events if e.action == "case.registered"), None)
+    answer = (registered or {}).get("direct_reply")
+    result["direct_reply"] = answer if isinstance(answer, str) else None
+    result["documents"] = notices.documents_of(session, case.id)
+    if reveal:
+        audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
+    return CaseRead(result, tasks, events)
 
 
 PROTECTED = "举报人身份受保护,仅受理单位可查看(《信访工作条例》第三十条)"

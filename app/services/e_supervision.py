@@ -8,7 +8,7 @@ Reads take the caller's session; the per-unit report for people is scoped like e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -30,11 +30,13 @@ from app.services.scope import in_scope, visible_cases
 NOTICE_KINDS = ("acceptance_notice", "rejection_notice")  # the written notice of 条例 art. 23
 
 
-def case_flags(session: Session, case: Case, now: datetime) -> list[Flag]:
-    """Every flag of the case, once per code and unit, oldest first."""
+def case_flags(session: Session, case: Case, now: datetime,
+               events: Sequence[AuditEvent] | None = None) -> list[Flag]:
+    """Every flag of the case, once per code and unit, oldest first (`events`: its audit rows, if read)."""
     tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
-    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
-                             .order_by(AuditEvent.id)).all()
+    if events is None:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                 .order_by(AuditEvent.id)).all()
     periods = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)).all()
     found = [*_step_flags(case, tasks, now), *_return_flags(session, case, tasks, events),
              *_notice_flags(case, periods, events, now), *_extension_flags(session, case, periods, events)]
@@ -44,9 +46,10 @@ def case_flags(session: Session, case: Case, now: datetime) -> list[Flag]:
     return list(first.values())
 
 
-def flag_codes(session: Session, case: Case, now: datetime) -> list[str]:
+def flag_codes(session: Session, case: Case, now: datetime,
+               events: Sequence[AuditEvent] | None = None) -> list[str]:
     """The case's flags as codes, in the dictionary's order (what `GET /api/v1/cases/{id}` answers)."""
-    have = {f.code for f in case_flags(session, case, now)}
+    have = {f.code for f in case_flags(session, case, now, events)}
     return [code for code in es.CODES if code in have]
 
 

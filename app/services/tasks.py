@@ -140,18 +140,28 @@ def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, 
 
 def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
     """One task with its form's JSON Schema."""
-    now = platform.clock.now()
     with platform.db.reading() as session:
         task, case_row = find_task(session, actor, task_id)
-        state = session.get(WorkflowState, case_row.id)
-        definition = session.get(ProcessDefinition, state.definition_id) if state else None
-        forms = json.loads(definition.forms_json) if definition else {}
-        item = _task_item(task, case_row, task_light(task, now))
-        may_complete = (task.state == "ready" and scope.may_work(session, actor, task.id)
-                        and scope.own_request(session, actor, case_row, task) is None)
-        item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
-                    may_complete=may_complete)
-        return item
+        return task_view(session, platform, actor, task, case_row, forms_of(session, case_row.id))
+
+
+def forms_of(session: Session, case_id: int) -> dict[str, Any]:
+    """The forms of the case's process definition: its forms_json alone (the BPMN and spec are large)."""
+    raw = session.scalar(select(ProcessDefinition.forms_json)
+                         .join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
+                         .where(WorkflowState.case_id == case_id))
+    return json.loads(raw) if raw else {}
+
+
+def task_view(session: Session, platform: Platform, actor: Actor, task: HumanTask, case_row: Case,
+              forms: dict[str, Any]) -> dict[str, Any]:
+    """get_task in the caller's session, for a task already found in a case the actor may see."""
+    item = _task_item(task, case_row, task_light(task, platform.clock.now()))
+    may_complete = (task.state == "ready" and scope.may_work(session, actor, task.id)
+                    and scope.own_request(session, actor, case_row, task) is None)
+    item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
+                may_complete=may_complete)
+    return item
 
 
 def complete_task(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:

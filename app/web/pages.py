@@ -61,7 +61,7 @@ def render_case(case_id: int, *, reveal: bool = False, failed: dict[str, Any] | 
         task["fields"] = forms_render.fields_of(task["form"], failed.get("values") if mine else known,
                                                 failed.get("errors") if mine else None)
         task["form_error"] = (failed.get("errors") or {}).get("__all__", "") if mine else ""
-    refs = workstation.reference(platform()) if any(t["may_complete"] for t in data["tasks"]) else {}
+    refs = data.pop("refs")
     return render_template("case.html", c=data, refs=refs, conflict=conflict), status
 
 

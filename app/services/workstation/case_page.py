@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from app.domain.lights import LIGHT_LABELS
-from app.models import AuditEvent, Case, ProcessDefinition, Requester, Unit, User, WorkflowState
+from app.models import AuditEvent, Case, Requester, Unit, User
 from app.services import cases, pauses, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
-from app.services.workstation.display import fmt, labels, masked, status_labels
+from app.services.workstation.display import fmt, labels, masked, reference_lists, status_labels
 
 ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
@@ -31,32 +30,38 @@ ACTION_LABELS = {
 
 
 def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
-    """Everything the case page shows; personal data masked unless revealed (the reveal is audited)."""
-    data = cases.read_case(platform, actor, case_id, reveal=reveal)
-    with platform.db.reading() as session:
+    """Everything the case page shows; personal data masked unless revealed (the reveal is audited).
+    One session: the case, its timeline, its units and each dictionary list are read once."""
+    with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
         row = cases.find_case(session, actor, case_id)
-        kinds, channels = labels(session, "kind"), labels(session, "channel")
-        forms = _forms_of(session, row)
+        all_units = session.scalars(select(Unit)).all()  # kept: session.get(Unit, …) below finds them loaded
+        units = {u.id: u.name for u in all_units}
+        data, ready, events = cases.case_view(session, platform, actor, row, reveal=reveal, with_timeline=False)
+        if reveal:
+            session.commit()
+            events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == row.id)
+                                          .order_by(AuditEvent.id)))  # with the reveal just recorded
+        kinds, channels, statuses = labels(session, "kind"), labels(session, "channel"), status_labels(session)
+        forms = tasks.forms_of(session, row.id)
         data.update(kind_label=kinds.get(row.kind, row.kind), channel_label=channels.get(row.channel, row.channel),
                     category_label=(row.category or "").replace("/", " / "), created=fmt(row.created_at),
                     due=fmt(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
-                    timeline=_timeline(session, row.id, forms), related=_related(session, actor, row),
+                    timeline=_timeline(session, events, forms, units, kinds),
+                    related=_related(session, actor, row, statuses),
                     assisting_units=[u.name for u in row.assisting_units],
                     may_reveal=cases.may_see_personal(session, actor, row),
                     **pauses.for_case_page(session, actor, row.id))
-        units = {u.id: u.name for u in session.scalars(select(Unit))}
+        data["tasks"] = [dict(tasks.task_view(session, platform, actor, t, row, forms),
+                              unit=units.get(d["unit_id"], ""),
+                              due=fmt(d["due_at"]), light_label=LIGHT_LABELS[d["light"]])
+                         for t, d in zip(ready, data["tasks"], strict=True)]
+        # The lists the task forms pick from, only when the reader may complete one.
+        data["refs"] = reference_lists(session, kinds=kinds, channels=channels, statuses=statuses,
+                                       units=all_units) if any(t["may_complete"] for t in data["tasks"]) else {}
     if not reveal:
         masked(data)
-    data["tasks"] = [dict(tasks.get_task(platform, actor, t["id"]), unit=units.get(t["unit_id"], ""),
-                          due=fmt(t["due_at"]), light_label=LIGHT_LABELS[t["light"]]) for t in data["tasks"]]
     data["may_supervise"] = actor.can("case.supervise")
     return data
-
-
-def _forms_of(session: Session, row: Case) -> dict[str, Any]:
-    state = session.get(WorkflowState, row.id)
-    definition = session.get(ProcessDefinition, state.definition_id) if state else None
-    return json.loads(definition.forms_json) if definition else {}
 
 
 def _field_names(forms: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
@@ -88,12 +93,11 @@ def _describe(answers: dict[str, Any], names: dict[str, tuple[str, dict[str, str
     return described
 
 
-def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dict[str, Any]]:
+def _timeline(session: Session, events: list[AuditEvent], forms: dict[str, Any], units: dict[int, str],
+              kinds: dict[str, str]) -> list[dict[str, Any]]:
     """Every audited step with who (name and 工号), when, what in Chinese and what they wrote."""
-    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)).all()
     people = {no: name for no, name in session.execute(select(User.staff_no, User.name)
                                                         .where(User.staff_no.in_({e.actor for e in events})))}
-    units = {u.id: u.name for u in session.scalars(select(Unit))}
     names = _field_names(forms)
     steps = []
     for e in events:
@@ -108,7 +112,7 @@ def _timeline(session: Session, case_id: int, forms: dict[str, Any]) -> list[dic
         elif e.action.startswith("task.pause") or e.action in ("task.paused", "task.resumed"):
             notes = _pause_notes(session, detail)
         elif e.action == "case.reclassified":
-            notes = _reclassified(session, detail)
+            notes = _reclassified(kinds, detail)
         elif e.action == "case.registered" and detail.get("duplicate_of"):
             what = "登记（关联为重复件）"
         who = f"{people[e.actor]}（{e.actor}）" if e.actor in people else "系统" if e.actor == "system" else e.actor
@@ -128,9 +132,8 @@ def _pause_notes(session: Session, detail: dict[str, Any]) -> list[tuple[str, st
     return notes
 
 
-def _reclassified(session: Session, detail: dict[str, Any]) -> list[tuple[str, str]]:
+def _reclassified(kinds: dict[str, str], detail: dict[str, Any]) -> list[tuple[str, str]]:
     """'诉求类型: 投诉 → 咨询' in the dictionary's words."""
-    kinds = labels(session, "kind")
     before, after = detail.get("before") or {}, detail.get("after") or {}
     notes = []
     for field, title in (("kind", "诉求类型"), ("category", "事项分类")):
@@ -142,7 +145,7 @@ def _reclassified(session: Session, detail: dict[str, Any]) -> list[tuple[str, s
     return notes
 
 
-def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
+def _related(session: Session, actor: Actor, row: Case, words: dict[str, str]) -> list[dict[str, Any]]:
     """The original this repeats, its own repeats, and the same requester's other cases (visible ones)."""
     req = row.requester
     # Candidates first, each through an index (id, duplicate_of, the requester hashes), then the scope
@@ -156,7 +159,6 @@ def _related(session: Session, actor: Actor, row: Case) -> list[dict[str, Any]]:
     ids = [i for i in session.scalars(union(*parts)) if i != row.id]
     found = session.scalars(select(Case).where(Case.id.in_(ids), visible_cases(actor))
                             .order_by(Case.created_at.desc()).limit(20)).all() if ids else []
-    words = status_labels(session)
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status), "created": fmt(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id

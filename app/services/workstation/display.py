@@ -3,6 +3,7 @@ and unit trees, minute-precision times and masked requesters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +50,10 @@ def category_tree(session: Session) -> list[dict[str, Any]]:
     return [{"code": top.code, "label": top.label, "children": leaves(top, "")} for top in children.get(None, [])]
 
 
-def unit_tree(session: Session) -> list[dict[str, Any]]:
-    """Every active unit in tree order with its depth, for pickers."""
-    units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id)).all()
+def unit_tree(session: Session, loaded: Sequence[Unit] | None = None) -> list[dict[str, Any]]:
+    """Every active unit in tree order with its depth, for pickers (from `loaded`, every unit, if given)."""
+    units = (sorted((u for u in loaded if u.active), key=lambda u: u.id) if loaded is not None else
+             session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id)).all())
     below: dict[int | None, list[Unit]] = {}
     for u in units:
         below.setdefault(u.parent_id, []).append(u)
@@ -71,6 +73,13 @@ def unit_tree(session: Session) -> list[dict[str, Any]]:
 def reference(platform: Platform) -> dict[str, Any]:
     """The lists a form may need: kinds, channels, case statuses, the category tree and the unit tree."""
     with platform.db.reading() as session:
-        return {"kinds": labels(session, "kind"), "channels": labels(session, "channel"),
-                "statuses": status_labels(session),
-                "categories": category_tree(session), "units": unit_tree(session)}
+        return reference_lists(session)
+
+
+def reference_lists(session: Session, *, kinds: dict[str, str] | None = None, channels: dict[str, str] | None = None,
+                    statuses: dict[str, str] | None = None, units: Sequence[Unit] | None = None) -> dict[str, Any]:
+    """reference in the caller's session, reusing the lists a page has already read."""
+    return {"kinds": labels(session, "kind") if kinds is None else kinds,
+            "channels": labels(session, "channel") if channels is None else channels,
+            "statuses": status_labels(session) if statuses is None else statuses,
+            "categories": category_tree(session), "units": unit_tree(session, units)}
