@@ -72,16 +72,15 @@ def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict
     chosen = task_id or (queue["items"][0]["id"] if queue["items"] else None)
     if chosen is None:
         return {"queue": queue, "task": None}
-    task = tasks.get_task(platform, actor, chosen)
-    if task["task"] != "dispatch" or not task["may_complete"]:
-        raise NotFound("该派单任务不存在或已处理")
-    summary = masked(cases.read_case(platform, actor, task["case_id"]))
-    with platform.db.reading() as session:
+    with platform.db.reading() as session:  # one session for the chosen task, its case and the proposal
+        found, row = tasks.find_task(session, actor, chosen)
+        task = tasks.task_view(session, platform, actor, found, row, tasks.forms_of(session, row.id))
+        if task["task"] != "dispatch" or not task["may_complete"]:
+            raise NotFound("该派单任务不存在或已处理")
+        summary = masked(cases.case_view(session, platform, actor, row).view)
         kinds = labels(session, "kind")
-        row = session.get(Case, task["case_id"])
-        proposed = routing.proposal(session, row.category, row.area_unit_id, platform.clock.now().date()) \
-            if row is not None else None
-        area = session.get(Unit, row.area_unit_id) if row is not None and row.area_unit_id else None
+        proposed = routing.proposal(session, row.category, row.area_unit_id, platform.clock.now().date())
+        area = session.get(Unit, row.area_unit_id) if row.area_unit_id else None
     summary["kind_label"] = kinds.get(summary["kind"], summary["kind"])
     summary["area_name"] = area.name if area else ""
     return {"queue": queue, "task": task, "case": summary, "proposal": proposed,
