@@ -76,6 +76,9 @@ def test_a_return_asked_after_the_window_is_late_return_only(api, units, clock):
     on_time = signed(api, units)
     api.complete("cg01", on_time, "handle", handle_action="return", return_reason="不属于我局职责")
     assert flags(api, on_time) == []
+    # the centre decides the on-time return at once (its own 审核 has a clock too: left waiting, it is late_return)
+    api.complete("dispatch01", on_time, "review_return", return_review="refuse",
+                 return_review_opinion="属于你单位职责。")
     late = signed(api, units)
     later(api, clock, 7)  # 退单 within 2 working days of sign-for
     api.complete("cg01", late, "handle", handle_action="return", return_reason="不属于我局职责")
