@@ -36,11 +36,11 @@ __all__ = [
     "END_OF_DAY",
     "SEED_RULES",
     "DeadlineError",
-    "DeadlineRule",
+    "TimeLimit",
     "ExtensionRefused",
     "InvalidDeadlineRule",
     "OfficeHours",
-    "Unit",
+    "PeriodUnit",
     "add_working_time",
     "due_at",
     "due_date",
@@ -51,7 +51,7 @@ __all__ = [
     "seed_rule",
 ]
 
-Unit = Literal["calendar_day", "working_day", "calendar_hour", "working_hour"]
+PeriodUnit = Literal["calendar_day", "working_day", "calendar_hour", "working_hour"]
 UNIT_LABELS: dict[str, str] = {"calendar_day": "日", "working_day": "个工作日", "calendar_hour": "小时",
                                "working_hour": "个工作小时"}
 HOUR_UNITS = frozenset({"calendar_hour", "working_hour"})
@@ -77,13 +77,13 @@ class ExtensionRefused(DeadlineError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeadlineRule:
+class TimeLimit:
     """One row of the deadline rule table: how long a step may take, and on what legal basis."""
 
     key: str
     name: str
     amount: int
-    unit: Unit
+    unit: PeriodUnit
     legal_basis: str
     count_start_day: bool = False
     roll_forward: bool = True
@@ -91,7 +91,7 @@ class DeadlineRule:
     counted_from: CountedFrom = "step_start"
 
     def __post_init__(self) -> None:
-        if self.unit not in get_args(Unit):
+        if self.unit not in get_args(PeriodUnit):
             raise InvalidDeadlineRule(f"时限规则 {self.key} 的单位无效：{self.unit!r}")
         if self.counted_from not in COUNTED_FROM:
             raise InvalidDeadlineRule(f"时限规则 {self.key} 的起算点无效：{self.counted_from!r}")
@@ -110,7 +110,7 @@ class DeadlineRule:
         return self.unit in HOUR_UNITS
 
 
-def _count(unit: Unit, start: date, amount: int, calendar: WorkCalendar, roll_forward: bool) -> date:
+def _count(unit: PeriodUnit, start: date, amount: int, calendar: WorkCalendar, roll_forward: bool) -> date:
     """The last day of a period of ``amount`` units counted from the day after ``start``."""
     if unit == "working_day":
         return calendar.add_working_days(start, amount)
@@ -118,7 +118,7 @@ def _count(unit: Unit, start: date, amount: int, calendar: WorkCalendar, roll_fo
     return calendar.working_day_on_or_after(last) if roll_forward else last
 
 
-def due_date(rule: DeadlineRule, start: date, calendar: WorkCalendar) -> date:
+def due_date(rule: TimeLimit, start: date, calendar: WorkCalendar) -> date:
     """The last day of the period that begins on ``start`` (day 0); day units only."""
     if rule.in_hours:
         raise InvalidDeadlineRule(f"时限规则 {rule.key} 按小时计，应给出起算时刻")
@@ -156,13 +156,13 @@ def add_working_time(start: datetime, amount: timedelta, calendar: WorkCalendar,
         cursor = datetime.combine(day, time())
 
 
-def _hours_due(rule: DeadlineRule, start: datetime, calendar: WorkCalendar, office_hours: OfficeHours) -> datetime:
+def _hours_due(rule: TimeLimit, start: datetime, calendar: WorkCalendar, office_hours: OfficeHours) -> datetime:
     if rule.unit == "calendar_hour":
         return start + timedelta(hours=rule.amount)
     return add_working_time(start, timedelta(hours=rule.amount), calendar, office_hours)
 
 
-def due_at(rule: DeadlineRule, start: datetime, calendar: WorkCalendar,
+def due_at(rule: TimeLimit, start: datetime, calendar: WorkCalendar,
            office_hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime:
     """When a period that begins at ``start`` (naive = Asia/Shanghai local time) ends: the end of its due
     day, or for an hour unit the exact moment."""
@@ -173,7 +173,7 @@ def due_at(rule: DeadlineRule, start: datetime, calendar: WorkCalendar,
     return end_of_day(due_date(rule, local.date(), calendar), tzinfo=None if start.tzinfo is None else CHINA_TIME)
 
 
-def hour_warn_at(rule: DeadlineRule, start: datetime, due: datetime, calendar: WorkCalendar, fraction: float,
+def hour_warn_at(rule: TimeLimit, start: datetime, due: datetime, calendar: WorkCalendar, fraction: float,
                  office_hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime:
     """Yellow for an hour period: when ``1 - fraction`` of it has passed, counted in the rule's own hours
     (office time for working hours), so a 2-hour item is not yellow from its first minute."""
@@ -183,7 +183,7 @@ def hour_warn_at(rule: DeadlineRule, start: datetime, due: datetime, calendar: W
 
 
 def extended_due_date(
-    rule: DeadlineRule,
+    rule: TimeLimit,
     current_due: date,
     requested_amount: int,
     calendar: WorkCalendar,
@@ -211,17 +211,17 @@ def extended_due_date(
     return extend_by(rule, current_due, requested_amount, calendar)
 
 
-def extend_by(rule: DeadlineRule, current_due: date, amount: int, calendar: WorkCalendar) -> date:
+def extend_by(rule: TimeLimit, current_due: date, amount: int, calendar: WorkCalendar) -> date:
     """``current_due`` moved by ``amount`` of the rule's (day) unit, with no check of the rule's maximum:
     for recomputing an extension already granted."""
     return _count(rule.unit, current_due, amount, calendar, rule.roll_forward)
 
 
 def _petition(
-    key: str, name: str, amount: int, unit: Unit, basis: str, max_extension: int = 0,
+    key: str, name: str, amount: int, unit: PeriodUnit, basis: str, max_extension: int = 0,
     counted_from: CountedFrom = "step_start",
-) -> DeadlineRule:
-    return DeadlineRule(
+) -> TimeLimit:
+    return TimeLimit(
         key=f"petition.{key}",
         name=name,
         amount=amount,
@@ -233,8 +233,8 @@ def _petition(
 
 
 def _hotline(key: str, name: str, amount: int, basis: str, max_extension: int = 0,
-             counted_from: CountedFrom = "step_start") -> DeadlineRule:
-    return DeadlineRule(
+             counted_from: CountedFrom = "step_start") -> TimeLimit:
+    return TimeLimit(
         key=f"hotline.{key}",
         name=name,
         amount=amount,
@@ -245,9 +245,9 @@ def _hotline(key: str, name: str, amount: int, basis: str, max_extension: int = 
     )
 
 
-def _centre(key: str, name: str, amount: int, basis: str, counted_from: CountedFrom = "step_start") -> DeadlineRule:
+def _centre(key: str, name: str, amount: int, basis: str, counted_from: CountedFrom = "step_start") -> TimeLimit:
     """A step of the centre's own (受理、派单、回访、审批): seed values with no statute behind the number."""
-    return DeadlineRule(key=key, name=name, amount=amount, unit="working_day", legal_basis=basis,
+    return TimeLimit(key=key, name=name, amount=amount, unit="working_day", legal_basis=basis,
                         counted_from=counted_from)
 
 
@@ -257,7 +257,7 @@ _SHANDONG = "参照山东省 12345 热线规定（济南 2018、潍坊 2021 条�
 _CENTRE = "热线中心内部时限（种子值，未见法定时限，各地按本地规定调整）"
 _OVERALL = "；本时限为诉求件的总时限，自承办单位签收起算（可改为自登记起算）"
 
-SEED_RULES: tuple[DeadlineRule, ...] = (
+SEED_RULES: tuple[TimeLimit, ...] = (
     _petition("forward", "登记后转送、交办", 15, "calendar_day", "第二十二条"),
     _petition("notify", "书面告知信访人", 15, "calendar_day", "第二十三条第二款、第三款", counted_from="registration"),
     _petition("objection", "对转送、交办事项提出异议", 5, "working_day", "第二十三条第三款"),
@@ -287,7 +287,7 @@ SEED_RULES: tuple[DeadlineRule, ...] = (
 )
 
 
-def seed_rule(key: str) -> DeadlineRule:
+def seed_rule(key: str) -> TimeLimit:
     """The seeded rule with ``key``; raises ``KeyError`` if there is none."""
     for rule in SEED_RULES:
         if rule.key == key:

@@ -4,7 +4,7 @@ Map of the package:
 - deploy.py        deploy_definition: size/DOCTYPE refusal, XSD-validated parse, checks, spec JSON
 - validation.py    per-task deploy checks: forms, deadline rules, lanes, scripts
 - runtime.py       start_workflow, complete_task, send_message, fire_due_timers → EngineRun
-- projection.py    HumanTask / DueTimer rows and the case status from `caseStatus`
+- projection.py    ReadyTask / DueTimer rows and the case status from `caseStatus`
 - serialization.py spec JSON and instance state JSON; specs cached per version; engine re-attached
 - forms.py         form data against JSON Schema, Chinese messages per field
 - timers.py        timer events on the injected clock instead of datetime.now()
@@ -16,7 +16,7 @@ Map of the package:
 - description.py   describe_definition: a deployed spec's user tasks, statuses and paths, as plain data
 """
 
-from app.engine.deploy import DeployedDefinition, deploy_definition
+from app.engine.deploy import CompiledDefinition, deploy_definition
 from app.engine.description import DefinitionDescription, StepDescription, describe_definition
 from app.engine.errors import (
     DefinitionInvalid,
@@ -26,7 +26,7 @@ from app.engine.errors import (
     ScriptFailed,
     TaskNotReady,
 )
-from app.engine.projection import DueTimer, HumanTask
+from app.engine.projection import DueTimer, ReadyTask
 from app.engine.runtime import EngineRun, complete_task, fire_due_timers, send_message, start_workflow
 from app.engine.serialization import SERIALIZER_VERSION
 
@@ -34,12 +34,12 @@ __all__ = [
     "SERIALIZER_VERSION",
     "DefinitionDescription",
     "DefinitionInvalid",
-    "DeployedDefinition",
+    "CompiledDefinition",
     "DueTimer",
     "EngineError",
     "EngineRun",
     "FormInvalid",
-    "HumanTask",
+    "ReadyTask",
     "MessageNotExpected",
     "ScriptFailed",
     "StepDescription",

@@ -28,7 +28,7 @@ _BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
 @dataclass(frozen=True)
-class DeployedDefinition:
+class CompiledDefinition:
     """What the services store for one definition version."""
 
     key: str
@@ -156,7 +156,7 @@ def deploy_definition(
     roles: set[str],
     start_variables: Mapping[str, Collection[Any] | None],
     statuses: set[str] | None = None,
-) -> DeployedDefinition:
+) -> CompiledDefinition:
     """Validate a BPMN definition completely and return it ready to store; raise DefinitionInvalid.
 
     `rule_keys`: the deadline rules that exist; `roles`: the lanes allowed; `start_variables`: the names the
@@ -196,4 +196,4 @@ def deploy_definition(
         raise DefinitionInvalid(key, f"流程定义无法序列化：{exc}") from None
     checksum = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()
     name = str(parser.process_parsers[key].get_name())
-    return DeployedDefinition(key, name, bpmn_xml, spec_json, checksum, forms)
+    return CompiledDefinition(key, name, bpmn_xml, spec_json, checksum, forms)

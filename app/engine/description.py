@@ -54,7 +54,7 @@ REQUESTED_BY_PROPERTY = "requestedBy"  # on an approval user task: the id of the
 class StepDescription:
     """One user task as the definition declares it."""
 
-    step: str  # the BPMN id (HumanTask.spec_name)
+    step: str  # the BPMN id (ReadyTask.spec_name)
     title: str
     process: str  # id of the process (or sub-process) holding it
     role: str

@@ -29,7 +29,7 @@ DEFAULT_ROLE = "handler"
 
 
 @dataclass(frozen=True)
-class HumanTask:
+class ReadyTask:
     """One READY user task: a row of the `task` projection table."""
 
     task_id: str
@@ -70,7 +70,7 @@ def _deadline_rule(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> 
     return None if value is None else str(value)
 
 
-def human_tasks(workflow: BpmnWorkflow) -> list[HumanTask]:
+def human_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     """Every READY user task, in creation order."""
     rows = []
     for task in all_tasks(workflow):
@@ -79,7 +79,7 @@ def human_tasks(workflow: BpmnWorkflow) -> list[HumanTask]:
             continue
         props = properties_of(spec)
         rows.append(
-            HumanTask(
+            ReadyTask(
                 task_id=str(task.id),
                 spec_name=element_id(spec),
                 title=spec.bpmn_name or spec.name,

@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import EngineError, MessageNotExpected, ScriptFailed, TaskNotReady
 from app.engine.forms import FormBroken, clean_form_data
-from app.engine.projection import DueTimer, HumanTask, all_tasks, case_status, due_timers, human_tasks
+from app.engine.projection import DueTimer, ReadyTask, all_tasks, case_status, due_timers, human_tasks
 from app.engine.scripting import check_script_data, element_of, explain
 from app.engine.serialization import SERIALIZER_VERSION, LoadedSpecs, dump_state, load_specs, load_state, new_workflow
 from app.engine.validation import FORM_PROPERTY, properties_of
@@ -38,7 +38,7 @@ class EngineRun:
 
     state_json: str
     serializer_version: str
-    tasks: list[HumanTask]
+    tasks: list[ReadyTask]
     timers: list[DueTimer]
     status: str
     finished: bool

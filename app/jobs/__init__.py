@@ -42,7 +42,7 @@ def run_once(platform: Platform, worker: str) -> None:
     head = audit.chain_head(platform)
     if head:  # an outside witness of the chain: a deleted tail no longer matches a logged head
         log.info("audit chain head %s:%s", *head)
-    for name, job in (("timers", lambda: sweeps.fire_due_timers(platform, worker)),
+    for name, job in (("timers", lambda: sweeps.sweep_due_timers(platform, worker)),
                       ("warnings", lambda: sweeps.raise_warnings(platform, worker)),
                       ("ladder", lambda: escalation.climb(platform, worker)),
                       ("sms", lambda: outbox.send_pending(platform, gateway_for(platform))),

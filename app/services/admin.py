@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.domain.deadlines import COUNTED_FROM, InvalidDeadlineRule
-from app.domain.deadlines import DeadlineRule as RuleCheck
+from app.domain.deadlines import COUNTED_FROM, InvalidDeadlineRule, TimeLimit
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import CalendarDay, CalendarYear, DeadlineRule, Setting
 from app.services import audit
@@ -51,7 +50,7 @@ def update_rule(platform: Platform, actor: Actor, key: str, changes: dict[str, A
         before = {f: getattr(row, f) for f in RULE_FIELDS}
         after = {**before, **changes}
         try:
-            RuleCheck(key=key, **after)
+            TimeLimit(key=key, **after)
         except (InvalidDeadlineRule, TypeError) as e:
             raise Invalid(str(e), {"rule": str(e)}) from e
         for field, value in after.items():

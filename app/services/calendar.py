@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.calendar import WorkCalendar
-from app.domain.deadlines import CountedFrom, DeadlineRule, OfficeHours, Unit
+from app.domain.deadlines import CountedFrom, OfficeHours, PeriodUnit, TimeLimit
 from app.errors import NotFound
-from app.models import CalendarDay, CalendarYear
-from app.models import DeadlineRule as DeadlineRuleRow
+from app.models import CalendarDay, CalendarYear, DeadlineRule
 from app.services.settings import get_setting
 
 
@@ -22,11 +21,11 @@ def load_calendar(session: Session) -> WorkCalendar:
                         session.scalars(select(CalendarYear.year)).all())
 
 
-def load_rule(session: Session, key: str) -> DeadlineRule:
-    row = session.get(DeadlineRuleRow, key)
+def load_rule(session: Session, key: str) -> TimeLimit:
+    row = session.get(DeadlineRule, key)
     if row is None:
         raise NotFound(f"时限规则不存在:{key}")
-    return DeadlineRule(key=row.key, name=row.name, amount=row.amount, unit=cast(Unit, row.unit),
+    return TimeLimit(key=row.key, name=row.name, amount=row.amount, unit=cast(PeriodUnit, row.unit),
                         legal_basis=row.legal_basis, count_start_day=row.count_start_day,
                         roll_forward=row.roll_forward, max_extension=row.max_extension,
                         counted_from=cast(CountedFrom, row.counted_from))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain import lights
 from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
-from app.errors import CaseOutOfScope, NotFound, NotPermitted
+from app.errors import NotPermitted
 from app.models import AuditEvent, Case, HumanTask, Requester, Unit
 from app.services import audit, e_supervision, notices, scope
 from app.services.actors import Actor
@@ -54,18 +54,6 @@ def new_case_identity(session: Session, platform: Platform) -> tuple[str, str]:
     return f"12345-{today}-{serial:06d}", code
 
 
-def find_case(session: Session, actor: Actor, case_id: int) -> Case:
-    """The case if the actor may see it; otherwise NotFound, so its existence is not told."""
-    if not actor.can("case.read"):
-        raise NotFound("诉求件不存在")
-    case = session.scalar(select(Case).where(Case.id == case_id, scope.visible_cases(actor)))
-    if case is None:
-        if session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
-            raise CaseOutOfScope(case_id)
-        raise NotFound("诉求件不存在")
-    return case
-
-
 def record_denied_read(platform: Platform, actor: Actor, case_id: int) -> None:
     """Audit a read of a case outside the actor's scope, in a transaction of its own (the read itself failed)."""
     with platform.db.unit_of_work() as session:
@@ -84,7 +72,7 @@ class CaseRead(NamedTuple):
 def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
     """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
-        result = case_view(session, platform, actor, find_case(session, actor, case_id), reveal=reveal).view
+        result = case_view(session, platform, actor, scope.find_case(session, actor, case_id), reveal=reveal).view
         if reveal:
             session.commit()
         return result

@@ -18,11 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
-from app.domain.deadlines import DeadlineRule
+from app.domain.deadlines import TimeLimit
 from app.domain.lights import light
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import Case, CaseDeadline, HumanTask, TaskPause
-from app.models import DeadlineRule as RuleRow
+from app.models import Case, CaseDeadline, DeadlineRule, HumanTask, TaskPause
 from app.services import audit
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
@@ -77,7 +76,7 @@ def read_cause(session: Session, raw: Any) -> Cause:
             raise Invalid("日期应为 YYYY-MM-DD", {"cause.day": "日期应为 YYYY-MM-DD"}) from e
         return Cause(kind, day=day)
     key = raw.get("rule")
-    if not isinstance(key, str) or session.get(RuleRow, key) is None:
+    if not isinstance(key, str) or session.get(DeadlineRule, key) is None:
         message = f"时限规则不存在:{str(key)[:60]}"
         raise Invalid(message, {"cause.rule": message})
     return Cause(kind, rule=key)
@@ -86,7 +85,7 @@ def read_cause(session: Session, raw: Any) -> Cause:
 @dataclass(frozen=True)
 class Change:
     task: HumanTask
-    rule: DeadlineRule
+    rule: TimeLimit
     started: datetime
     extended_by: int
     new_due: datetime
@@ -109,7 +108,7 @@ def _changes(session: Session, calendar: WorkCalendar, cause: Cause, now: dateti
                                     HumanTask.paused_at.is_(None))  # a paused clock moves when it resumes
     if cause.rule:
         query = query.where(HumanTask.deadline_rule == cause.rule)
-    rules: dict[str, DeadlineRule | None] = {}
+    rules: dict[str, TimeLimit | None] = {}
     found = []
     for task in session.scalars(query.order_by(HumanTask.case_id, HumanTask.created_at, HumanTask.id)):
         assert task.deadline_rule

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
-from app.domain.deadlines import DeadlineRule, ExtensionRefused, extend_by, extended_due_date, hour_warn_at
+from app.domain.deadlines import ExtensionRefused, TimeLimit, extend_by, extended_due_date, hour_warn_at
 from app.domain.deadlines import due_at as rule_due_at
 from app.domain.lights import warn_at as rule_warn_at
 from app.errors import Conflict, Invalid
@@ -46,14 +46,14 @@ def not_confirmed(error: CalendarYearMissing) -> CalendarNotConfirmed:
 
 
 def _warn_at(session: Session, calendar: WorkCalendar, started: datetime, due: datetime,
-             rule: DeadlineRule | None = None) -> datetime:
+             rule: TimeLimit | None = None) -> datetime:
     fraction = float(get_setting(session, "lights.yellow_fraction"))
     if rule is not None and rule.in_hours:
         return hour_warn_at(rule, started, due, calendar, fraction, office_hours(session))
     return rule_warn_at(started, due, calendar, fraction)
 
 
-def period_start(session: Session, case_id: int, rule: DeadlineRule, step_start: datetime) -> datetime:
+def period_start(session: Session, case_id: int, rule: TimeLimit, step_start: datetime) -> datetime:
     """The moment the rule's period is counted from, for a step that starts at `step_start`."""
     if rule.counted_from == "registration":
         return session.get_one(Case, case_id).created_at
@@ -64,7 +64,7 @@ def period_start(session: Session, case_id: int, rule: DeadlineRule, step_start:
     return step_start
 
 
-def period_times(session: Session, calendar: WorkCalendar, rule: DeadlineRule, started: datetime,
+def period_times(session: Session, calendar: WorkCalendar, rule: TimeLimit, started: datetime,
                  extended_by: int = 0, paused_days: int = 0) -> tuple[datetime, datetime]:
     """Due and warning times of a period of `rule` begun at `started`, with `extended_by` units of approved
     extension and `paused_days` working days credited by pauses (as `postpone` moves them); raises

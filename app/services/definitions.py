@@ -40,7 +40,7 @@ def start_variables(session: Session) -> dict[str, frozenset[str] | None]:
 
 
 def validate(session: Session, bpmn: bytes, forms: dict[str, bytes],
-             library: dict[str, bytes] | None = None) -> engine.DeployedDefinition:
+             library: dict[str, bytes] | None = None) -> engine.CompiledDefinition:
     """Everything the engine checks, against the rules, roles and dictionary this installation has."""
     rule_keys = set(session.scalars(select(DeadlineRule.key)))
     statuses = set(dictionary.labels(session, STATUS_KIND))  # caseStatus names a code, never the words
@@ -52,7 +52,7 @@ def validate(session: Session, bpmn: bytes, forms: dict[str, bytes],
         raise Invalid(f"流程定义无效({e.element_id}):{e.message}", {"element": e.element_id}) from e
 
 
-def store(session: Session, platform: Platform, actor: Actor, deployed: engine.DeployedDefinition
+def store(session: Session, platform: Platform, actor: Actor, deployed: engine.CompiledDefinition
           ) -> ProcessDefinition:
     """Store a validated definition as the next version of its key."""
     version = (session.scalar(select(func.max(ProcessDefinition.version))

@@ -22,10 +22,11 @@ from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, HumanTas
 from app.services import audit, notices
 from app.services.actors import Actor
 from app.services.calendar import load_rule
-from app.services.cases import accuser_protected, find_case, may_see_personal, requester_view
+from app.services.cases import accuser_protected, may_see_personal, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
 from app.services.process import lock_case
+from app.services.scope import find_case
 from app.services.settings import get_setting
 
 ISSUED = "document.issued"

@@ -28,7 +28,7 @@ def _describe(error: process.ProcessIncident) -> str:
     return f"{error.message}({error.details.get('element', '')}:{error.details.get('reason', '')})"
 
 
-def start_process(session: Session, platform: Platform, case: Case, definition: process.Definition,
+def start_process(session: Session, platform: Platform, case: Case, definition: process.DefinitionVersion,
                   data: dict[str, Any]) -> process.RunChange | None:
     """Start the case's process in a savepoint; if it fails, undo only the run and keep the case as an
     incident (audited, in the caller's transaction) — answers None then. An appeal is never lost to a
@@ -74,7 +74,7 @@ def _run_again(session: Session, platform: Platform, case: Case) -> process.RunC
     """Start a never-started process on its definition's newest version, or run a started one on."""
     state = session.get(WorkflowState, case.id)
     if state is None or state.serializer_version != UNSTARTED:
-        return process.fire_timers(session, platform, case)
+        return process.run_due_timers(session, platform, case)
     data = json.loads(state.state_json)
     key = session.get_one(ProcessDefinition, state.definition_id).key
     session.delete(state)

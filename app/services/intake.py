@@ -27,7 +27,6 @@ from app.services import audit, calls, incidents, notify, process, requesters
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
-    find_case,
     new_case_identity,
     new_requester,
     task_light,
@@ -35,6 +34,7 @@ from app.services.cases import (
 )
 from app.services.dictionary import status_label
 from app.services.platform import Platform
+from app.services.scope import find_case
 from app.services.settings import get_setting
 
 IDEMPOTENCY_KEY_MAX = 128  # characters; a longer key is refused, never cut (two cut keys would collide)
@@ -93,7 +93,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                 session.add(IdempotentRequest(key=key, case_id=case.id, body_hash=body_hash,
                                               created_at=platform.clock.now()))
             session.flush()
-            result = summary(session, case, platform.clock.now()) | {"notices": data.notices}
+            result = registration_receipt(session, case, platform.clock.now()) | {"notices": data.notices}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
@@ -132,7 +132,8 @@ def _replay(session: Session, platform: Platform, earlier: IdempotentRequest, bo
     """The first case for the same body; another body under the same key is refused."""
     if earlier.body_hash is not None and earlier.body_hash != body_hash:
         raise Invalid(KEY_REUSED, {"Idempotency-Key": KEY_REUSED})
-    return summary(session, session.get_one(Case, earlier.case_id), platform.clock.now()) | {"notices": data.notices}
+    found = session.get_one(Case, earlier.case_id)
+    return registration_receipt(session, found, platform.clock.now()) | {"notices": data.notices}
 
 
 def intake_dictionary(session: Session) -> IntakeDictionary:
@@ -251,7 +252,7 @@ def _process_for(session: Session, data: IntakeInput) -> str:
     return str(get_setting(session, "process.hotline"))
 
 
-def summary(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+def registration_receipt(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     """What the caller gets back: numbers, status, the nearest due time and its light."""
     tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))
     return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,

@@ -15,7 +15,7 @@ from app.documents import KINDS, DocumentKind
 from app.domain.notices import NOTICE_STEPS, SERVE_METHOD_KIND
 from app.errors import Conflict, Invalid, NotFound, NotPermitted
 from app.models import AuditEvent, Case, CaseDeadline
-from app.services import audit, cases  # cases reads documents_of: module import, no cycle at load
+from app.services import audit, scope
 from app.services.actors import Actor
 from app.services.calendar import load_rule
 from app.services.dictionary import label, labels
@@ -102,7 +102,7 @@ def serve(platform: Platform, actor: Actor, case_id: int, kind: str, method: str
     if not any(actor.can(p) for p in SERVERS):
         raise NotPermitted("没有登记送达的权限")
     with platform.db.unit_of_work() as session:
-        cases.find_case(session, actor, case_id)
+        scope.find_case(session, actor, case_id)
         case = lock_case(session, case_id)
         if method not in labels(session, SERVE_METHOD_KIND):
             raise Invalid("送达方式无效", {"method": "送达方式无效"})

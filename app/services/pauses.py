@@ -21,9 +21,9 @@ from app.models import Case, DictionaryEntry, HumanTask, PauseRule, TaskPause
 from app.services import audit, deadlines, dictionary, scope
 from app.services.actors import Actor
 from app.services.calendar import load_calendar
-from app.services.cases import find_case
 from app.services.platform import Platform
 from app.services.process import lock_case
+from app.services.scope import find_case
 from app.services.tasks import find_task, workable_by
 
 KIND = "pause_reason"

@@ -58,7 +58,7 @@ def lock_case(session: Session, case_id: int) -> Case:
 
 
 @dataclass(frozen=True)
-class Definition:
+class DefinitionVersion:
     """A deployed version as a run needs it; the spec JSON (large, immutable) is cached by checksum."""
 
     id: int
@@ -78,15 +78,15 @@ _SPECS: dict[str, str] = {}  # checksum → spec JSON; versions never change onc
 _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
 
 
-def latest_definition(session: Session, key: str) -> Definition:
+def latest_definition(session: Session, key: str) -> DefinitionVersion:
     row = session.execute(select(*_REF).where(ProcessDefinition.key == key)
                           .order_by(ProcessDefinition.version.desc()).limit(1)).first()
     if row is None:
         raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
-    return Definition(*row)
+    return DefinitionVersion(*row)
 
 
-def start(session: Session, platform: Platform, case: Case, definition: Definition,
+def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,
           data: dict[str, Any]) -> RunChange:
     """Start the case's process and save the first run."""
     run = _engine_call(engine.start_workflow, definition.spec_json(session), data, _engine_now(platform))
@@ -105,7 +105,7 @@ def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
         raise Conflict("该诉求件没有运行中的流程")
     if row[0].serializer_version == UNSTARTED:
         raise Conflict("该诉求件的流程未能启动，已转为异常件，待系统管理员处理后才能办理或督办")
-    return row[0], Definition(*row[1:]).spec_json(session)
+    return row[0], DefinitionVersion(*row[1:]).spec_json(session)
 
 
 def complete(session: Session, platform: Platform, case: Case, task: HumanTask, form_data: dict[str, Any],
@@ -133,7 +133,7 @@ def send_message(session: Session, platform: Platform, case: Case, name: str,
     return save(session, platform, case, state, run)
 
 
-def fire_timers(session: Session, platform: Platform, case: Case) -> RunChange:
+def run_due_timers(session: Session, platform: Platform, case: Case) -> RunChange:
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.fire_due_timers, spec_json, state.state_json, _engine_now(platform))
     return save(session, platform, case, state, run)
@@ -269,7 +269,7 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
-def _check_unit(session: Session, task: engine.HumanTask) -> None:
+def _check_unit(session: Session, task: engine.ReadyTask) -> None:
     """A task nobody could ever see (its unit variable empty or unknown) is a broken definition, not a
     task: the step rolls back and administrators see why. (A unit the user picked was checked before the
     engine ran, by `check_named_units`.)"""

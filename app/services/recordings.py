@@ -9,8 +9,8 @@ from app.errors import NotFound
 from app.models import Call
 from app.services import audit
 from app.services.actors import Actor
-from app.services.cases import find_case
 from app.services.platform import Platform
+from app.services.scope import find_case
 from app.settings import Settings
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,119}")  # a pbx_id or a recording's file name

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.domain.roles import CASE_ROLES
+from app.errors import CaseOutOfScope, NotFound
 from app.models import AuditEvent, Case, HumanTask, Unit, case_assisting_unit
 from app.services import steps
 from app.services.actors import Actor
@@ -88,3 +89,15 @@ def own_request(session: Session, actor: Actor, case: Case, task: HumanTask) -> 
                                   .order_by(AuditEvent.id.desc())).all()
     asker = next((who for who, detail in completions if (detail or {}).get("task") == asking), None)
     return asking if asker == actor.user_id else None
+
+
+def find_case(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case if the actor may see it; otherwise NotFound, so its existence is not told."""
+    if not actor.can("case.read"):
+        raise NotFound("诉求件不存在")
+    case = session.scalar(select(Case).where(Case.id == case_id, visible_cases(actor)))
+    if case is None:
+        if session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+            raise CaseOutOfScope(case_id)
+        raise NotFound("诉求件不存在")
+    return case

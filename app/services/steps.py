@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import engine
 from app.models import Case, ProcessDefinition, WorkflowState
-from app.services.process import Definition
+from app.services.process import DefinitionVersion
 
 LEADER_ROLE = "leader"  # the lane (role code) whose steps get a queue on /leader, beside every approval
 
@@ -20,7 +20,7 @@ _DESCRIPTIONS: dict[str, engine.DefinitionDescription] = {}  # checksum → desc
 _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
 
 
-def _describe(session: Session, definition: Definition) -> engine.DefinitionDescription:
+def _describe(session: Session, definition: DefinitionVersion) -> engine.DefinitionDescription:
     found = _DESCRIPTIONS.get(definition.checksum)
     if found is None:
         found = _DESCRIPTIONS[definition.checksum] = engine.describe_definition(definition.spec_json(session))
@@ -31,7 +31,7 @@ def for_case(session: Session, case: Case) -> engine.DefinitionDescription | Non
     """The description of the definition version the case runs on (None for a case without a process)."""
     row = session.execute(select(*_REF).join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
                           .where(WorkflowState.case_id == case.id)).first()
-    return _describe(session, Definition(*row)) if row else None
+    return _describe(session, DefinitionVersion(*row)) if row else None
 
 
 def newest(session: Session) -> list[engine.DefinitionDescription]:
@@ -41,7 +41,7 @@ def newest(session: Session) -> list[engine.DefinitionDescription]:
     rows = session.execute(select(*_REF).join(latest, (latest.c.key == ProcessDefinition.key)
                                               & (latest.c.version == ProcessDefinition.version))
                            .order_by(ProcessDefinition.key)).all()
-    return [_describe(session, Definition(*row)) for row in rows]
+    return [_describe(session, DefinitionVersion(*row)) for row in rows]
 
 
 def leader_queues(session: Session) -> dict[str, str]:

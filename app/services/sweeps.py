@@ -32,7 +32,7 @@ class SweepResult:
     deferred: int = 0
 
 
-def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepResult:
+def sweep_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepResult:
     """Fire every timer that is due, each case in its own transaction so one failure stops only itself."""
     result = SweepResult()
     seen: set[int] = set()  # a case whose timer the engine did not take is not retried in a hot loop
@@ -54,7 +54,7 @@ def fire_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepR
                 continue
             try:
                 case = process.lock_case(session, case_id)
-                notify.process_ran(session, platform, case, process.fire_timers(session, platform, case))
+                notify.process_ran(session, platform, case, process.run_due_timers(session, platform, case))
                 audit.record(session, platform, Actor(label=worker), "timer.fired", case_id=case_id,
                              detail={"timer": name})
                 session.commit()

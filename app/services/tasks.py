@@ -16,8 +16,9 @@ from app.errors import Conflict, NotFound, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
 from app.services import audit, incidents, notify, process, routing, scope
 from app.services.actors import Actor, require
-from app.services.cases import find_case, task_light
+from app.services.cases import task_light
 from app.services.platform import Platform
+from app.services.scope import find_case
 
 LIGHTS = tuple(LIGHT_LABELS)
 

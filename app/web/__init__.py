@@ -25,9 +25,9 @@ from app.web import (
     documents,
     errors,
     health,
-    pages,
 )
 from app.web.api import bp as api_bp
+from app.web.workstation import bp as workstation_bp
 
 csrf = CSRFProtect()
 
@@ -41,7 +41,7 @@ def register_web(app: Flask) -> None:
     app.after_request(context.security_headers)
     errors.register(app)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
+    app.register_blueprint(workstation_bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)

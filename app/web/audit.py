@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from app.errors import Invalid
 from app.services import audit
 from app.services.workstation.case_page import ACTION_LABELS as CASE_ACTION_LABELS
-from app.services.workstation.display import fmt
+from app.services.workstation.display import format_time
 from app.web.context import current_actor, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -45,7 +45,7 @@ def _render(verified: dict[str, Any] | None = None, head: str = "", status: int 
         found, error, status = audit.EventFilter(), e.details, 422
     page = audit.list_events(platform(), actor, found)
     for item in page["items"]:
-        item["when"] = fmt(item["at"])
+        item["when"] = format_time(item["at"])
         item["label"] = ACTION_LABELS.get(item["action"], item["action"])
         item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False, sort_keys=True) if item["detail"] else ""
     codes = audit.actions(platform(), actor)

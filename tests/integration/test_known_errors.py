@@ -12,7 +12,7 @@ from lifecycle_driver import Api, deploy, end_of, timed_bpmn, unit_ids
 from app.services import deadline_repair
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
-from app.services.sweeps import fire_due_timers
+from app.services.sweeps import sweep_due_timers
 from tests.conftest import Auth, csrf_token_of
 
 SYSADMIN = Actor(label="test", permissions=frozenset({"calendar.edit"}))
@@ -118,7 +118,7 @@ def test_a_timer_that_opens_a_step_due_in_an_unconfirmed_year_fires_and_the_step
     assert ruled != timed_bpmn() and deploy(api, ruled).status_code == 201
     case_id = api.register(process="timed_order")["id"]
     clock.advance(days=2, seconds=1)
-    swept = fire_due_timers(demo, "sched-0")
+    swept = sweep_due_timers(demo, "sched-0")
     assert (swept.timers_fired, swept.incidents) == (1, 0)
     assert api.task("leader01", case_id, "escalate")["due_at"] is None
     confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
@@ -139,10 +139,10 @@ def test_a_timer_that_extends_into_an_unconfirmed_year_is_deferred_not_crashed_a
     case_id = api.register(process="timed_order")["id"]
     assert api.task("dispatch01", case_id, "accept")["due_at"] == end_of(date(2026, 12, 30))
     clock.advance(days=2, seconds=1)
-    swept = fire_due_timers(demo, "sched-0")
+    swept = sweep_due_timers(demo, "sched-0")
     assert (swept.timers_fired, swept.incidents, swept.deferred) == (0, 0, 1)
     api = Api(api.client)  # two days on: sign in afresh
     assert api.ready(case_id) == ["accept"]
     confirm_year(demo, SYSADMIN, 2027, [DayEntry(date(2027, 1, 1), False, "元旦")], "国务院办公厅通知(测试)")
-    assert fire_due_timers(demo, "sched-0").timers_fired == 1
+    assert sweep_due_timers(demo, "sched-0").timers_fired == 1
     assert api.task("dispatch01", case_id, "accept")["due_at"] == end_of(date(2027, 1, 5))

@@ -15,7 +15,7 @@ from lifecycle_driver import Api, deploy, timed_bpmn
 from sqlalchemy import func, insert, select, update
 
 from app.models import AuditEvent, HumanTask, ProcessTimer, SmsMessage, TaskWarning, Unit, User
-from app.services.sweeps import fire_due_timers, raise_warnings
+from app.services.sweeps import raise_warnings, sweep_due_timers
 from tests.conftest import FAST_HASH, START, TEST_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,10 +138,10 @@ def test_a_due_bpmn_timer_fires_once_and_asks_the_leader_to_escalate(client, dem
         [timer] = session.scalars(select(ProcessTimer).where(ProcessTimer.case_id == case["id"])).all()
         assert timer.fire_at == START + timedelta(days=2)
     clock.advance(days=1)
-    assert fire_due_timers(demo, "sched-0").timers_fired == 0
+    assert sweep_due_timers(demo, "sched-0").timers_fired == 0
     clock.advance(days=1, seconds=1)
-    assert fire_due_timers(demo, "sched-0").timers_fired == 1
-    assert fire_due_timers(demo, "sched-1").timers_fired == 0
+    assert sweep_due_timers(demo, "sched-0").timers_fired == 1
+    assert sweep_due_timers(demo, "sched-1").timers_fired == 0
     detail = api.case(case["id"], "leader01")
     assert sorted(t["task"] for t in detail["tasks"]) == ["accept", "escalate"]
     assert [e["action"] for e in detail["timeline"]].count("timer.fired") == 1

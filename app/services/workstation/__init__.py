@@ -22,12 +22,12 @@ from app.services.workstation.desks import (
     supervise_by_number,
 )
 from app.services.workstation.diagram import case_diagram
-from app.services.workstation.display import category_tree, fmt, labels, reference, unit_tree
+from app.services.workstation.display import category_tree, format_time, labels, reference, unit_tree
 from app.services.workstation.intake_form import check_requester, duplicate_hint, intake_start, register_from_form
 from app.services.workstation.worklist import remaining, worklist_page
 
 __all__ = [
     "case_diagram", "case_page", "category_tree", "check_requester", "dispatch_desk", "dispatch_previews",
-    "duplicate_hint", "fmt", "intake_start", "labels", "leader_desk", "proposal_values", "reference",
+    "duplicate_hint", "format_time", "intake_start", "labels", "leader_desk", "proposal_values", "reference",
     "register_from_form", "remaining", "supervise_by_number", "unit_tree", "worklist_page",
 ]

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from app.domain.lights import LIGHT_LABELS
 from app.models import AuditEvent, Case, Requester, Unit, User
-from app.services import cases, pauses, tasks
+from app.services import cases, pauses, scope, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
-from app.services.workstation.display import fmt, labels, masked, reference_lists, status_labels
+from app.services.workstation.display import format_time, labels, masked, reference_lists, status_labels
 
 ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
@@ -33,7 +33,7 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
     """Everything the case page shows; personal data masked unless revealed (the reveal is audited).
     One session: the case, its timeline, its units and each dictionary list are read once."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
-        row = cases.find_case(session, actor, case_id)
+        row = scope.find_case(session, actor, case_id)
         all_units = session.scalars(select(Unit)).all()  # kept: session.get(Unit, …) below finds them loaded
         units = {u.id: u.name for u in all_units}
         data, ready, events = cases.case_view(session, platform, actor, row, reveal=reveal, with_timeline=False)
@@ -44,8 +44,8 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
         kinds, channels, statuses = labels(session, "kind"), labels(session, "channel"), status_labels(session)
         forms = tasks.forms_of(session, row.id)
         data.update(kind_label=kinds.get(row.kind, row.kind), channel_label=channels.get(row.channel, row.channel),
-                    category_label=(row.category or "").replace("/", " / "), created=fmt(row.created_at),
-                    due=fmt(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
+                    category_label=(row.category or "").replace("/", " / "), created=format_time(row.created_at),
+                    due=format_time(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
                     timeline=_timeline(session, events, forms, units, kinds),
                     related=_related(session, actor, row, statuses),
                     assisting_units=[u.name for u in row.assisting_units],
@@ -53,7 +53,7 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     **pauses.for_case_page(session, actor, row.id))
         data["tasks"] = [dict(tasks.task_view(session, platform, actor, t, row, forms),
                               unit=units.get(d["unit_id"], ""),
-                              due=fmt(d["due_at"]), light_label=LIGHT_LABELS[d["light"]])
+                              due=format_time(d["due_at"]), light_label=LIGHT_LABELS[d["light"]])
                          for t, d in zip(ready, data["tasks"], strict=True)]
         # The lists the task forms pick from, only when the reader may complete one.
         data["refs"] = reference_lists(session, kinds=kinds, channels=channels, statuses=statuses,
@@ -116,7 +116,7 @@ def _timeline(session: Session, events: list[AuditEvent], forms: dict[str, Any],
         elif e.action == "case.registered" and detail.get("duplicate_of"):
             what = "登记（关联为重复件）"
         who = f"{people[e.actor]}（{e.actor}）" if e.actor in people else "系统" if e.actor == "system" else e.actor
-        steps.append({"at": fmt(e.at), "who": who, "what": what, "notes": notes})
+        steps.append({"at": format_time(e.at), "who": who, "what": what, "notes": notes})
     return steps
 
 
@@ -128,7 +128,7 @@ def _pause_notes(session: Session, detail: dict[str, Any]) -> list[tuple[str, st
             notes.append((title, str(detail[key])))
     if "credited_days" in detail:
         notes.append(("顺延", f"{detail['credited_days']} 个工作日(暂停 {detail.get('paused_working_days')} 个工作日)"))
-        notes.append(("到期时间", f"{fmt(detail.get('due_before'))} → {fmt(detail.get('due_after'))}"))
+        notes.append(("到期时间", f"{format_time(detail.get('due_before'))} → {format_time(detail.get('due_after'))}"))
     return notes
 
 
@@ -160,6 +160,6 @@ def _related(session: Session, actor: Actor, row: Case, words: dict[str, str]) -
     found = session.scalars(select(Case).where(Case.id.in_(ids), visible_cases(actor))
                             .order_by(Case.created_at.desc()).limit(20)).all() if ids else []
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
-             "status_label": words.get(c.status, c.status), "created": fmt(c.created_at),
+             "status_label": words.get(c.status, c.status), "created": format_time(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id
              else "重复件" if c.duplicate_of_id == row.id else "同一诉求人"} for c in found]

@@ -17,7 +17,7 @@ from app.services import cases, escalation, routing, scope, steps, tasks
 from app.services.actors import Actor, require
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
-from app.services.workstation.display import fmt, labels, masked
+from app.services.workstation.display import format_time, labels, masked
 from app.services.workstation.worklist import task_rows, worklist_page
 
 DISPATCH_STEP = "dispatch"  # the 派单 user task (BPMN id) and the form field whose value picks the path
@@ -29,7 +29,7 @@ def dispatch_previews(platform: Platform, actor: Actor, case_id: int) -> list[di
     with the time limit each one's rule gives if dispatched now."""
     now = platform.clock.now()
     with platform.db.reading() as session:
-        row = cases.find_case(session, actor, case_id)
+        row = scope.find_case(session, actor, case_id)
         described = steps.for_case(session, row)
         if described is None or DISPATCH_STEP not in described.steps:
             return []
@@ -49,7 +49,7 @@ def dispatch_previews(platform: Platform, actor: Actor, case_id: int) -> list[di
                 rule = load_rule(session, key)
                 if i == 0:
                     try:
-                        when = f"至 {fmt(due_at(rule, now, calendar))}"
+                        when = f"至 {format_time(due_at(rule, now, calendar))}"
                     except CalendarYearMissing:
                         when = "（工作日历未确认，无法计算）"
                 else:

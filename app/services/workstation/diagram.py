@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.domain.roles import ROLES
 from app.errors import NotFound
 from app.models import HumanTask, ProcessDefinition, WorkflowState
-from app.services import cases
+from app.services import scope
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -21,7 +21,7 @@ LANE_NAME = re.compile(r'(<(?:\w+:)?lane\b[^>]*?\bname=")([^"]*)(")')
 def case_diagram(platform: Platform, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case's BPMN (the version it runs on) and the diagram elements of its current steps."""
     with platform.db.reading() as session:
-        row = cases.find_case(session, actor, case_id)
+        row = scope.find_case(session, actor, case_id)
         state = session.get(WorkflowState, row.id)
         definition = session.get(ProcessDefinition, state.definition_id) if state else None
         if definition is None:

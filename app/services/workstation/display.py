@@ -16,7 +16,7 @@ from app.services.dictionary import labels, status_labels
 from app.services.platform import Platform
 
 
-def fmt(at: datetime | str | None) -> str:
+def format_time(at: datetime | str | None) -> str:
     """'2026-11-26 23:59' — minutes are enough for a deadline."""
     if at is None:
         return ""

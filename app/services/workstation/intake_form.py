@@ -20,7 +20,7 @@ from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
 from app.services.settings import get_setting
-from app.services.workstation.display import fmt, status_labels
+from app.services.workstation.display import format_time, status_labels
 
 
 def check_requester(name: str, phone: str, id_number: str, today: datetime) -> dict[str, str]:
@@ -80,7 +80,7 @@ def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str)
         words = status_labels(session)
         items = [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
                   "status_label": words.get(c.status, c.status),
-                  "created": fmt(c.created_at), "light": lights.get(c.id),
+                  "created": format_time(c.created_at), "light": lights.get(c.id),
                   "light_label": LIGHT_LABELS.get(lights.get(c.id) or "", "无")}
                  for c in earlier if c.id in visible]
     return {"items": items, "errors": {}, "days": days}

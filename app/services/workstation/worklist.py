@@ -15,7 +15,7 @@ from app.services import escalation, steps, tasks
 from app.services.actors import Actor, require
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
-from app.services.workstation.display import fmt, labels, status_labels
+from app.services.workstation.display import format_time, labels, status_labels
 
 
 def remaining(calendar: WorkCalendar, now: datetime, due: datetime | None) -> str:
@@ -34,12 +34,12 @@ def remaining(calendar: WorkCalendar, now: datetime, due: datetime | None) -> st
 
 def task_rows(session: Session, platform: Platform, where: list[Any], order: list[Any], *,
               limit: int, offset: int = 0) -> list[dict[str, Any]]:
-    """Task rows ready to render (the leader's desk lists): see `shown`."""
-    return shown(session, platform, tasks.select_rows(session, platform.clock.now(), where, order, limit=limit,
+    """Task rows ready to render (the leader's desk lists): see `display_rows`."""
+    return display_rows(session, platform, tasks.select_rows(session, platform.clock.now(), where, order, limit=limit,
                                                       offset=offset))
 
 
-def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> list[dict[str, Any]]:
+def display_rows(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> list[dict[str, Any]]:
     """Rows as the page shows them: masked requester, Chinese kind, light with its label, time left."""
     now = platform.clock.now()
     pinned = steps.pinned_steps(session)
@@ -50,7 +50,7 @@ def shown(session: Session, platform: Platform, rows: list[tasks.TaskRow]) -> li
              "kind": kinds.get(c.kind, c.kind), "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status),
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
-             "light_label": LIGHT_LABELS[light], "due_at": fmt(t.due_at), "case_due_at": fmt(c.due_at),
+             "light_label": LIGHT_LABELS[light], "due_at": format_time(t.due_at), "case_due_at": format_time(c.due_at),
              "remaining": "暂停计时" if light == "paused" else remaining(calendar, now, t.due_at),
              "pinned": t.spec_name in pinned, "escalations": rungs.get(t.id, [])}
             for t, c, name, unit, light in rows]
@@ -65,6 +65,6 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
         found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
                                     page=page, per_page=per_page, descending=descending,
                                     pinned=steps.pinned_steps(session))
-        return {"items": shown(session, platform, found.rows), "total": found.total, "page": found.page,
+        return {"items": display_rows(session, platform, found.rows), "total": found.total, "page": found.page,
                 "pages": found.pages, "counts": found.counts, "kinds": labels(session, "kind"),
                 "tasks": found.choices}

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from app.engine import DeployedDefinition, deploy_definition
+from app.engine import CompiledDefinition, deploy_definition
 from tests.loopback import Loopback
 
 BPMN_DIR = Path(__file__).parent / "bpmn"
@@ -64,7 +64,7 @@ def bpmn(name: str, **values: str) -> bytes:
     return text.encode("utf-8")
 
 
-def deploy_basic(script: str = "prepared = True", condition: str = "accepted == True") -> DeployedDefinition:
+def deploy_basic(script: str = "prepared = True", condition: str = "accepted == True") -> CompiledDefinition:
     """The basic hotline fixture deployed with a chosen script-task script and gateway condition."""
     return deploy_definition(
         bpmn("basic.bpmn", SCRIPT=script, CONDITION=condition), FORMS, **DEPLOY_ARGS
@@ -87,13 +87,13 @@ def replace_in_spec(spec_json: str, old: str, new: str) -> str:
 
 
 @pytest.fixture
-def basic() -> DeployedDefinition:
+def basic() -> CompiledDefinition:
     """The basic hotline definition, benign scripts."""
     return deploy_basic()
 
 
 @pytest.fixture
-def make_basic() -> Callable[..., DeployedDefinition]:
+def make_basic() -> Callable[..., CompiledDefinition]:
     """Deploy the basic definition with other scripts."""
     return deploy_basic
 

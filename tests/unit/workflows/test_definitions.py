@@ -25,7 +25,7 @@ from workflow_driver import (
     start_data,
 )
 
-from app.engine import DefinitionInvalid, DeployedDefinition, deploy_definition
+from app.engine import CompiledDefinition, DefinitionInvalid, deploy_definition
 from app.engine.policy import compile_script
 
 TASK_STATUSES = {"registered", "dispatching", "handling", "approving", "replied", "follow_up", "reviewing",
@@ -187,7 +187,7 @@ def test_forms_directory_holds_only_json_schemas() -> None:
 
 
 def deploy_stock(key: str, main: bytes | None = None, rule_keys: set[str] = RULE_KEYS,
-                 kinds: frozenset[str] = frozenset(KINDS)) -> DeployedDefinition:
+                 kinds: frozenset[str] = frozenset(KINDS)) -> CompiledDefinition:
     """A stock main process through the facade, with its main file, rule keys or kinds changed."""
     return deploy_definition(
         main if main is not None else (WORKFLOWS / MAIN_PROCESSES[key]).read_bytes(),

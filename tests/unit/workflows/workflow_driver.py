@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from app.domain.deadlines import SEED_RULES
 from app.domain.statuses import STOCK_LABELS
-from app.engine import DeployedDefinition, EngineRun, complete_task, deploy_definition, send_message, start_workflow
+from app.engine import CompiledDefinition, EngineRun, complete_task, deploy_definition, send_message, start_workflow
 from app.engine.serialization import load_specs, load_state
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,7 +48,7 @@ def load_form(filename: str) -> dict[str, Any]:
 
 
 @cache
-def deployed(key: str) -> DeployedDefinition:
+def deployed(key: str) -> CompiledDefinition:
     """The stock definition deployed through the facade (with every check it makes)."""
     return deploy_definition(
         (WORKFLOWS / MAIN_PROCESSES[key]).read_bytes(),

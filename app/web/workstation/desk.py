@@ -12,7 +12,7 @@ from app.errors import Conflict, Invalid
 from app.services import workstation
 from app.web import forms_render
 from app.web.context import current_actor, platform
-from app.web.pages import NOT_SUPERVISABLE, bp
+from app.web.workstation.blueprint import NOT_SUPERVISABLE, bp
 
 
 def render_dispatch(task_id: str | None, *, failed: dict[str, Any] | None = None, conflict: str | None = None,

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from app.errors import Invalid
 from app.services import e_supervision
 from app.web.context import current_actor, platform
-from app.web.pages import bp
+from app.web.workstation.blueprint import bp
 
 
 @bp.get("/supervision")

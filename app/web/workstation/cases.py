@@ -1,11 +1,11 @@
-"""The workstation pages: worklist, case page, task forms. Intake is in pages_intake, dispatch and the
-leader's desk in pages_desk; all register on this blueprint."""
+"""The workstation pages: worklist, case page, task forms. Intake, dispatch and the leader's
+desk, pauses and 电子监察 are its siblings; all register on blueprint.bp."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.domain.lights import LIGHT_LABELS
@@ -15,11 +15,7 @@ from app.services import tasks, workstation
 from app.services.deadlines import CalendarNotConfirmed
 from app.web import forms_render
 from app.web.context import current_actor, local_path, platform
-
-bp = Blueprint("pages", __name__)
-
-CONFLICT_MESSAGE = "该任务已被他人处理，页面已刷新为最新状态，请查看后再操作。"
-NOT_SUPERVISABLE = "该诉求件当前不在办理阶段，不能督办。"
+from app.web.workstation.blueprint import CONFLICT_MESSAGE, NOT_SUPERVISABLE, bp
 
 
 @bp.get("/")
@@ -105,7 +101,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
 
 def _after_failure(origin: str, task: dict[str, Any], **kwargs: Any) -> ResponseReturnValue:
     if origin == "dispatch":
-        from app.web.pages_desk import render_dispatch
+        from app.web.workstation.desk import render_dispatch
 
         return render_dispatch(task["id"], **kwargs)
     return render_case(task["case_id"], **kwargs)
@@ -124,9 +120,3 @@ def supervise(case_id: int) -> ResponseReturnValue:
         else:
             flash("已督办，承办单位待办中已生成督办反馈任务。", "ok")
     return redirect(url_for("pages.case_page", case_id=case_id))
-
-
-import app.web.pages_desk  # noqa: E402,F401  (its routes register on bp)
-import app.web.pages_intake  # noqa: E402,F401
-import app.web.pages_pauses  # noqa: E402,F401
-import app.web.pages_supervision  # noqa: E402,F401

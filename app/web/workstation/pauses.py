@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from app.errors import Conflict, Invalid, NotPermitted
 from app.services import pauses
 from app.web.context import current_actor, platform
-from app.web.pages import bp
+from app.web.workstation.blueprint import bp
 
 
 def _back(case_id: int) -> ResponseReturnValue:

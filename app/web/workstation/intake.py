@@ -12,7 +12,7 @@ from app.errors import Invalid
 from app.services import workstation
 from app.web.api.schemas import load
 from app.web.context import current_actor, platform
-from app.web.pages import bp
+from app.web.workstation.blueprint import bp
 
 
 class DuplicateQuery(Schema):
