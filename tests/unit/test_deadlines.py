@@ -8,9 +8,9 @@ from app.domain.calendar import CalendarYearMissing, WorkCalendar, official_cale
 from app.domain.deadlines import (
     CHINA_TIME,
     SEED_RULES,
-    DeadlineRule,
     ExtensionRefused,
     InvalidDeadlineRule,
+    TimeLimit,
     due_at,
     due_date,
     extended_due_date,
@@ -65,7 +65,7 @@ def test_a_calendar_day_period_ending_on_a_weekend_rolls_to_monday(calendar_2026
 
 
 def test_a_rule_without_roll_forward_may_end_on_a_rest_day(calendar_2026: WorkCalendar) -> None:
-    rule = DeadlineRule(
+    rule = TimeLimit(
         key="local.strict",
         name="严格时限",
         amount=15,
@@ -77,10 +77,10 @@ def test_a_rule_without_roll_forward_may_end_on_a_rest_day(calendar_2026: WorkCa
 
 
 def test_counting_the_start_day_ends_one_day_earlier(calendar_2026: WorkCalendar) -> None:
-    calendar_rule = DeadlineRule(
+    calendar_rule = TimeLimit(
         key="local.a", name="甲", amount=15, unit="calendar_day", legal_basis="测试", count_start_day=True
     )
-    working_rule = DeadlineRule(
+    working_rule = TimeLimit(
         key="local.b", name="乙", amount=5, unit="working_day", legal_basis="测试", count_start_day=True
     )
     assert due_date(calendar_rule, date(2026, 3, 2), calendar_2026) == date(2026, 3, 16)
@@ -133,7 +133,7 @@ def test_a_rule_without_extension_refuses_any(calendar_2026: WorkCalendar) -> No
 
 def test_a_rule_with_an_unknown_unit_is_rejected() -> None:
     with pytest.raises(InvalidDeadlineRule):
-        DeadlineRule(key="x", name="x", amount=5, unit="week", legal_basis="x")  # type: ignore[arg-type]
+        TimeLimit(key="x", name="x", amount=5, unit="week", legal_basis="x")  # type: ignore[arg-type]
 
 
 def test_the_seed_holds_the_limits_and_articles_of_domain_md() -> None:
@@ -175,7 +175,7 @@ def test_the_seed_holds_the_limits_and_articles_of_domain_md() -> None:
     assert seed_rule("petition.objection").label == "5个工作日"
 
 
-EMERGENCY = DeadlineRule(key="x.urgent", name="紧急", amount=2, unit="working_hour", legal_basis="种子")
+EMERGENCY = TimeLimit(key="x.urgent", name="紧急", amount=2, unit="working_hour", legal_basis="种子")
 
 
 @pytest.mark.parametrize(("start", "due"), [
@@ -193,7 +193,7 @@ def test_working_hours_count_only_the_office_hours_of_working_days(calendar_2026
 
 
 def test_calendar_hours_run_through_nights_and_weekends(calendar_2026: WorkCalendar) -> None:
-    rule = DeadlineRule(key="x.same_day", name="当日", amount=24, unit="calendar_hour", legal_basis="种子")
+    rule = TimeLimit(key="x.same_day", name="当日", amount=24, unit="calendar_hour", legal_basis="种子")
     assert due_at(rule, datetime(2026, 12, 4, 17, 0), calendar_2026) == datetime(2026, 12, 5, 17, 0)
     aware = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
     assert due_at(rule, aware, calendar_2026) == datetime(2026, 12, 5, 17, 0, tzinfo=CHINA_TIME)
@@ -225,5 +225,5 @@ def test_working_hours_into_an_unconfirmed_year_are_refused(calendar_2026: WorkC
 
 def test_a_rule_counted_from_an_unknown_moment_is_rejected() -> None:
     with pytest.raises(InvalidDeadlineRule, match="起算点"):
-        DeadlineRule(key="x", name="x", amount=1, unit="working_day", legal_basis="x",
+        TimeLimit(key="x", name="x", amount=1, unit="working_day", legal_basis="x",
                      counted_from="lunch")  # type: ignore[arg-type]
