@@ -8,8 +8,10 @@ Rules (docs/intake.md says them for people):
 - text is kept as typed (zero-width, RTL marks, emoji, CJK Ext-B), trimmed at both ends; NUL and lone
   surrogates are refused (`text_fault`), every field has a maximum length;
 - kind and channel must be active dictionary codes, the category an active *leaf* of the tree;
-- `area` (optional) is the unit id of the address's district or street; the service checks it exists
-  (the 派单目录 proposes the unit from category × area);
+- `location` (optional) is where the matter is, free text (`北塘区北塘街道北塘家园5号楼`), apart from the
+  requester's own address; `area` (optional) is the unit id of the location's district or street (a street
+  names its district through the unit tree); the service checks it exists (the 派单目录 proposes the unit
+  from category × area); `lat`/`lng` (optional, both or neither) a map point of the location (WGS-84 degrees);
 - phones are normalised (`app.domain.identity.normalise_phone`): mobiles, landlines with 区号 (also
   written `(010)62345678`), service numbers (95xxx/96xxx, 400/800) are accepted, the last with
   a notice that they cannot take an SMS; 身份证号 are normalised and a birth date after today refused;
@@ -59,12 +61,12 @@ LIMITS: dict[str, tuple[str, int]] = {
     "subject": ("诉求标题", 200), "content": ("诉求内容", 20000), "process": ("流程", 60),
     "requester.name": ("姓名", 60), "requester.phone": ("联系电话", 40),
     "requester.id_number": ("身份证号", 40), "requester.address": ("地址", 200),
-    "direct_reply": ("直接答复", 2000),
+    "direct_reply": ("直接答复", 2000), "location": ("事发地点", 200),
 }
 # 最短办理流程: the kinds an agent may answer at intake (直接答复) and close with no dispatch.
 DIRECT_REPLY_KINDS = frozenset({"consultation", "suggestion", "praise"})
 _CASE_FIELDS = {"kind", "channel", "category", "subject", "content", "process", "requester", "duplicate_of",
-                "call_id", "direct_reply", "area"}
+                "call_id", "direct_reply", "area", "location", "lat", "lng"}
 _REQUESTER_FIELDS = {"name", "phone", "id_number", "address", "anonymous"}
 _MISSING = {"subject": "请填写诉求标题", "content": "请填写诉求内容", "requester.name": "请填写诉求人姓名",
             "kind": "请选择诉求类型", "channel": "请选择来源渠道"}
@@ -111,7 +113,9 @@ class IntakeInput:
     duplicate_of: int | None = None
     call_id: int | None = None
     direct_reply: str | None = None  # the answer given at intake (最短办理流程), or None
-    area: int | None = None  # the district or street (a unit id) of the address, for the 派单目录
+    area: int | None = None  # the district or street (a unit id) of the location, for the 派单目录
+    location: str | None = None  # where the matter is (free text), not the requester's address
+    point: tuple[float, float] | None = None  # (lat, lng) of the location on a map, WGS-84 degrees
     notices: dict[str, str] = field(default_factory=dict)  # accepted, but worth telling the agent
 
 
@@ -185,6 +189,8 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     call_id = r.ref(raw, "call_id", "来电关联无效")
     direct_reply = r.text(raw, "direct_reply", "direct_reply")
     area = r.ref(raw, "area", "区域无效:请从单位树中选择区县或街道")
+    location = r.text(raw, "location", "location")
+    point = _point(r, raw)
     _check_dictionary(r, dictionary, kind, channel, category)
     if direct_reply and kind and kind not in DIRECT_REPLY_KINDS:
         allowed = "、".join(dictionary.kinds.get(k, k) for k in sorted(DIRECT_REPLY_KINDS))
@@ -194,7 +200,35 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
         raise IntakeRefused(r.errors or {"_": "登记信息不完整"})
     return IntakeInput(kind=kind, channel=channel, category=category, subject=subject, content=content,
                        requester=requester, process=process, duplicate_of=duplicate_of, call_id=call_id,
-                       direct_reply=direct_reply, area=area, notices=notices)
+                       direct_reply=direct_reply, area=area, location=location, point=point,
+                       notices=notices)
+
+
+def _degrees(r: _Reader, raw: Mapping[str, Any], name: str, title: str, most: float) -> float | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if value.strip().isascii() else None
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -most <= value <= most:
+        r.errors[name] = f"{title}应为 -{most:g} 到 {most:g} 之间的数字(度)"
+        return None
+    return float(value)
+
+
+def _point(r: _Reader, raw: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The map point: both coordinates or neither (a lone latitude places nothing)."""
+    lat = _degrees(r, raw, "lat", "纬度", 90)
+    lng = _degrees(r, raw, "lng", "经度", 180)
+    if "lat" in r.errors or "lng" in r.errors:
+        return None
+    if (lat is None) != (lng is None):
+        r.errors["lng" if lng is None else "lat"] = "地图位置须同时填写纬度和经度"
+        return None
+    return (lat, lng) if lat is not None and lng is not None else None
 
 
 def _check_dictionary(r: _Reader, d: IntakeDictionary, kind: str | None, channel: str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
@@ -50,7 +50,10 @@ class Case(Base):
     process_key: Mapped[str | None] = mapped_column(String(60))
     registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
-    area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street of the address
+    area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street of the location
+    location: Mapped[str | None] = mapped_column(String(200))  # where the matter is, not the requester's address
+    location_lat: Mapped[float | None] = mapped_column(Float)  # a map point of the location (WGS-84)
+    location_lng: Mapped[float | None] = mapped_column(Float)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -54,6 +54,17 @@ def new_case_identity(session: Session, platform: Platform) -> tuple[str, str]:
     return f"12345-{today}-{serial:06d}", code
 
 
+def location_text(case: Case, area_name: str | None) -> str:
+    """Where the matter is, as pages and documents print it: the area's name, the free text, the map point."""
+    place = case.location or ""
+    if area_name and not place.startswith(area_name):  # the text often names its district already
+        place = f"{area_name} {place}".strip()
+    text = place
+    if case.location_lat is not None and case.location_lng is not None:
+        text += f"（纬度 {case.location_lat:.6f}，经度 {case.location_lng:.6f}）"
+    return text.strip()
+
+
 def record_denied_read(platform: Platform, actor: Actor, case_id: int) -> None:
     """Audit a read of a case outside the actor's scope, in a transaction of its own (the read itself failed)."""
     with platform.db.unit_of_work() as session:
@@ -90,6 +101,9 @@ def case_view(session: Session, platform: Platform, actor: Actor, case: Case, *,
         "category": case.category, "subject": case.subject, "content": case.content,
         "status": case.status, "status_label": status_label(session, case.status),
         "lead_unit": lead.name if lead else None,
+        "location": case.location, "area": case.area_unit_id,
+        "point": ({"lat": case.location_lat, "lng": case.location_lng}
+                  if case.location_lat is not None and case.location_lng is not None else None),
         "created_at": case.created_at.isoformat(),
         "due_at": case.due_at.isoformat() if case.due_at else None,
         "requester": requester_view(platform, case.requester, reveal,

@@ -22,7 +22,7 @@ from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, HumanTas
 from app.services import audit, notices
 from app.services.actors import Actor
 from app.services.calendar import load_rule
-from app.services.cases import accuser_protected, may_see_personal, requester_view
+from app.services.cases import accuser_protected, location_text, may_see_personal, requester_view
 from app.services.counters import next_value
 from app.services.platform import Platform
 from app.services.process import lock_case
@@ -180,7 +180,8 @@ def _context(session: Session, platform: Platform, case: Case, kind: DocumentKin
         "assisting_units": [u.name for u in case.assisting_units],
         "case": {"number": case.number, "registered_at": f"{case.created_at:%Y-%m-%d %H:%M}",
                  "channel": _label(session, "channel", case.channel), "kind": _label(session, "kind", case.kind),
-                 "category": case.category or "", "subject": case.subject, "content": case.content},
+                 "category": case.category or "", "subject": case.subject, "content": case.content,
+                 "location": location_text(case, _unit_name(session, case.area_unit_id))},
         "requester": _requester(platform, case, reveal, protected),
         "time_limit": _time_limit(session, case, receiving.id),
         "instruction": _instruction(session, case.id),
@@ -215,6 +216,11 @@ def _instruction(session: Session, case_id: int) -> str | None:
         if event.detail.get("task") == "instruct":
             return str((event.detail.get("data") or {}).get("instruction") or "") or None
     return None
+
+
+def _unit_name(session: Session, unit_id: int | None) -> str | None:
+    unit = session.get(Unit, unit_id) if unit_id else None
+    return unit.name if unit else None
 
 
 def _label(session: Session, dictionary: str, code: str) -> str:

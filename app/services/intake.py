@@ -55,13 +55,14 @@ class CaseInput:
     duplicate_of: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     call_id: int | None = None  # the answered call this registration comes from (the screen pop)
+    location: str | None = None  # 事发地点: where the matter is
 
     def as_raw(self) -> dict[str, Any]:
         """The same input in the API's JSON shape."""
         r = self.requester
         raw = {"kind": self.kind, "channel": self.channel, "category": self.category, "subject": self.subject,
                "content": self.content, "process": self.process, "duplicate_of": self.duplicate_of,
-               "call_id": self.call_id,
+               "call_id": self.call_id, "location": self.location,
                "requester": {"name": r.name, "phone": r.phone, "id_number": r.id_number, "address": r.address}}
         return {k: v for k, v in raw.items() if v is not None}
 
@@ -192,7 +193,9 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
                 status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre.id,
-                duplicate_of_id=data.duplicate_of, area_unit_id=data.area, created_by_id=actor.user_id,
+                duplicate_of_id=data.duplicate_of, area_unit_id=data.area, location=data.location,
+                location_lat=data.point[0] if data.point else None,
+                location_lng=data.point[1] if data.point else None, created_by_id=actor.user_id,
                 sensitivity="sensitive" if data.kind in SENSITIVE_KINDS else "normal",
                 created_at=platform.clock.now())
     session.add(case)

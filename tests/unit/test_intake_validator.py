@@ -81,3 +81,20 @@ def test_types_lengths_references_and_unknown_fields_are_field_errors() -> None:
 def test_dictionary_codes_are_checked_with_the_code_in_the_message() -> None:
     assert errors_of(raw(kind="gossip", channel="", category="无此分类")) == {
         "kind": "诉求类型无效:gossip", "channel": "请选择来源渠道", "category": "事项分类无效:无此分类"}
+
+
+def test_the_location_is_kept_apart_from_the_requesters_address() -> None:
+    case = check_intake(raw(location=" 北塘区北塘街道北塘家园5号楼 ", lat="31.5", lng=120.3,
+                            requester={"address": "滨湖区蠡湖街道1号"}), DICTIONARY, TODAY)
+    assert (case.location, case.point, case.requester.address) == ("北塘区北塘街道北塘家园5号楼", (31.5, 120.3),
+                                                                   "滨湖区蠡湖街道1号")
+    assert check_intake(raw(), DICTIONARY, TODAY).location is None
+    assert errors_of(raw(location="楼" * 201)) == {"location": "事发地点最多 200 个字"}
+
+
+@pytest.mark.parametrize(("point", "field"), [
+    ({"lat": 31.5}, "lng"), ({"lng": 120.3}, "lat"), ({"lat": 91, "lng": 0}, "lat"),
+    ({"lat": 0, "lng": "东经120"}, "lng"), ({"lat": "nan", "lng": 1}, "lat"), ({"lat": True, "lng": 1}, "lat"),
+])
+def test_a_map_point_is_both_coordinates_in_range_or_none(point: dict[str, Any], field: str) -> None:
+    assert list(errors_of(raw(**point))) == [field]

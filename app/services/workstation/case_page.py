@@ -49,6 +49,7 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     timeline=_timeline(session, events, forms, units, kinds),
                     related=_related(session, actor, row, statuses),
                     assisting_units=[u.name for u in row.assisting_units],
+                    location_text=cases.location_text(row, units.get(row.area_unit_id or 0)),
                     may_reveal=cases.may_see_personal(session, actor, row),
                     **pauses.for_case_page(session, actor, row.id))
         data["tasks"] = [dict(tasks.task_view(session, platform, actor, t, row, forms),

@@ -61,7 +61,7 @@ def unit_tree(session: Session, loaded: Sequence[Unit] | None = None) -> list[di
     ordered: list[dict[str, Any]] = []
 
     def walk(unit: Unit, depth: int) -> None:  # by path text '/1/10/' would sort before '/1/2/'
-        ordered.append({"id": unit.id, "name": unit.name, "depth": depth})
+        ordered.append({"id": unit.id, "name": unit.name, "depth": depth, "kind": unit.kind})
         for child in below.get(unit.id, []):
             walk(child, depth + 1)
 

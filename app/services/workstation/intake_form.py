@@ -41,7 +41,8 @@ def check_requester(name: str, phone: str, id_number: str, today: datetime) -> d
     return errors
 
 
-PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id", "direct_reply")
+PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id", "direct_reply",
+               "location", "area", "lat", "lng")
 REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
 
 

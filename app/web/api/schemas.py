@@ -101,7 +101,10 @@ class CaseCreate(Schema):
     duplicate_of = Id(required=False, allow_none=True)
     call_id = Id(required=False, allow_none=True)
     direct_reply = text(_limit("direct_reply"), required=False)  # 直接答复: 咨询、建议、表扬/感谢 closed at intake
-    area = Id(required=False, allow_none=True)  # district/street unit of the address (派单目录)
+    area = Id(required=False, allow_none=True)  # district/street unit of the location (派单目录)
+    location = text(_limit("location"), required=False)  # 事发地点: where the matter is, not the requester's address
+    lat = fields.Float(required=False, allow_none=True, validate=validate.Range(min=-90, max=90))  # map point
+    lng = fields.Float(required=False, allow_none=True, validate=validate.Range(min=-180, max=180))
 
 
 class TaskComplete(Schema):

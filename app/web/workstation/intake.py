@@ -26,7 +26,7 @@ class DuplicateQuery(Schema):
 
 
 FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address", "subject", "content",
-          "direct_reply")
+          "direct_reply", "location", "area", "lat", "lng")
 
 
 def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> ResponseReturnValue:
