@@ -48,6 +48,9 @@ def register_cli(app: Flask) -> None:
     for command in (cli_backups.backup, cli_backups.restore, cli_backups.keys_group):
         app.cli.add_command(command)
     audit_group.add_command(cli_backups.audit_purge)
+    from app.cli_channels import channels_group
+
+    app.cli.add_command(channels_group)
 
 
 @click.command("db-upgrade")

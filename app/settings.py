@@ -73,6 +73,11 @@ class Settings:
     RATE_LIMIT_SIGN_IN_STAFF_NO: str = "10/900"
     # Requests per client address to a public endpoint without sign-in (the citizens' portal, Open311).
     RATE_LIMIT_PUBLIC_ADDRESS: str = "60/60"
+    # Requests signed with a channel key (POST /api/v1/channel/cases, Open311 POST requests) per client address,
+    # counted before the key is looked up (a key-guessing flood stops here) …
+    RATE_LIMIT_CHANNEL_ADDRESS: str = "600/60"
+    # … and per channel key, from whatever address (one integration cannot starve the others).
+    RATE_LIMIT_CHANNEL_KEY: str = "120/60"
     # Folder for `flask backup` files and their listing (default: INSTANCE_PATH/backups).
     BACKUP_DIR: str = ""
     # Log level for the structured (JSON lines) log on stderr.

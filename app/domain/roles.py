@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
     "role.assign": "分配角色",
     "audit.read": "查看审计日志",
     "backup.read": "查看数据备份",
+    "channel.manage": "管理渠道密钥",
 }
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -37,7 +38,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "handler": ("case.read", "case.read_personal", "case.handle"),
     "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise"),
     "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "unit.manage",
-                 "backup.read"),
+                 "backup.read", "channel.manage"),
     "secadmin": ("user.manage", "role.assign"),
     "auditor": ("audit.read",),
 }

@@ -2,7 +2,8 @@
 
 org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
-settings, deadline rules, calendar) · outbox (SMS) · pauses (pause rules and pauses, escalation rungs).
+settings, deadline rules, calendar) · outbox (SMS) · channels (integration keys) ·
+pauses (pause rules and pauses, escalation rungs).
 """
 
 from app.models.audit import AuditEvent
@@ -10,6 +11,7 @@ from app.models.auth import ApiToken, PasswordHistory, RateLimitCounter, UserSes
 from app.models.base import Base
 from app.models.calls import Call, Callback, CallbackAttempt, CallOutcome
 from app.models.cases import Case, Requester, case_assisting_unit
+from app.models.channels import ChannelKey, ChannelSubmission
 from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, RoutingRule, Setting
 from app.models.counter import Counter
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
@@ -32,5 +34,5 @@ __all__ = [
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",
-    "Call", "Callback", "CallbackAttempt", "CallOutcome",
+    "Call", "Callback", "CallbackAttempt", "CallOutcome", "ChannelKey", "ChannelSubmission",
 ]

@@ -1,10 +1,11 @@
 """Rate limits counted in the database, so every worker and host shares them (no Redis in the default install).
 
-A limit is `count` requests per `seconds` for one caller of one bucket (`sign_in`, `public`, …); the
-caller is a client address (IPv6 by its /64, what one subscriber gets) or a 工号. Each request is one
-atomic upsert on `rate_limit_counter` — PostgreSQL and SQLite alike — that starts a window at the first
-hit and counts until it expires. The count is committed in its own transaction before the guarded work
-runs, so a refused or failing request still counts, and a sign-in is counted before its password is hashed.
+A limit is `count` requests per `seconds` for one caller of one bucket (`sign_in`, `public`, …); the caller
+is a client address (IPv6 by its /64, what one subscriber gets), a 工号 or a channel key (by its id). Each
+request is one atomic upsert on `rate_limit_counter` — PostgreSQL and SQLite alike — that starts a window at
+the first hit and counts until it expires. The count is committed in its own transaction before the guarded
+work runs, so a refused or failing request still counts, and a sign-in is counted before its password is
+hashed.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Limit:
 def limits_for(platform: Platform, bucket: str) -> list[Limit]:
     """The limits of a bucket, read from the RATE_LIMIT_<BUCKET>_<KIND> settings, in the order checked."""
     limits = []
-    for kind in ("address", "staff_no"):
+    for kind in ("address", "staff_no", "key"):
         name = f"RATE_LIMIT_{bucket.upper()}_{kind.upper()}"
         if hasattr(platform.settings, name):
             count, seconds = platform.settings.rate_limit(name)
@@ -77,7 +78,7 @@ def hit(platform: Platform, bucket: str, callers: dict[str, str | None]) -> None
                 refused = (limit, expires_at)
                 if hits == limit.count + 1:  # once per window and caller: a flood does not flood the log
                     log.warning("rate limit %s/%s reached by %s", bucket, limit.kind,
-                                values[limit.kind] if limit.kind == "address" else "a 工号")
+                                values[limit.kind] if limit.kind != "staff_no" else "a 工号")
                 break
         session.commit()
     if refused is not None:
@@ -119,7 +120,7 @@ def _count(session: Session, key: str, now: datetime, seconds: int) -> tuple[int
 
 def _message(bucket: str, limit: Limit, wait: int) -> str:
     when = f"{wait}秒" if wait < 120 else f"{math.ceil(wait / 60)}分钟"
-    who = "该工号" if limit.kind == "staff_no" else "您所在网络地址"
+    who = {"staff_no": "该工号", "key": "该渠道密钥"}.get(limit.kind, "您所在网络地址")
     what = "的登录尝试" if bucket == "sign_in" else "的请求"
     return f"{who}{what}过于频繁,请{when}后再试"
 

@@ -14,6 +14,7 @@ from app.web import (
     admin,
     admin_backups,
     admin_calendar,
+    admin_channels,
     admin_config,
     admin_settings,
     admin_units,
@@ -46,6 +47,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_backups.bp)
+    app.register_blueprint(admin_channels.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(admin_units.bp)
     app.register_blueprint(admin_settings.bp)

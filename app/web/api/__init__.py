@@ -15,6 +15,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     audit,
     calls,
     cases,
+    channel,
     definitions,
     dictionary,
     openapi,

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 from app.web.api import bp
 from app.web.api.calls import CallEventSchema
 from app.web.api.pauses import PauseDecision, PauseRequest
-from app.web.api.schemas import CaseCreate, Supervision, TaskComplete, TokenRequest
+from app.web.api.schemas import CaseCreate, ChannelCaseCreate, Supervision, TaskComplete, TokenRequest
 
 _TYPES = {fields.String: "string", fields.Integer: "integer", fields.Dict: "object", fields.Boolean: "boolean"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -87,6 +87,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "signed_out": _obj({"tokens_revoked": INT}),
     "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
                         "due_at": NS, "light": LIGHT}),
+    "channel_registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
+                                "due_at": NS, "light": LIGHT, "token": STR}),
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
     "pause": PAUSE,
@@ -191,6 +193,15 @@ def _paths() -> dict[str, Any]:
                                                        "signed_out")},
         "/api/v1/cases": {"post": _op("登记诉求件", "registered", body=_json(CaseCreate()), ok="201",
                                       params=[idem], errors=("409",))},
+        "/api/v1/channel/cases": {"post": _op(
+            "渠道接入登记诉求件(微信小程序、APP、市长信箱、网站等):以系统管理员发放的渠道密钥(请求头 X-Channel-Key)"
+            "代替令牌;来源渠道由密钥确定,请求体中的 channel 可省略,写了别的渠道答 422;吊销的密钥下一次请求即答 403;"
+            "按地址、按密钥限流(429 + Retry-After);校验、Idempotency-Key 与 POST /api/v1/cases 相同",
+            "channel_registered",
+            body=_json(ChannelCaseCreate()), ok="201", security=[], params=[
+                _param("X-Channel-Key", "header", {"type": "string", "minLength": 1, "maxLength": 200},
+                       "渠道密钥(flask --app wsgi channels create 生成)", required=True), idem],
+            errors=("409",))},
         "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线", "case", params=[
             *case_id, _param("reveal", "query", {"type": "string", "enum": ["0", "1"]}, "1 = 显示完整信息")])},
         "/api/v1/cases/{id}/supervise": {"post": _op("督办", "case_status", body=_json(Supervision()),

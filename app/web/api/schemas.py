@@ -107,6 +107,12 @@ class CaseCreate(Schema):
     lng = fields.Float(required=False, allow_none=True, validate=validate.Range(min=-180, max=180))
 
 
+class ChannelCaseCreate(CaseCreate):
+    """Documents `POST /api/v1/channel/cases`: the same body, the channel optional (the key fixes it)."""
+
+    channel = text(_limit("channel"), required=False)
+
+
 class TaskComplete(Schema):
     data = fields.Dict(required=True, error_messages=REQUIRED)
 
