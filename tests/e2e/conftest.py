@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,26 +56,34 @@ class Served:
         return self.app.extensions["huiyin"]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The platform on a fresh migrated and seeded database, served on a free port in a background thread."""
-    folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
-    db_url = f"sqlite:///{folder / 'huiyin.db'}" if request.param == "sqlite" else _postgres_url()
+@contextmanager
+def serving(kind: str, folder: Path, **config: Any) -> Iterator[Served]:
+    """The platform on a fresh migrated and seeded database of that kind, served on a free port in a thread."""
+    db_url = f"sqlite:///{folder / 'huiyin.db'}" if kind == "sqlite" else _postgres_url()
     upgrade(db_url)
     clock = FrozenClock(START)
     # Served over plain HTTP on 127.0.0.1: a test install, not production (whose cookie is HTTPS-only).
     app = create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": str(folder / "instance"), "ENVIRONMENT": "test",
-                      **TEST_KEYS, **FAST_HASH}, clock=clock)
+                      **TEST_KEYS, **FAST_HASH, **config}, clock=clock)
     seed_demo(app.extensions["huiyin"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"e2e-{request.param}", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"e2e-{kind}", daemon=True)
     thread.start()
-    yield Served(request.param, f"http://127.0.0.1:{server.server_port}", clock, app)
-    server.shutdown()
-    thread.join(timeout=5)
-    app.extensions["huiyin"].db.dispose()
-    if request.param == "postgresql":
-        _drop_schema_of(db_url)
+    try:
+        yield Served(kind, f"http://127.0.0.1:{server.server_port}", clock, app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        app.extensions["huiyin"].db.dispose()
+        if kind == "postgresql":
+            _drop_schema_of(db_url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The platform on both databases, one per module."""
+    with serving(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}")) as platform_served:
+        yield platform_served
 
 
 def _drop_schema_of(url: str) -> None:
@@ -101,9 +110,9 @@ def chromium() -> Iterator[Any]:
 class Desk:
     """One signed-in user's browser context at 1366×768, collecting console errors (CSP violations show there)."""
 
-    def __init__(self, browser: Any, served: Served, staff_no: str) -> None:
+    def __init__(self, browser: Any, served: Served, staff_no: str, **context_args: Any) -> None:
         self.served = served
-        self.context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        self.context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", **context_args)
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
         self.errors: list[str] = []

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.errors import Invalid, NotFound
-from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, Setting, User
+from app.models import Call, Callback, CallbackAttempt, CallOutcome, Case, User
 from app.services import auth, call_stats, intake
 from app.services.actors import SYSTEM, Actor
 from app.services.auth import actor_for
@@ -22,21 +22,6 @@ from app.services.recordings import recording_path
 from tests.conftest import DEMO_PASSWORD, csrf_token_of
 
 NUMBER = "13800138000"
-
-
-@pytest.fixture
-def bridge_token(demo) -> str:
-    """A machine token with scope 'calls', as `flask tokens create --scope calls` prints it."""
-    return auth.create_machine_token(demo, SYSTEM, "pbx-1", "calls")
-
-
-@pytest.fixture
-def agent_map(demo) -> None:
-    """PJSIP/8001 is 王晓燕 (agent01); extension 8002 is 李建国 (dispatch01)."""
-    with demo.db.unit_of_work() as session:
-        session.add(Setting(key="telephony.agent_map", value={"value": {"PJSIP/8001": "agent01", "8002": "dispatch01"}},
-                            updated_at=demo.clock.now()))
-        session.commit()
 
 
 def user_token(client, staff_no: str) -> str:
