@@ -10,7 +10,7 @@ holidays only around November and a wrong guess silently moves legal deadlines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -66,7 +66,8 @@ class CalendarDay:
 class WorkCalendar:
     """Answers working-day questions for the confirmed years only."""
 
-    def __init__(self, entries: Iterable[CalendarDayLike], confirmed_years: Iterable[int]) -> None:
+    def __init__(self, entries: Iterable[CalendarDayLike], confirmed_years: Iterable[int],
+                 local: Iterable[tuple[int, CalendarDayLike]] = ()) -> None:
         self._confirmed = frozenset(confirmed_years)
         self._workday: dict[date, bool] = {}
         self._note: dict[date, str] = {}
@@ -74,6 +75,50 @@ class WorkCalendar:
             self._workday[entry.day] = bool(entry.is_workday)
             if entry.note:
                 self._note[entry.day] = entry.note
+        self._local: dict[int, dict[date, str]] = {}
+        for region, entry in local:
+            self._local.setdefault(region, {})[entry.day] = entry.note or ""
+        self._regional: dict[tuple[int, ...], WorkCalendar] = {}
+
+    @property
+    def regions(self) -> frozenset[int]:
+        """The regions that set local holidays."""
+        return frozenset(self._local)
+
+    def local_days(self, region: int) -> dict[date, str]:
+        """The local holidays one region set, day → note."""
+        return dict(self._local.get(region, {}))
+
+    def for_region(self, regions: Iterable[int]) -> WorkCalendar:
+        """The calendar of a unit inside ``regions`` (itself and the units above it): their local holidays
+        are rest days too, even on a 调休 workday. Without local holidays there, this calendar itself."""
+        hit = tuple(sorted({r for r in regions if r in self._local}))
+        if not hit:
+            return self
+        if hit not in self._regional:
+            regional = WorkCalendar((), self._confirmed)
+            regional._workday, regional._note = dict(self._workday), dict(self._note)
+            for region in hit:
+                for day, note in self._local[region].items():
+                    regional._workday[day] = False
+                    regional._note[day] = note or regional._note.get(day, "")
+            self._regional[hit] = regional
+        return self._regional[hit]
+
+    def with_year(self, year: int, entries: Iterable[CalendarDayLike]) -> WorkCalendar:
+        """This calendar as it would be with ``year`` confirmed as ``entries`` (its old entries replaced,
+        local holidays kept): what a repair preview computes with before anything is stored."""
+        kept = [CalendarDay(d, w, self._note.get(d)) for d, w in self._workday.items() if d.year != year]
+        local = [(r, CalendarDay(d, False, n)) for r, days in self._local.items() for d, n in days.items()]
+        return WorkCalendar([*kept, *entries], self._confirmed | {year}, local)
+
+    def with_local(self, region: int, days: Mapping[date, str] | None) -> WorkCalendar:
+        """This calendar with ``region``'s local holidays replaced by ``days`` (None or empty: it has none)."""
+        local = [(r, CalendarDay(d, False, n)) for r, held in self._local.items() if r != region
+                 for d, n in held.items()]
+        local += [(region, CalendarDay(d, False, n)) for d, n in (days or {}).items()]
+        return WorkCalendar([CalendarDay(d, w, self._note.get(d)) for d, w in self._workday.items()],
+                            self._confirmed, local)
 
     @property
     def confirmed_years(self) -> frozenset[int]:

@@ -12,7 +12,15 @@ from app.models.base import Base
 from app.models.calls import Call, Callback, CallbackAttempt, CallOutcome
 from app.models.cases import Case, Requester, case_assisting_unit
 from app.models.channels import ChannelKey, ChannelSubmission
-from app.models.config import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, RoutingRule, Setting
+from app.models.config import (
+    CalendarDay,
+    CalendarYear,
+    DeadlineRule,
+    DictionaryEntry,
+    LocalHoliday,
+    RoutingRule,
+    Setting,
+)
 from app.models.counter import Counter
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
@@ -29,7 +37,8 @@ from app.models.workflow import (
 
 __all__ = [
     "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
-    "DictionaryEntry", "HumanTask", "IdempotentRequest", "PasswordHistory", "Permission", "ProcessDefinition",
+    "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
+    "ProcessDefinition",
     "PauseRule", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",

@@ -60,6 +60,18 @@ class CalendarDay(Base):
     note: Mapped[str] = mapped_column(String(40), default="")
 
 
+class LocalHoliday(Base):
+    """A rest day set locally for one region (a 自治县's 古尔邦节): counted as a holiday by the deadlines of
+    tasks whose unit lies in that unit's subtree, by nobody else's."""
+
+    __tablename__ = "local_holiday"
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    day: Mapped[date]
+    note: Mapped[str] = mapped_column(String(40), default="")
+
+
 class CalendarYear(Base):
     """A year whose holidays are confirmed; computing into any other year is refused."""
 

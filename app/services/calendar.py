@@ -5,20 +5,41 @@ from __future__ import annotations
 from datetime import time
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Integer, false, null, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from app.domain.calendar import CalendarDay as Day
 from app.domain.calendar import WorkCalendar
 from app.domain.deadlines import CountedFrom, OfficeHours, PeriodUnit, TimeLimit
 from app.errors import NotFound
-from app.models import CalendarDay, CalendarYear, DeadlineRule
+from app.models import CalendarDay, CalendarYear, DeadlineRule, LocalHoliday, Unit
 from app.services.settings import get_setting
 
 
 def load_calendar(session: Session) -> WorkCalendar:
-    """The calendar as administrators have confirmed it: entries plus the confirmed years."""
-    return WorkCalendar(session.scalars(select(CalendarDay)).all(),
-                        session.scalars(select(CalendarYear.year)).all())
+    """The calendar as administrators have confirmed it: entries, every region's local holidays (one
+    statement for both) and the confirmed years. A task's own calendar is `unit_calendar` of it."""
+    rows = session.execute(
+        select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note, sql_cast(null(), Integer).label("region"))
+        .union_all(select(LocalHoliday.day, false(), LocalHoliday.note, LocalHoliday.unit_id))).all()
+    national = [Day(d, bool(w), n) for d, w, n, region in rows if region is None]
+    local = [(region, Day(d, False, n)) for d, _, n, region in rows if region is not None]
+    return WorkCalendar(national, session.scalars(select(CalendarYear.year)).all(), local)
+
+
+def unit_regions(session: Session, unit_id: int | None) -> list[int]:
+    """The unit and every unit above it (its path), the regions whose local holidays it keeps."""
+    unit = session.get(Unit, unit_id) if unit_id else None
+    return [int(part) for part in unit.path.strip("/").split("/") if part] if unit and unit.path else []
+
+
+def unit_calendar(session: Session, calendar: WorkCalendar, unit_id: int | None) -> WorkCalendar:
+    """The calendar the deadlines of a task at `unit_id` count by: the local holidays of its regions added
+    (no unit, or no region with local holidays: the calendar itself, and nothing is read)."""
+    if not calendar.regions or not unit_id:
+        return calendar
+    return calendar.for_region(unit_regions(session, unit_id))
 
 
 def load_rule(session: Session, key: str) -> TimeLimit:

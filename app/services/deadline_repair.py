@@ -10,6 +10,7 @@ resume); a task that waited for an unconfirmed year gets its first due date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,25 +25,30 @@ from app.errors import Invalid, NotFound, NotPermitted
 from app.models import Case, CaseDeadline, DeadlineRule, HumanTask, TaskPause
 from app.services import audit
 from app.services.actors import Actor
-from app.services.calendar import load_calendar, load_rule
+from app.services.calendar import load_calendar, load_rule, unit_calendar, unit_regions
 from app.services.deadlines import period_start, period_times
 from app.services.platform import Platform
 from app.services.process import lock_case
 
-CAUSES = {"calendar_year": "确认年度工作日历", "calendar_day": "修改工作日历中的一天", "rule": "修改时限规则"}
+CAUSES = {"calendar_year": "确认年度工作日历", "calendar_day": "修改工作日历中的一天", "rule": "修改时限规则",
+          "local_holiday": "修改地方节假日"}
 
 
 @dataclass(frozen=True)
 class Cause:
-    """What changed: a confirmed calendar year, one calendar day, or one rule."""
+    """What changed: a confirmed calendar year, one calendar day, one rule, or a region's local holidays
+    from `day` to `until` (`region` the unit that set them; only its subtree's tasks can move)."""
 
     kind: str
     year: int | None = None
     day: date | None = None
     rule: str | None = None
+    until: date | None = None
+    region: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        shown = {"year": self.year, "day": self.day.isoformat() if self.day else None, "rule": self.rule}
+        shown = {"year": self.year, "day": self.day.isoformat() if self.day else None, "rule": self.rule,
+                 "until": self.until.isoformat() if self.until else None, "region": self.region}
         return {"kind": self.kind, "label": CAUSES[self.kind], **{k: v for k, v in shown.items() if v is not None}}
 
     def touches(self, started: datetime, old: datetime | None, new: datetime) -> bool:
@@ -54,7 +60,7 @@ class Cause:
             assert self.year is not None
             return low.year <= self.year <= high.year
         assert self.day is not None
-        return low <= self.day <= high
+        return self.day <= high and low <= (self.until or self.day)
 
 
 def read_cause(session: Session, raw: Any) -> Cause:
@@ -112,6 +118,8 @@ def _changes(session: Session, calendar: WorkCalendar, cause: Cause, now: dateti
     found = []
     for task in session.scalars(query.order_by(HumanTask.case_id, HumanTask.created_at, HumanTask.id)):
         assert task.deadline_rule
+        if cause.region is not None and cause.region not in unit_regions(session, task.unit_id):
+            continue  # local holidays move the deadlines of their region's units only
         if task.deadline_rule not in rules:
             try:
                 rules[task.deadline_rule] = load_rule(session, task.deadline_rule)
@@ -124,7 +132,8 @@ def _changes(session: Session, calendar: WorkCalendar, cause: Cause, now: dateti
         started = anchor.started_at if anchor else period_start(session, task.case_id, rule, task.created_at)
         extended = anchor.extended_by if anchor else 0
         try:
-            due, warn = period_times(session, calendar, rule, started, extended, _paused_days(session, task))
+            due, warn = period_times(session, unit_calendar(session, calendar, task.unit_id), rule, started, extended,
+                                     _paused_days(session, task))
         except CalendarYearMissing:
             continue  # still waiting for its year
         if (due, warn) == (task.due_at, task.warn_at) or not cause.touches(started, task.due_at, due):
@@ -164,35 +173,53 @@ def preview(platform: Platform, actor: Actor, raw_cause: Any) -> dict[str, Any]:
         return _answer(session, cause, _changes(session, load_calendar(session), cause, platform.clock.now()))
 
 
+def preview_change(platform: Platform, actor: Actor, cause: Cause,
+                   change: Callable[[WorkCalendar], WorkCalendar]) -> dict[str, Any]:
+    """The preview of a calendar change not stored yet: the tasks that would move were `change` applied to
+    the calendar as it stands (a year about to be confirmed, local holidays about to be set)."""
+    _require(actor, cause)
+    with platform.db.reading() as session:
+        return _answer(session, cause, _changes(session, change(load_calendar(session)), cause,
+                                                platform.clock.now()))
+
+
 def apply(platform: Platform, actor: Actor, raw_cause: Any) -> dict[str, Any]:
     """Give the tasks of the preview their new times (their periods and cases too), each audited."""
     with platform.db.unit_of_work() as session:
         cause = read_cause(session, raw_cause)
         _require(actor, cause)
-        calendar, now = load_calendar(session), platform.clock.now()
-        for case_id in sorted({c.task.case_id for c in _changes(session, calendar, cause, now)}):
-            lock_case(session, case_id)  # one writer per case, as every run of its process
-        changes = _changes(session, calendar, cause, now)
-        answer = _answer(session, cause, changes)
-        for change, shown in zip(changes, answer["tasks"], strict=True):
-            task = change.task
-            key = (task.case_id, change.rule.key, task.unit_id or 0)
-            anchor = session.get(CaseDeadline, key)
-            if anchor is None:
-                session.add(CaseDeadline(case_id=key[0], rule_key=key[1], unit_id=key[2], started_at=change.started,
-                                         due_at=change.new_due, warn_at=change.new_warn, extended_by=0))
-            else:
-                anchor.due_at, anchor.warn_at = change.new_due, change.new_warn
-            task.due_at, task.warn_at = change.new_due, change.new_warn
-            audit.record(session, platform, actor, "deadline.repaired", case_id=task.case_id,
-                         detail={"cause": answer["cause"], **{k: shown[k] for k in (
-                             "task_id", "task", "rule", "old_due_at", "new_due_at", "old_warn_at", "new_warn_at")}})
-        session.flush()
-        for case_id in {c.task.case_id for c in changes}:
-            case = session.get_one(Case, case_id)
-            case.due_at = min((d for d in session.scalars(select(HumanTask.due_at).where(
-                HumanTask.case_id == case_id, HumanTask.state == "ready")) if d is not None), default=None)
-        audit.record(session, platform, actor, "deadline.repair_applied",
-                     detail={"cause": answer["cause"], "tasks": len(changes), "turning_red": answer["turning_red"]})
+        answer = repair(session, platform, actor, cause)
         session.commit()
         return answer
+
+
+def repair(session: Session, platform: Platform, actor: Actor, cause: Cause) -> dict[str, Any]:
+    """`apply` in the caller's transaction, after its calendar change is flushed: the change and the moved
+    due dates commit together (a confirmed year never stands without its repair)."""
+    _require(actor, cause)
+    calendar, now = load_calendar(session), platform.clock.now()
+    for case_id in sorted({c.task.case_id for c in _changes(session, calendar, cause, now)}):
+        lock_case(session, case_id)  # one writer per case, as every run of its process
+    changes = _changes(session, calendar, cause, now)
+    answer = _answer(session, cause, changes)
+    for change, shown in zip(changes, answer["tasks"], strict=True):
+        task = change.task
+        key = (task.case_id, change.rule.key, task.unit_id or 0)
+        anchor = session.get(CaseDeadline, key)
+        if anchor is None:
+            session.add(CaseDeadline(case_id=key[0], rule_key=key[1], unit_id=key[2], started_at=change.started,
+                                     due_at=change.new_due, warn_at=change.new_warn, extended_by=0))
+        else:
+            anchor.due_at, anchor.warn_at = change.new_due, change.new_warn
+        task.due_at, task.warn_at = change.new_due, change.new_warn
+        audit.record(session, platform, actor, "deadline.repaired", case_id=task.case_id,
+                     detail={"cause": answer["cause"], **{k: shown[k] for k in (
+                         "task_id", "task", "rule", "old_due_at", "new_due_at", "old_warn_at", "new_warn_at")}})
+    session.flush()
+    for case_id in {c.task.case_id for c in changes}:
+        case = session.get_one(Case, case_id)
+        case.due_at = min((d for d in session.scalars(select(HumanTask.due_at).where(
+            HumanTask.case_id == case_id, HumanTask.state == "ready")) if d is not None), default=None)
+    audit.record(session, platform, actor, "deadline.repair_applied",
+                 detail={"cause": answer["cause"], "tasks": len(changes), "turning_red": answer["turning_red"]})
+    return answer

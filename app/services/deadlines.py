@@ -29,7 +29,7 @@ from app.errors import Conflict, Invalid
 from app.models import Case, CaseDeadline, HumanTask
 from app.services import audit
 from app.services.actors import SYSTEM
-from app.services.calendar import load_calendar, load_rule, office_hours
+from app.services.calendar import load_calendar, load_rule, office_hours, unit_calendar
 from app.services.platform import Platform
 from app.services.settings import get_setting
 
@@ -89,7 +89,7 @@ def task_deadline(session: Session, platform: Platform, calendar: WorkCalendar, 
         rule = load_rule(session, rule_key)
         started = period_start(session, case_id, rule, started)
         try:
-            due, warn = period_times(session, calendar, rule, started)
+            due, warn = period_times(session, unit_calendar(session, calendar, unit_id), rule, started)
         except CalendarYearMissing as e:
             if report_missing:
                 audit.record(session, platform, SYSTEM, "deadline.calendar_missing", case_id=case_id,
@@ -108,7 +108,7 @@ def extend(session: Session, platform: Platform, case: Case, rule_key: str, tota
     anchor = session.get(CaseDeadline, (case.id, rule_key, case.lead_unit_id or 0))
     if anchor is None or total_days <= 0 or anchor.extended_by >= total_days:
         return
-    rule, calendar = load_rule(session, rule_key), load_calendar(session)
+    rule, calendar = load_rule(session, rule_key), unit_calendar(session, load_calendar(session), case.lead_unit_id)
     try:
         due = extended_due_date(rule, anchor.due_at.date(), total_days - anchor.extended_by, calendar,
                                 already_extended=anchor.extended_by)
@@ -132,7 +132,7 @@ def postpone(session: Session, case: Case, rule_key: str, unit_id: int | None, w
     if anchor is None:
         return None
     if working_days > 0:
-        calendar = load_calendar(session)
+        calendar = unit_calendar(session, load_calendar(session), unit_id)
         try:
             due = datetime.combine(calendar.add_working_days(anchor.due_at.date(), working_days), anchor.due_at.time())
             warn = _warn_at(session, calendar, anchor.started_at, due)

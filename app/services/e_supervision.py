@@ -22,7 +22,7 @@ from app.domain.e_supervision import Flag
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import AuditEvent, Case, CaseDeadline, HumanTask, Unit
 from app.services.actors import Actor
-from app.services.calendar import load_calendar, load_rule
+from app.services.calendar import load_calendar, load_rule, unit_calendar
 from app.services.dictionary import labels
 from app.services.platform import Platform
 from app.services.scope import in_scope, visible_cases
@@ -85,7 +85,7 @@ def _return_flags(session: Session, case: Case, tasks: Iterable[HumanTask],
         if sign is None or sign.completed_at is None:
             continue
         try:
-            window = rule_due_at(rule, sign.completed_at, calendar)
+            window = rule_due_at(rule, sign.completed_at, unit_calendar(session, calendar, sign.unit_id))
         except CalendarYearMissing:
             continue
         if event.at > window:

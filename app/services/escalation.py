@@ -24,7 +24,7 @@ from app.errors import Conflict
 from app.models import Case, HumanTask, TaskEscalation, Unit
 from app.services import audit, documents, outbox, process, tasks
 from app.services.actors import Actor
-from app.services.calendar import load_calendar
+from app.services.calendar import load_calendar, unit_calendar
 from app.services.platform import Platform
 from app.services.settings import get_setting
 
@@ -60,19 +60,20 @@ def climb(platform: Platform, worker: str, limit: int = 2000) -> LadderResult:
     with platform.db.reading() as session:
         ladder = list(get_setting(session, "escalation.ladder"))
         calendar = load_calendar(session)
-        candidates = session.execute(select(HumanTask.id, HumanTask.due_at).where(
+        candidates = session.execute(select(HumanTask.id, HumanTask.due_at, HumanTask.unit_id).where(
             HumanTask.state == "ready", HumanTask.role == "handler", HumanTask.paused_at.is_(None),
             HumanTask.due_at.is_not(None), HumanTask.due_at <= now + HORIZON)
             .order_by(HumanTask.due_at, HumanTask.id).limit(limit)).all()
         done = set(session.execute(select(TaskEscalation.task_id, TaskEscalation.rung).where(
             TaskEscalation.task_id.in_([c[0] for c in candidates])))) if candidates else set()
-    for task_id, due_at in candidates:
+        calendars = {unit_id: unit_calendar(session, calendar, unit_id) for unit_id in {c[2] for c in candidates}}
+    for task_id, due_at, unit_id in candidates:
         assert due_at is not None  # selected so
         for rung in ladder:
             if (task_id, rung["rung"]) in done:
                 continue
             try:
-                reached = rung_time(due_at, int(rung["offset"]), calendar) <= now
+                reached = rung_time(due_at, int(rung["offset"]), calendars[unit_id]) <= now
             except CalendarYearMissing:
                 result.deferred += 1
                 continue

@@ -20,7 +20,7 @@ from app.errors import Conflict, Invalid, NotFound, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, PauseRule, TaskPause
 from app.services import audit, deadlines, dictionary, scope
 from app.services.actors import Actor
-from app.services.calendar import load_calendar
+from app.services.calendar import load_calendar, unit_calendar
 from app.services.platform import Platform
 from app.services.process import lock_case
 from app.services.scope import find_case
@@ -132,7 +132,8 @@ def resume(platform: Platform, actor: Actor, pause_id: int) -> dict[str, Any]:
             raise Conflict("该暂停不在进行中")
         now = platform.clock.now()
         rule = session.get_one(PauseRule, pause.reason)
-        elapsed = load_calendar(session).working_days_between(pause.started_at.date(), now.date())
+        calendar = unit_calendar(session, load_calendar(session), task.unit_id)
+        elapsed = calendar.working_days_between(pause.started_at.date(), now.date())
         credited = min(elapsed, rule.max_days)
         task.paused_at = None
         pause.state, pause.ended_at, pause.ended_by_id = "ended", now, actor.user_id

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "token.created": "创建机器令牌", "token.revoked": "吊销令牌", "permission.changed": "角色变更",
     "user.created": "创建用户", "definition.deployed": "部署流程定义", "deadline_rule.changed": "修改时限规则",
     "calendar.confirmed": "确认工作日历", "setting.changed": "修改参数配置", "document.issued": "出具文书",
+    "calendar.local_holiday": "修改地方节假日", "deadline.repair_applied": "修复期限", "deadline.repaired": "期限调整",
     "document.downloaded": "下载文书", "call.case_linked": "来电关联诉求件", "call.recording_played": "播放录音",
     "call.recording_refused": "拒绝播放录音(路径越界)",
     "callback.attempted": "回呼", "deadline.calendar_missing": "日历缺失", "seed.demo": "初始化演示数据",

@@ -86,3 +86,34 @@ def test_adding_a_negative_number_of_working_days_is_refused(calendar_2026: Work
 def test_working_days_between_counts_the_end_but_not_the_start(calendar_2026: WorkCalendar) -> None:
     assert calendar_2026.working_days_between(date(2026, 9, 28), date(2026, 10, 10)) == 5
     assert calendar_2026.working_days_between(date(2026, 3, 2), date(2026, 3, 2)) == 0
+
+
+def test_a_local_holiday_is_a_rest_day_inside_its_region_only(calendar_2026: WorkCalendar) -> None:
+    eid = date(2026, 5, 27)  # a Wednesday
+    county, other = 7, 8
+    calendar = WorkCalendar(official_calendar_entries(2026), {2026}, [(county, CalendarDay(eid, False, "古尔邦节"))])
+    assert calendar.is_working_day(eid) and calendar.for_region([1, other]) is calendar
+    local = calendar.for_region([1, county, 12])  # a street below the county keeps it too
+    assert local.is_rest_day(eid) and local.note(eid) == "古尔邦节"
+    assert local.add_working_days(date(2026, 5, 26), 1) == date(2026, 5, 28)
+    assert calendar.add_working_days(date(2026, 5, 26), 1) == eid
+    saturday_work = date(2026, 2, 28)  # a 调休 Saturday of 2026: a local festival on it still rests
+    assert calendar_2026.is_working_day(saturday_work)
+    on_it = WorkCalendar(official_calendar_entries(2026), {2026}, [(county, CalendarDay(saturday_work, False, "节"))])
+    assert on_it.for_region([county]).is_rest_day(saturday_work)
+
+
+def test_a_previewed_year_or_local_change_leaves_the_calendar_as_it_was() -> None:
+    calendar = WorkCalendar([CalendarDay(date(2026, 1, 1), False, "元旦")], {2026},
+                            [(7, CalendarDay(date(2026, 5, 27), False, "古尔邦节"))])
+    with pytest.raises(CalendarYearMissing):
+        calendar.is_working_day(date(2027, 1, 4))
+    next_year = calendar.with_year(2027, [CalendarDay(date(2027, 1, 4), False, "测试")])
+    assert next_year.is_rest_day(date(2027, 1, 4)) and next_year.is_rest_day(date(2026, 1, 1))
+    assert next_year.for_region([7]).is_rest_day(date(2026, 5, 27))
+    assert 2027 not in calendar.confirmed_years
+    cleared = calendar.with_local(7, None)
+    assert cleared.regions == frozenset() and calendar.regions == {7}
+    moved = calendar.with_local(7, {date(2026, 5, 28): "古尔邦节"})
+    assert moved.for_region([7]).is_working_day(date(2026, 5, 27)) and moved.for_region([7]).is_rest_day(
+        date(2026, 5, 28))

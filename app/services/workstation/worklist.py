@@ -13,7 +13,7 @@ from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
 from app.services import escalation, steps, tasks
 from app.services.actors import Actor, require
-from app.services.calendar import load_calendar
+from app.services.calendar import load_calendar, unit_calendar
 from app.services.platform import Platform
 from app.services.workstation.display import format_time, labels, status_labels
 
@@ -51,7 +51,8 @@ def display_rows(session: Session, platform: Platform, rows: list[tasks.TaskRow]
              "status_label": words.get(c.status, c.status),
              "requester": mask_name(name or ""), "unit": unit or "", "light": light,
              "light_label": LIGHT_LABELS[light], "due_at": format_time(t.due_at), "case_due_at": format_time(c.due_at),
-             "remaining": "暂停计时" if light == "paused" else remaining(calendar, now, t.due_at),
+             "remaining": "暂停计时" if light == "paused" else remaining(unit_calendar(session, calendar, t.unit_id),
+                                                                       now, t.due_at),
              "pinned": t.spec_name in pinned, "escalations": rungs.get(t.id, [])}
             for t, c, name, unit, light in rows]
 
