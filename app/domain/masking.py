@@ -6,9 +6,11 @@ value cannot leak on a list page.
 
 from __future__ import annotations
 
+import re
+
 from app.domain.identity import InvalidPhone, normalise_phone
 
-__all__ = ["SENSITIVE_KINDS", "mask_address", "mask_id_number", "mask_name", "mask_phone"]
+__all__ = ["SENSITIVE_KINDS", "mask_address", "mask_digits_in_text", "mask_id_number", "mask_name", "mask_phone"]
 
 STARS = "****"
 SENSITIVE_KINDS = frozenset({"report"})  # 举报: the accuser's identity is protected (信访工作条例 art. 30 ¶3)
@@ -62,3 +64,15 @@ def mask_address(address: str) -> str:
         return ""
     keep = 6 if len(value) > 6 else len(value) // 2
     return value[:keep] + STARS
+
+
+# Seven or more digits in a row, allowing the spaces and dashes people type in numbers, and an ID number's
+# check character: a phone, an ID or a bank account — not a house number, nor a date written 2026-11-25.
+_NUMBER_RUN = re.compile(r"(?<![0-9０-９])[0-9０-９](?:[ \-－]?[0-9０-９]){5,}[0-9０-９Xx]")
+_DATE = re.compile(r"[0-9０-９]{4}[\-－][0-9０-９]{1,2}[\-－][0-9０-９]{1,2}")
+
+
+def mask_digits_in_text(text: str) -> str:
+    """Free text with every phone-, ID- or account-like run of digits starred out (whatever its length), for
+    text shown to the public (the Open311 description): '请拨13812345678' → '请拨***********'."""
+    return _NUMBER_RUN.sub(lambda m: m.group(0) if _DATE.fullmatch(m.group(0)) else "*" * len(m.group(0)), text)

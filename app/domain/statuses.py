@@ -39,7 +39,15 @@ LEGACY_CODES: dict[str, str] = {
 # The requester has been answered: reaching one of these (from neither) sends the reply SMS.
 ANSWERED = frozenset({FOLLOW_UP, REPLIED})
 
+# Nothing more will be done: the case is over (a 回访 or 复查 can still follow an answered one, so those stay open).
+FINISHED = frozenset({CLOSED, ARCHIVED, REJECTED, TERMINATED})
+
 
 def status_code(value: str) -> str:
     """The code for what a run reports: a code as it is, an old definition's word as its code."""
     return LEGACY_CODES.get(value, value)
+
+
+def open311_status(value: str) -> str:
+    """GeoReport v2 knows two states: `closed` once the case is finished, `open` until then."""
+    return "closed" if status_code(value) in FINISHED else "open"

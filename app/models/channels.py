@@ -36,4 +36,5 @@ class ChannelSubmission(Base):
     key_id: Mapped[int] = mapped_column(ForeignKey("channel_key.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), unique=True)
     token: Mapped[str] = mapped_column(String(40), unique=True)
+    media_url: Mapped[str | None] = mapped_column(String(500))  # a photo link the client sent (never fetched)
     created_at: Mapped[datetime]

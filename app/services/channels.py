@@ -164,7 +164,7 @@ def authenticate(platform: Platform, key: str | None, ip: str | None, *, use: st
 
 def submit(platform: Platform, key: str | None, ip: str | None, raw: Mapping[str, Any],
            idempotency_key: str | None = None, *, field: str = "X-Channel-Key",
-           channel: str | None = None) -> dict[str, Any]:
+           channel: str | None = None, media_url: str | None = None) -> dict[str, Any]:
     """Register a case signed with a channel key through the one intake, on the key's channel; answers the
     receipt with the `token` the client may look the case up by. A retry with the same Idempotency-Key (and
     the same body) answers the first case."""
@@ -174,10 +174,10 @@ def submit(platform: Platform, key: str | None, ip: str | None, raw: Mapping[str
         message = f"来源渠道由渠道密钥确定为 {caller.channel},不能指定为 {str(named)[:20]}"
         raise Invalid(message, {"channel": message})
     receipt = intake.register(platform, caller.actor, {**raw, "channel": caller.channel}, idempotency_key)
-    return receipt | {"token": _submission_token(platform, caller, int(receipt["id"]))}
+    return receipt | {"token": _submission_token(platform, caller, int(receipt["id"]), media_url)}
 
 
-def _submission_token(platform: Platform, caller: ChannelCaller, case_id: int) -> str:
+def _submission_token(platform: Platform, caller: ChannelCaller, case_id: int, media_url: str | None) -> str:
     """The case's submission row (a retry finds the first one; a lost race reads the winner's)."""
     for _ in range(2):
         try:
@@ -187,7 +187,7 @@ def _submission_token(platform: Platform, caller: ChannelCaller, case_id: int) -
                     return found
                 token = TOKEN_PREFIX + secrets.token_urlsafe(18)
                 session.add(ChannelSubmission(key_id=caller.key_id, case_id=case_id, token=token,
-                                              created_at=platform.clock.now()))
+                                              media_url=media_url, created_at=platform.clock.now()))
                 session.commit()
                 return token
         except IntegrityError:

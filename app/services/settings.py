@@ -195,6 +195,8 @@ SCHEMAS: dict[str, SettingSchema] = {
     "lights.yellow_fraction": SettingSchema(0.2, "黄灯预警比例", number(0, 1)),
     # Office hours of a working day: working-hour rules (紧急 "2 小时") count only these.
     "calendar.office_hours": SettingSchema([["08:30", "12:00"], ["13:30", "17:30"]], "办公时间", office_hours),
+    # 诉求类型 of an Open311 service request (GeoReport v2 has no such field): a pothole is a request for help.
+    "open311.kind": SettingSchema("help", "Open311 诉求的诉求类型", dictionary_code("kind", "诉求类型")),
     # Days back the duplicate hint looks for earlier cases of the same requester.
     "dedupe.lookback_days": SettingSchema(90, "判重回溯天数", integer(1, 3650)),
     # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.

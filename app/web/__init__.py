@@ -26,6 +26,7 @@ from app.web import (
     documents,
     errors,
     health,
+    open311,
 )
 from app.web.api import bp as api_bp
 from app.web.workstation import bp as workstation_bp
@@ -56,4 +57,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(open311.bp)
+    csrf.exempt(open311.bp)  # signed with api_key, never the session cookie
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

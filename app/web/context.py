@@ -17,6 +17,8 @@ from app.services.platform import Platform
 F = TypeVar("F", bound=Callable[..., Any])
 OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi"}
 PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
+# Open to everyone, and never read a session cookie: GeoReport v2 (GET public, POST signed with api_key).
+OPEN_BLUEPRINTS = {"open311"}
 
 
 def platform() -> Platform:
@@ -43,6 +45,8 @@ def rate_limited(bucket: str = "public") -> Callable[[F], F]:
 def load_actor() -> Response | None:
     """Find who is calling: a bearer token on the API, the session cookie on pages."""
     g.actor = None
+    if request.blueprint in OPEN_BLUEPRINTS:
+        return None
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

@@ -23,6 +23,9 @@ OPEN_TO_EVERYONE = {
     "calls.screen_pop",  # the calls this user answered: none for a user who answers none
     "api.dictionary_list", "api.pause_reasons",  # reference words, for every signed-in user
     "api.channel_case",  # signed with a channel key, not a user: tests/integration/test_channel_keys.py
+    # Open311 GeoReport v2: public reads without personal data, POST signed with api_key (test_open311.py).
+    "open311.discovery", "open311.services", "open311.service_definition", "open311.request_list",
+    "open311.create_request", "open311.service_request", "open311.token_lookup", "open311.unknown",
 }
 # Routes that landed while this sweep was written and answer a roleless user otherwise; reported to the lead,
 # listed here so the sweep stays exact: a new route missing from every set fails.
