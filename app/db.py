@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+T = TypeVar("T")
 
 WRITE_OPTION = "huiyin_write"
 
@@ -45,9 +47,48 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+MEMO = "memo"
+
+
+def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+    """What `read()` answered for `key` earlier in this transaction, else its answer now (kept for the rest of
+    it). A page reads a list once however many of its parts ask. Nothing outlives the transaction, and a
+    write in it (pending objects, a flush, an UPDATE/DELETE) forgets everything, so a change is read back."""
+    if session.new or session.dirty or session.deleted:
+        return read()
+    memo = session.info.setdefault(MEMO, {})
+    if key not in memo:
+        memo[key] = read()
+    return cast(T, memo[key])
+
+
+def remembers(session: Session, key: Hashable) -> bool:
+    """Whether `remembered` would answer `key` without reading."""
+    return not (session.new or session.dirty or session.deleted) and key in session.info.get(MEMO, {})
+
+
 def _forget_cached(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("settings", None)
+        session.info.pop(MEMO, None)
+
+
+def _forget_memo(session: Session, *_: Any) -> None:
+    session.info.pop(MEMO, None)
+
+
+def _forget_memo_on_write(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info.pop(MEMO, None)
+
+
+def _sessions(bind: Engine, **kwargs: Any) -> sessionmaker[Session]:
+    """A session factory whose per-transaction caches (settings, `remembered`) are forgotten on time."""
+    factory = sessionmaker(bind, **kwargs)
+    event.listen(factory, "after_transaction_end", _forget_cached)
+    event.listen(factory, "after_flush", _forget_memo)
+    event.listen(factory, "do_orm_execute", _forget_memo_on_write)
+    return factory
 
 
 class Database:
@@ -57,12 +98,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}),
-                                    expire_on_commit=False)
-        # Anything cached per transaction (settings) is forgotten when it ends.
-        event.listen(self._writer, "after_transaction_end", _forget_cached)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self._reader, "after_transaction_end", _forget_cached)
+        self._writer = _sessions(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._reader = _sessions(self.engine, expire_on_commit=False)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

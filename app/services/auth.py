@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.passwords import WeakPassword, check_password_policy
 from app.errors import Invalid, Locked, NotPermitted, NotSignedIn
-from app.models import ApiToken, PasswordHistory, User, UserSession
+from app.models import ApiToken, PasswordHistory, Role, User, UserSession
 from app.services import audit, rate_limits
 from app.services.actors import Actor
 from app.services.platform import Platform
@@ -21,6 +21,7 @@ from app.services.sign_ins import end_sign_ins
 BAD_CREDENTIALS = "工号或密码错误"
 DOCUMENTED_DEMO_PASSWORD = "Huiyin@2026"  # noqa: S105 — printed in the README, so never a real password
 _DUMMY_HASH: dict[int, str] = {}
+WITH_ROLES = (joinedload(User.roles).joinedload(Role.permissions),)  # the actor in one query, not three
 
 
 def token_hash(token: str) -> str:
@@ -115,15 +116,16 @@ def load_session(platform: Platform, token: str, ip: str | None = None) -> Actor
     s = platform.settings
     now = platform.clock.now()
     key = token_hash(token)
-    with platform.db.reading() as session:
-        row = session.get(UserSession, key)
-        if row is None:
+    with platform.db.reading() as session:  # one query: the session row with its user, unit, roles, permissions
+        found = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                                .where(UserSession.token_hash == key).options(*WITH_ROLES)).unique().first()
+        if found is None:
             return None
-        user = session.get(User, row.user_id)
+        row, user = found
         idle = now - row.last_seen_at > timedelta(minutes=s.SESSION_IDLE_MINUTES)
         too_old = now - row.created_at > timedelta(hours=s.SESSION_MAX_HOURS)
-        expired = idle or too_old or user is None or not user.active
-        actor = None if expired or user is None else actor_for(user, ip=ip, session_token=token, platform=platform)
+        expired = idle or too_old or not user.active
+        actor = None if expired else actor_for(user, ip=ip, session_token=token, platform=platform)
         stale = now - row.last_seen_at > timedelta(seconds=30)  # spare a write on every click
     if expired:
         _end_session(platform, key, user, "idle" if idle else "lifetime" if too_old else "inactive", ip)
@@ -253,7 +255,7 @@ def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
             raise NotSignedIn("令牌无效或已过期")
         if row.scope != "user":
             return Actor(label=row.name, scope=row.scope, ip=ip)
-        user = session.get(User, row.user_id)
+        user = session.get(User, row.user_id, options=WITH_ROLES)
         if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
             raise NotSignedIn("令牌无效或已过期")
         if _must_change(user, platform):  # expired since the token was issued

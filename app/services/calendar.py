@@ -9,6 +9,7 @@ from sqlalchemy import Integer, false, null, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from app.db import remembered
 from app.domain.calendar import CalendarDay as Day
 from app.domain.calendar import WorkCalendar
 from app.domain.deadlines import CountedFrom, OfficeHours, PeriodUnit, TimeLimit
@@ -19,7 +20,12 @@ from app.services.settings import get_setting
 
 def load_calendar(session: Session) -> WorkCalendar:
     """The calendar as administrators have confirmed it: entries, every region's local holidays (one
-    statement for both) and the confirmed years. A task's own calendar is `unit_calendar` of it."""
+    statement for both) and the confirmed years; read once per transaction, however many rows of a page
+    count working days. A task's own calendar is `unit_calendar` of it."""
+    return remembered(session, "calendar", lambda: _read_calendar(session))
+
+
+def _read_calendar(session: Session) -> WorkCalendar:
     rows = session.execute(
         select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note, sql_cast(null(), Integer).label("region"))
         .union_all(select(LocalHoliday.day, false(), LocalHoliday.note, LocalHoliday.unit_id))).all()
@@ -46,6 +52,15 @@ def load_rule(session: Session, key: str) -> TimeLimit:
     row = session.get(DeadlineRule, key)
     if row is None:
         raise NotFound(f"时限规则不存在:{key}")
+    return _time_limit(row)
+
+
+def load_rules(session: Session) -> dict[str, TimeLimit]:
+    """Every deadline rule by key, in one query (a page showing several)."""
+    return {row.key: _time_limit(row) for row in session.scalars(select(DeadlineRule))}
+
+
+def _time_limit(row: DeadlineRule) -> TimeLimit:
     return TimeLimit(key=row.key, name=row.name, amount=row.amount, unit=cast(PeriodUnit, row.unit),
                         legal_basis=row.legal_basis, count_start_day=row.count_start_day,
                         roll_forward=row.roll_forward, max_extension=row.max_extension,

@@ -15,7 +15,7 @@ from app.domain import lights
 from app.domain.lights import Light
 from app.domain.masking import mask_address, mask_id_number, mask_name, mask_phone
 from app.errors import NotPermitted
-from app.models import AuditEvent, Case, HumanTask, Requester, Unit
+from app.models import AuditEvent, Case, HumanTask, Requester, Unit, User
 from app.services import audit, e_supervision, notices, scope
 from app.services.actors import Actor
 from app.services.counters import next_case_serial
@@ -72,29 +72,45 @@ def record_denied_read(platform: Platform, actor: Actor, case_id: int) -> None:
         session.commit()
 
 
-class CaseRead(NamedTuple):
-    """A case as read (read_case's answer) with the rows read for it, for a page to reuse."""
+class CaseRows(NamedTuple):
+    """The rows a case's views are told from, read once and shared by everything one page shows of it."""
 
-    view: dict[str, Any]
-    tasks: list[HumanTask]
-    events: list[AuditEvent]  # its audit rows, oldest first (without a reveal recorded in this read)
+    tasks: list[HumanTask]  # every task of the case (any state), by due time
+    workable: frozenset[str]  # the ready ones the reader may work (scope.workable_tasks, asked in the same query)
+    events: list[AuditEvent]  # its audit rows, oldest first
+    people: dict[str, str]  # 工号 → name of everyone in those rows
+
+    @property
+    def ready(self) -> list[HumanTask]:
+        return [t for t in self.tasks if t.state == "ready"]
+
+
+def case_rows(session: Session, actor: Actor, case: Case) -> CaseRows:
+    """A case's tasks (with which the reader may work) and its audit trail (with who is who): two queries."""
+    found = session.execute(select(HumanTask, scope.workable_tasks(actor).label("workable"))
+                            .where(HumanTask.case_id == case.id).order_by(HumanTask.due_at, HumanTask.id)).all()
+    rows = session.execute(select(AuditEvent, User.name).outerjoin(User, User.staff_no == AuditEvent.actor)
+                           .where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all()
+    return CaseRows([t for t, _ in found], frozenset(t.id for t, may in found if may and t.state == "ready"),
+                    [e for e, _ in rows], {e.actor: name for e, name in rows if name is not None})
 
 
 def read_case(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
     """A case as its reader may see it: personal data masked unless revealed, and every reveal audited."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
-        result = case_view(session, platform, actor, scope.find_case(session, actor, case_id), reveal=reveal).view
+        result = case_view(session, platform, actor, scope.find_case(session, actor, case_id), reveal=reveal)
         if reveal:
             session.commit()
         return result
 
 
 def case_view(session: Session, platform: Platform, actor: Actor, case: Case, *, reveal: bool = False,
-              with_timeline: bool = True) -> CaseRead:
-    """read_case in the caller's session on a case already found, with its ready tasks' rows (so a page
-    reads each once). A reveal is checked and audited here; the caller commits it."""
+              rows: CaseRows | None = None, with_timeline: bool = True) -> dict[str, Any]:
+    """read_case in the caller's session on a case already found (`rows`: its rows, if the caller read them
+    to show more of it). A reveal is checked and audited here; the caller commits it."""
     if reveal and not may_see_personal(session, actor, case):
         raise NotPermitted(PROTECTED if case.sensitivity == "sensitive" else "无权查看诉求人完整信息")
+    rows = rows or case_rows(session, actor, case)
     lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     result = {
         "id": case.id, "number": case.number, "kind": case.kind, "channel": case.channel,
@@ -110,26 +126,24 @@ def case_view(session: Session, platform: Platform, actor: Actor, case: Case, *,
                                     protected=accuser_protected(session, actor, case)),
     }
     now = platform.clock.now()
-    tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
-                                 .order_by(HumanTask.due_at)).all())
+    ready = rows.ready
     result["tasks"] = [{"id": t.id, "title": t.title, "task": t.spec_name, "role": t.role,
                         "unit_id": t.unit_id, "due_at": t.due_at.isoformat() if t.due_at else None,
-                        "light": task_light(t, now), "paused": t.paused_at is not None} for t in tasks]
-    result["light"] = worst_light(task_light(t, now) for t in tasks)
-    result["paused"] = any(t.paused_at is not None for t in tasks)  # a pause stops the clock of one task
-    events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
-                                  .order_by(AuditEvent.id)))  # read once: the timeline, flags, direct reply
+                        "light": task_light(t, now), "paused": t.paused_at is not None} for t in ready]
+    result["light"] = worst_light(task_light(t, now) for t in ready)
+    result["paused"] = any(t.paused_at is not None for t in ready)  # a pause stops the clock of one task
+    events = rows.events  # the timeline, flags, documents and direct reply share them
     if with_timeline:
         result["timeline"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
                               for e in events]
-    result["flags"] = e_supervision.flag_codes(session, case, now, events)
+    result["flags"] = e_supervision.flag_codes(session, case, now, events, rows.tasks)
     registered = next((e.detail for e in events if e.action == "case.registered"), None)
     answer = (registered or {}).get("direct_reply")
     result["direct_reply"] = answer if isinstance(answer, str) else None
-    result["documents"] = notices.documents_of(session, case.id)
+    result["documents"] = notices.documents_of(session, case.id, events)
     if reveal:
         audit.record(session, platform, actor, "case.personal_data_read", case_id=case.id)
-    return CaseRead(result, tasks, events)
+    return result
 
 
 PROTECTED = "举报人身份受保护,仅受理单位可查看(《信访工作条例》第三十条)"
@@ -173,17 +187,3 @@ def task_light(task: HumanTask, now: datetime) -> Light:
 def worst_light(found: Iterable[Light]) -> Light | None:
     """The most urgent light of a case's tasks (app.domain.lights.worst_light)."""
     return lights.worst_light(found)
-
-
-def direct_reply(session: Session, case_id: int) -> str | None:
-    """The answer an agent gave at intake (直接答复, counted apart in statistics), or None."""
-    detail = session.scalar(select(AuditEvent.detail).where(AuditEvent.case_id == case_id,
-                                                            AuditEvent.action == "case.registered").limit(1))
-    answer = (detail or {}).get("direct_reply")
-    return answer if isinstance(answer, str) else None
-
-
-def timeline(session: Session, case_id: int) -> list[dict[str, Any]]:
-    """Every recorded step of the case, oldest first: the audit log is the timeline."""
-    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
-    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail} for e in events]

@@ -6,11 +6,13 @@ at any time. Seeding adds missing codes and never touches a word an administrato
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import remembered, remembers
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import DictionaryEntry
@@ -21,22 +23,49 @@ from app.services.platform import Platform
 MAX_LABEL = 100  # DictionaryEntry.label's length
 
 
+class Entry(NamedTuple):
+    id: int
+    code: str
+    label: str
+    parent_id: int | None
+    active: bool
+
+
+def entries(session: Session, kind: str) -> list[Entry]:
+    """Every entry of one list (retired ones too), in its order: read once per transaction (`preload`
+    reads several lists in one query)."""
+    return remembered(session, ("dictionary", kind), lambda: _read(session, [kind]).get(kind, []))
+
+
+def preload(session: Session, *kinds: str) -> None:
+    """Read the lists a page is about to ask for in one query (each is then `entries` without a query)."""
+    missing = sorted({k for k in kinds if not remembers(session, ("dictionary", k))})
+    found = _read(session, missing) if missing else {}
+    for kind in missing:
+        remembered(session, ("dictionary", kind), partial(found.get, kind, []))
+
+
+def _read(session: Session, kinds: list[str]) -> dict[str, list[Entry]]:
+    found: dict[str, list[Entry]] = {}
+    rows = session.execute(select(DictionaryEntry.kind, DictionaryEntry.id, DictionaryEntry.code, DictionaryEntry.label,
+                                  DictionaryEntry.parent_id, DictionaryEntry.active)
+                           .where(DictionaryEntry.kind.in_(kinds))
+                           .order_by(DictionaryEntry.kind, DictionaryEntry.sort, DictionaryEntry.id))
+    for kind, id_, code, words, parent_id, active in rows:
+        found.setdefault(kind, []).append(Entry(id_, code, words, parent_id, active))
+    return found
+
+
 def labels(session: Session, kind: str, *, active_only: bool = True) -> dict[str, str]:
     """code → words of one dictionary list, in its order."""
-    query = select(DictionaryEntry.code, DictionaryEntry.label).where(DictionaryEntry.kind == kind)
-    if active_only:
-        query = query.where(DictionaryEntry.active.is_(True))
-    rows = session.execute(query.order_by(DictionaryEntry.sort, DictionaryEntry.id))
-    return {code: label for code, label in rows}
+    return {e.code: e.label for e in entries(session, kind) if e.active or not active_only}
 
 
 def label(session: Session, kind: str, code: str | None) -> str:
     """The words for one code (retired entries too: old cases still carry them); the code if unknown."""
     if not code:
         return ""
-    found = session.scalar(select(DictionaryEntry.label).where(DictionaryEntry.kind == kind,
-                                                               DictionaryEntry.code == code))
-    return found or code
+    return labels(session, kind, active_only=False).get(code) or code
 
 
 def status_labels(session: Session) -> dict[str, str]:

@@ -30,10 +30,12 @@ from app.services.scope import in_scope, visible_cases
 NOTICE_KINDS = ("acceptance_notice", "rejection_notice")  # the written notice of 条例 art. 23
 
 
-def case_flags(session: Session, case: Case, now: datetime,
-               events: Sequence[AuditEvent] | None = None) -> list[Flag]:
-    """Every flag of the case, once per code and unit, oldest first (`events`: its audit rows, if read)."""
-    tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
+def case_flags(session: Session, case: Case, now: datetime, events: Sequence[AuditEvent] | None = None,
+               tasks: Sequence[HumanTask] | None = None) -> list[Flag]:
+    """Every flag of the case, once per code and unit, oldest first (`events`, `tasks`: its audit rows and
+    every task of it, if the caller has read them)."""
+    if tasks is None:
+        tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
     if events is None:
         events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                  .order_by(AuditEvent.id)).all()
@@ -46,10 +48,10 @@ def case_flags(session: Session, case: Case, now: datetime,
     return list(first.values())
 
 
-def flag_codes(session: Session, case: Case, now: datetime,
-               events: Sequence[AuditEvent] | None = None) -> list[str]:
+def flag_codes(session: Session, case: Case, now: datetime, events: Sequence[AuditEvent] | None = None,
+               tasks: Sequence[HumanTask] | None = None) -> list[str]:
     """The case's flags as codes, in the dictionary's order (what `GET /api/v1/cases/{id}` answers)."""
-    have = {f.code for f in case_flags(session, case, now, events)}
+    have = {f.code for f in case_flags(session, case, now, events, tasks)}
     return [code for code in es.CODES if code in have]
 
 

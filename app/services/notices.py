@@ -5,6 +5,7 @@ reached the requester), recorded as `document.served`. Numbering and download ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -120,13 +121,18 @@ def serve(platform: Platform, actor: Actor, case_id: int, kind: str, method: str
         return {**issued, "served_at": at.isoformat(), "served_by": actor.label, "method": method}
 
 
-def documents_of(session: Session, case_id: int) -> list[dict[str, Any]]:
-    """Every document issued for the case with its 送达 (the latest recorded), oldest first."""
-    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
-                                                      AuditEvent.action.in_((ISSUED, SERVED)))
-                             .order_by(AuditEvent.id)).all()
+def documents_of(session: Session, case_id: int,
+                 events: Sequence[AuditEvent] | None = None) -> list[dict[str, Any]]:
+    """Every document issued for the case with its 送达 (the latest recorded), oldest first (`events`: every
+    audit row of the case, oldest first, if the caller has read them)."""
+    if events is None:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                                          AuditEvent.action.in_((ISSUED, SERVED)))
+                                 .order_by(AuditEvent.id)).all()
     found: dict[str, dict[str, Any]] = {}
     for e in events:
+        if e.action not in (ISSUED, SERVED):
+            continue
         number = str(e.detail.get("number"))
         if e.action == ISSUED:
             found[number] = {"kind": e.detail.get("kind"), "number": number, "issued_at": e.at.isoformat(),

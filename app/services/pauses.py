@@ -10,6 +10,7 @@ reason's maximum). Every step is audited, so the case timeline shows it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,23 +155,25 @@ def case_pauses(session: Session, case_id: int) -> list[dict[str, Any]]:
                                                       .order_by(TaskPause.id))]
 
 
-def for_case_page(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
+def for_case_page(session: Session, actor: Actor, case_id: int, tasks: Sequence[HumanTask],
+                  workable: frozenset[str]) -> dict[str, Any]:
     """What the case page offers: each pause with what this reader may do with it, and the reasons each
-    workable task may be paused for."""
+    workable task may be paused for. `tasks`: every task of the case, `workable`: the ready ones the reader
+    may work (cases.case_rows read both), so a pause costs no query of its own."""
+    by_id = {t.id: t for t in tasks}
     rows = []
     for pause in session.scalars(select(TaskPause).where(TaskPause.case_id == case_id).order_by(TaskPause.id)):
-        task = session.get_one(HumanTask, pause.task_id)
-        may_work = session.scalar(select(HumanTask.id).where(HumanTask.id == task.id, *workable_by(actor))) is not None
+        task = by_id.get(pause.task_id) or session.get_one(HumanTask, pause.task_id)
         leads = actor.can("case.approve") and _above(session, actor, task)
         rows.append(dict(view(session, pause),
                          may_decide=pause.state == "requested" and leads and actor.user_id != pause.requested_by_id,
-                         may_resume=pause.state == "running" and (may_work or leads)))
+                         may_resume=pause.state == "running" and (task.id in workable or leads)))
     open_tasks = {p["task_id"] for p in rows if p["state"] in OPEN}
     offered = {}
-    for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.state == "ready",
-                                                        *workable_by(actor))):
-        if task.id not in open_tasks and task.due_at is not None:
-            offered[task.id] = [r for r in reasons(session) if not r["steps"] or task.spec_name in r["steps"]]
+    pausable = [t for t in tasks if t.id in workable and t.id not in open_tasks and t.due_at is not None]
+    known = reasons(session) if pausable else []
+    for task in pausable:
+        offered[task.id] = [r for r in known if not r["steps"] or task.spec_name in r["steps"]]
     return {"pauses": rows, "reasons_by_task": offered}
 
 

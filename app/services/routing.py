@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import AuditEvent, Case, DictionaryEntry, RoutingRule, Unit
-from app.services import audit
+from app.services import audit, dictionary
 from app.services.actors import Actor
 from app.services.platform import Platform
+from app.services.units import every_unit
 
 MODES = {"direct": "直派", "via_district": "经区县转派"}
 ANY_AREA = "任意区域"
@@ -41,8 +42,7 @@ def rule_text(session: Session, rule: RoutingRule) -> str:
 
 def _lineage(session: Session, category: str) -> dict[str, int]:
     """The category code and each of its ancestors' codes → depth in the tree (1 = top level)."""
-    rows = {r.id: r for r in session.execute(select(DictionaryEntry.id, DictionaryEntry.code, DictionaryEntry.parent_id)
-                                              .where(DictionaryEntry.kind == "category"))}
+    rows = {r.id: r for r in dictionary.entries(session, "category")}
     by_code = {r.code: r for r in rows.values()}
     chain: list[str] = []
     node = by_code.get(category)
@@ -60,11 +60,8 @@ def best_rule(session: Session, category: str | None, area_unit_id: int | None, 
     if not category:
         return None
     lineage = _lineage(session, category)
-    area_path = ""
-    if area_unit_id is not None:
-        area = session.get(Unit, area_unit_id)
-        area_path = area.path if area else ""
-    paths = dict(session.execute(select(Unit.id, Unit.path)).all())
+    paths = {u.id: u.path for u in every_unit(session)}
+    area_path = paths.get(area_unit_id, "") if area_unit_id is not None else ""
     best: tuple[int, int, int] | None = None
     chosen = None
     rules = session.scalars(select(RoutingRule).where(RoutingRule.category.in_(list(lineage)),
@@ -268,13 +265,11 @@ def check_dispatch(session: Session, platform: Platform, actor: Actor, case: Cas
                          "chosen": chosen, "mode": data.get("dispatch_mode"), "reason": reason})
 
 
-def overridden_rules(platform: Platform) -> list[dict[str, Any]]:
+def overridden_rules(session: Session) -> list[dict[str, Any]]:
     """The leader's list of rules to fix: each overridden rule with its count, most overridden first."""
-    with platform.db.reading() as session:
-        counts = override_counts(session)
-        out = []
-        for rule_id, n in counts.most_common():
-            rule = session.get(RoutingRule, rule_id)
-            if rule is not None:
-                out.append({"rule_id": rule_id, "rule": rule_text(session, rule), "overrides": n})
-        return out
+    counts = override_counts(session)
+    rules = {r.id: r for r in session.scalars(select(RoutingRule).where(RoutingRule.id.in_(list(counts))))} \
+        if counts else {}
+    every_unit(session)  # rule_text's units, in one query
+    return [{"rule_id": rule_id, "rule": rule_text(session, rules[rule_id]), "overrides": n}
+            for rule_id, n in counts.most_common() if rule_id in rules]

@@ -15,9 +15,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from app.db import remembered
 from app.domain.roles import CASE_ROLES
 from app.errors import CaseOutOfScope, NotFound
 from app.models import AuditEvent, Case, HumanTask, Unit, case_assisting_unit
@@ -52,10 +55,15 @@ def may_see(session: Session, actor: Actor, case_id: int) -> bool:
     return session.scalar(select(Case.id).where(Case.id == case_id, visible_cases(actor))) is not None
 
 
+def units_in_scope(session: Session, actor: Actor) -> frozenset[int]:
+    """The ids of the actor's unit and every unit below it (`in_scope`), read once per transaction."""
+    return remembered(session, ("units in scope", actor.unit_path), lambda: frozenset(
+        session.scalars(select(Unit.id).where(in_scope(actor, Unit.id)))))
+
+
 def unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> bool:
     """The unit is the actor's or below it (e.g. the registering unit of a 举报, for its accuser's identity)."""
-    return unit_id is not None and session.scalar(
-        select(Unit.id).where(Unit.id == unit_id, in_scope(actor, Unit.id))) is not None
+    return unit_id is not None and unit_id in units_in_scope(session, actor)
 
 
 def workable_tasks(actor: Actor) -> ColumnElement[bool]:
@@ -76,17 +84,21 @@ def may_work(session: Session, actor: Actor, task_id: str) -> bool:
     return session.scalar(select(HumanTask.id).where(HumanTask.id == task_id, workable_tasks(actor))) is not None
 
 
-def own_request(session: Session, actor: Actor, case: Case, task: HumanTask) -> str | None:
+def own_request(session: Session, actor: Actor, case: Case, task: HumanTask,
+                events: Sequence[AuditEvent] | None = None) -> str | None:
     """The asking step's id when `task` approves a request the actor made; None when they may decide it.
 
-    The asker is whoever completed the asking step last before this task (the audit trail of the case):
-    the completion that sent the request here."""
+    The asker is whoever completed the asking step last before this task (the audit trail of the case,
+    `events` if the caller has read it, oldest first): the completion that sent the request here."""
     asking = steps.requesting_step(session, case, task.spec_name)
     if asking is None or actor.user_id is None:
         return None
-    completions = session.execute(select(AuditEvent.actor_id, AuditEvent.detail)
-                                  .where(AuditEvent.case_id == case.id, AuditEvent.action == "task.completed")
-                                  .order_by(AuditEvent.id.desc())).all()
+    if events is not None:
+        completions = [(e.actor_id, e.detail) for e in reversed(events) if e.action == "task.completed"]
+    else:
+        completions = [(who, detail) for who, detail in session.execute(
+            select(AuditEvent.actor_id, AuditEvent.detail).where(
+                AuditEvent.case_id == case.id, AuditEvent.action == "task.completed").order_by(AuditEvent.id.desc()))]
     asker = next((who for who, detail in completions if (detail or {}).get("task") == asking), None)
     return asking if asker == actor.user_id else None
 

@@ -7,10 +7,14 @@ so a redeployed definition changes them with no code change (docs/workflow-descr
 
 from __future__ import annotations
 
+import json
+from typing import Any, NamedTuple
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import engine
+from app.db import remembered
 from app.models import Case, ProcessDefinition, WorkflowState
 from app.services.process import DefinitionVersion
 
@@ -27,21 +31,40 @@ def _describe(session: Session, definition: DefinitionVersion) -> engine.Definit
     return found
 
 
+class CaseDefinition(NamedTuple):
+    version: DefinitionVersion
+    forms: dict[str, Any]  # form file → JSON Schema (forms_json alone: the BPMN and spec are large)
+
+
+def definition_of(session: Session, case_id: int) -> CaseDefinition | None:
+    """The definition version a case runs on, with its forms; read once per transaction (the case page's
+    task forms and its approval rule, the dispatch desk's previews share it)."""
+    def read() -> CaseDefinition | None:
+        row = session.execute(select(*_REF, ProcessDefinition.forms_json)
+                              .join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
+                              .where(WorkflowState.case_id == case_id)).first()
+        if row is None:
+            return None
+        return CaseDefinition(DefinitionVersion(*row[:4]), json.loads(row[4]) if row[4] else {})
+    return remembered(session, ("definition", case_id), read)
+
+
 def for_case(session: Session, case: Case) -> engine.DefinitionDescription | None:
     """The description of the definition version the case runs on (None for a case without a process)."""
-    row = session.execute(select(*_REF).join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
-                          .where(WorkflowState.case_id == case.id)).first()
-    return _describe(session, DefinitionVersion(*row)) if row else None
+    found = definition_of(session, case.id)
+    return _describe(session, found.version) if found else None
 
 
 def newest(session: Session) -> list[engine.DefinitionDescription]:
-    """The description of the newest version of every deployed process, by key."""
-    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
-        .group_by(ProcessDefinition.key).subquery()
-    rows = session.execute(select(*_REF).join(latest, (latest.c.key == ProcessDefinition.key)
-                                              & (latest.c.version == ProcessDefinition.version))
-                           .order_by(ProcessDefinition.key)).all()
-    return [_describe(session, DefinitionVersion(*row)) for row in rows]
+    """The description of the newest version of every deployed process, by key (read once per transaction)."""
+    def read() -> list[DefinitionVersion]:
+        latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
+            .group_by(ProcessDefinition.key).subquery()
+        rows = session.execute(select(*_REF).join(latest, (latest.c.key == ProcessDefinition.key)
+                                                  & (latest.c.version == ProcessDefinition.version))
+                               .order_by(ProcessDefinition.key)).all()
+        return [DefinitionVersion(*row) for row in rows]
+    return [_describe(session, version) for version in remembered(session, "definitions.newest", read)]
 
 
 def leader_queues(session: Session) -> dict[str, str]:

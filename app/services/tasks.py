@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, NotFound, NotPermitted
-from app.models import AuditEvent, Case, HumanTask, ProcessDefinition, Requester, Unit, WorkflowState
-from app.services import audit, incidents, notify, process, routing, scope
+from app.models import AuditEvent, Case, HumanTask, Requester, Unit
+from app.services import audit, incidents, notify, process, routing, scope, steps
 from app.services.actors import Actor, require
 from app.services.cases import task_light
 from app.services.platform import Platform
@@ -147,19 +147,22 @@ def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
 
 
 def forms_of(session: Session, case_id: int) -> dict[str, Any]:
-    """The forms of the case's process definition: its forms_json alone (the BPMN and spec are large)."""
-    raw = session.scalar(select(ProcessDefinition.forms_json)
-                         .join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
-                         .where(WorkflowState.case_id == case_id))
-    return json.loads(raw) if raw else {}
+    """The forms of the case's process definition (steps.definition_of: read once per transaction)."""
+    found = steps.definition_of(session, case_id)
+    return found.forms if found else {}
 
 
 def task_view(session: Session, platform: Platform, actor: Actor, task: HumanTask, case_row: Case,
-              forms: dict[str, Any]) -> dict[str, Any]:
-    """get_task in the caller's session, for a task already found in a case the actor may see."""
+              forms: dict[str, Any], *, workable: bool | None = None,
+              events: Sequence[AuditEvent] | None = None) -> dict[str, Any]:
+    """get_task in the caller's session, for a task already found in a case the actor may see. `workable`:
+    whether scope.workable_tasks holds for it, if the caller asked that already; `events`: the case's audit
+    rows, if read (the approval rule looks up who asked)."""
     item = _task_item(task, case_row, task_light(task, platform.clock.now()))
-    may_complete = (task.state == "ready" and scope.may_work(session, actor, task.id)
-                    and scope.own_request(session, actor, case_row, task) is None)
+    if workable is None:
+        workable = scope.may_work(session, actor, task.id)
+    may_complete = (task.state == "ready" and workable
+                    and scope.own_request(session, actor, case_row, task, events) is None)
     item.update(state=task.state, form=forms.get(task.form or "", {}), form_name=task.form,
                 may_complete=may_complete)
     return item

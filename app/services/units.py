@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from app.db import remembered
 from app.errors import Conflict, Invalid, NotFound, NotPermitted
 from app.models import Case, HumanTask, Unit, User, case_assisting_unit
 from app.services import audit
@@ -23,6 +24,12 @@ from app.services.platform import Platform
 
 KINDS = {"centre": "热线中心", "bureau": "委办局", "district": "区县", "section": "科室", "street": "街道"}
 CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def every_unit(session: Session) -> list[Unit]:
+    """Every unit, merged and inactive ones too, by id: read once per transaction (after it, `session.get(Unit,
+    …)` finds any of them loaded)."""
+    return remembered(session, "units", lambda: list(session.scalars(select(Unit).order_by(Unit.id))))
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,20 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from app.domain.lights import LIGHT_LABELS
-from app.models import AuditEvent, Case, Requester, Unit, User
-from app.services import cases, pauses, scope, tasks
+from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
+from app.models import AuditEvent, Case, Requester, Unit, case_assisting_unit
+from app.services import cases, dictionary, pauses, scope, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
-from app.services.workstation.display import format_time, labels, masked, reference_lists, status_labels
+from app.services.workstation.display import (
+    CATEGORY_KIND,
+    format_time,
+    labels,
+    masked,
+    reference_lists,
+    status_labels,
+)
 
 ACTION_LABELS = {
     "case.registered": "登记", "task.completed": "办理", "case.supervised": "督办",
@@ -31,38 +39,55 @@ ACTION_LABELS = {
 
 def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = False) -> dict[str, Any]:
     """Everything the case page shows; personal data masked unless revealed (the reveal is audited).
-    One session: the case, its timeline, its units and each dictionary list are read once."""
+    One session, and each thing read once: the case, its tasks, its audit trail, its units, the dictionary
+    lists it shows (one query), its definition's forms (docs/bench.md counts the statements)."""
     with platform.db.unit_of_work() if reveal else platform.db.reading() as session:
         row = scope.find_case(session, actor, case_id)
-        all_units = session.scalars(select(Unit)).all()  # kept: session.get(Unit, …) below finds them loaded
+        all_units, assisting = _units(session, row.id)  # kept: session.get(Unit, …) below finds them loaded
         units = {u.id: u.name for u in all_units}
-        data, ready, events = cases.case_view(session, platform, actor, row, reveal=reveal, with_timeline=False)
+        rows = cases.case_rows(session, actor, row)
+        # The lists the page shows, in one query; the category tree only when a task form may pick from it.
+        dictionary.preload(session, "kind", "channel", STATUS_KIND, pauses.KIND,
+                           *([CATEGORY_KIND] if rows.workable else []))
+        data = cases.case_view(session, platform, actor, row, reveal=reveal, rows=rows, with_timeline=False)
+        events, people = rows.events, rows.people
         if reveal:
             session.commit()
             events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == row.id)
                                           .order_by(AuditEvent.id)))  # with the reveal just recorded
+            people.setdefault(actor.label, actor.name)
         kinds, channels, statuses = labels(session, "kind"), labels(session, "channel"), status_labels(session)
         forms = tasks.forms_of(session, row.id)
         data.update(kind_label=kinds.get(row.kind, row.kind), channel_label=channels.get(row.channel, row.channel),
                     category_label=(row.category or "").replace("/", " / "), created=format_time(row.created_at),
                     due=format_time(row.due_at), light_label=LIGHT_LABELS.get(data["light"] or "", ""),
-                    timeline=_timeline(session, events, forms, units, kinds),
+                    timeline=_timeline(session, events, people, forms, units, kinds),
                     related=_related(session, actor, row, statuses),
-                    assisting_units=[u.name for u in row.assisting_units],
+                    assisting_units=[units[i] for i in assisting],
                     location_text=cases.location_text(row, units.get(row.area_unit_id or 0)),
                     may_reveal=cases.may_see_personal(session, actor, row),
-                    **pauses.for_case_page(session, actor, row.id))
-        data["tasks"] = [dict(tasks.task_view(session, platform, actor, t, row, forms),
+                    **pauses.for_case_page(session, actor, row.id, rows.tasks, rows.workable))
+        data["tasks"] = [dict(tasks.task_view(session, platform, actor, t, row, forms,
+                                              workable=t.id in rows.workable, events=rows.events),
                               unit=units.get(d["unit_id"], ""),
                               due=format_time(d["due_at"]), light_label=LIGHT_LABELS[d["light"]])
-                         for t, d in zip(ready, data["tasks"], strict=True)]
+                         for t, d in zip(rows.ready, data["tasks"], strict=True)]
         # The lists the task forms pick from, only when the reader may complete one.
-        data["refs"] = reference_lists(session, kinds=kinds, channels=channels, statuses=statuses,
-                                       units=all_units) if any(t["may_complete"] for t in data["tasks"]) else {}
+        data["refs"] = reference_lists(session, units=all_units) if any(t["may_complete"] for t in data["tasks"]) \
+            else {}
     if not reveal:
         masked(data)
     data["may_supervise"] = actor.can("case.supervise")
     return data
+
+
+def _units(session: Session, case_id: int) -> tuple[list[Unit], list[int]]:
+    """Every unit, and the ids of those assisting the case, in one query."""
+    assists = case_assisting_unit.c
+    found = session.execute(select(Unit, assists.unit_id.is_not(None))
+                            .outerjoin(case_assisting_unit, (assists.unit_id == Unit.id) & (assists.case_id == case_id))
+                            .order_by(Unit.id)).all()
+    return [u for u, _ in found], [u.id for u, assisting in found if assisting]
 
 
 def _field_names(forms: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
@@ -94,11 +119,9 @@ def _describe(answers: dict[str, Any], names: dict[str, tuple[str, dict[str, str
     return described
 
 
-def _timeline(session: Session, events: list[AuditEvent], forms: dict[str, Any], units: dict[int, str],
-              kinds: dict[str, str]) -> list[dict[str, Any]]:
-    """Every audited step with who (name and 工号), when, what in Chinese and what they wrote."""
-    people = {no: name for no, name in session.execute(select(User.staff_no, User.name)
-                                                        .where(User.staff_no.in_({e.actor for e in events})))}
+def _timeline(session: Session, events: list[AuditEvent], people: dict[str, str], forms: dict[str, Any],
+              units: dict[int, str], kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """Every audited step with who (name and 工号, `people`), when, what in Chinese and what they wrote."""
     names = _field_names(forms)
     steps = []
     for e in events:
@@ -150,16 +173,15 @@ def _related(session: Session, actor: Actor, row: Case, words: dict[str, str]) -
     """The original this repeats, its own repeats, and the same requester's other cases (visible ones)."""
     req = row.requester
     # Candidates first, each through an index (id, duplicate_of, the requester hashes), then the scope
-    # rule on those few: one OR across tables would scan every visible case.
+    # rule on those few (one query: `id IN (… UNION …)`): one OR across tables would scan every visible case.
     parts = [select(Case.id).where(Case.duplicate_of_id == row.id)]
     if row.duplicate_of_id:
         parts.append(select(Case.id).where(Case.id == row.duplicate_of_id))
     for column, value in ((Requester.phone_hash, req.phone_hash), (Requester.id_number_hash, req.id_number_hash)):
         if value:
             parts.append(select(Case.id).join(Requester).where(column == value))
-    ids = [i for i in session.scalars(union(*parts)) if i != row.id]
-    found = session.scalars(select(Case).where(Case.id.in_(ids), visible_cases(actor))
-                            .order_by(Case.created_at.desc()).limit(20)).all() if ids else []
+    found = session.scalars(select(Case).where(Case.id.in_(union(*parts)), Case.id != row.id, visible_cases(actor))
+                            .order_by(Case.created_at.desc()).limit(20)).all()
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status), "created": format_time(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id

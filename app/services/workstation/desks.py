@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_at
@@ -15,10 +16,11 @@ from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask, Unit
 from app.services import cases, escalation, routing, scope, steps, tasks
 from app.services.actors import Actor, require
-from app.services.calendar import load_calendar, load_rule
+from app.services.calendar import load_calendar, load_rule, load_rules
 from app.services.platform import Platform
-from app.services.workstation.display import format_time, labels, masked
-from app.services.workstation.worklist import task_rows, worklist_page
+from app.services.units import every_unit
+from app.services.workstation.display import format_time, labels, masked, reference_lists
+from app.services.workstation.worklist import task_rows, worklist_of
 
 DISPATCH_STEP = "dispatch"  # the 派单 user task (BPMN id) and the form field whose value picks the path
 MODE_FIELD = "dispatch_mode"
@@ -27,36 +29,41 @@ MODE_FIELD = "dispatch_mode"
 def dispatch_previews(platform: Platform, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """Per 办理方式 (the dispatch form's choices), the steps its path reaches in the case's deployed definition,
     with the time limit each one's rule gives if dispatched now."""
-    now = platform.clock.now()
     with platform.db.reading() as session:
-        row = scope.find_case(session, actor, case_id)
-        described = steps.for_case(session, row)
-        if described is None or DISPATCH_STEP not in described.steps:
-            return []
-        calendar = load_calendar(session)
-        data = {"kind": row.kind, "category": row.category, "channel": row.channel}
-        previews = []
-        for mode, label in dispatch_modes(described.steps[DISPATCH_STEP].form_schema).items():
-            path = described.path_after(DISPATCH_STEP, MODE_FIELD, mode)
-            shown = []
-            for i, step in enumerate(path):
-                key = described.rule_key(step.step, data)
-                if key is None:
-                    declared = step.deadline_rule or step.deadline_rule_expression
-                    shown.append({"step": step.title, "limit": "派单后按流程确定" if declared else "不计时限",
-                                  "due": "—"})
-                    continue
-                rule = load_rule(session, key)
-                if i == 0:
-                    try:
-                        when = f"至 {format_time(due_at(rule, now, calendar))}"
-                    except CalendarYearMissing:
-                        when = "（工作日历未确认，无法计算）"
-                else:
-                    when = f"（自{path[i - 1].title}之日起算）"
-                shown.append({"step": step.title, "limit": f"{rule.name} {rule.label}", "due": when})
-            previews.append({"mode": mode, "label": label, "steps": shown})
-        return previews
+        return previews(session, platform, scope.find_case(session, actor, case_id))
+
+
+def previews(session: Session, platform: Platform, row: Case) -> list[dict[str, Any]]:
+    """dispatch_previews in the caller's session, for a case already found."""
+    now = platform.clock.now()
+    described = steps.for_case(session, row)
+    if described is None or DISPATCH_STEP not in described.steps:
+        return []
+    calendar = load_calendar(session)
+    rules = load_rules(session)  # every rule in one query, not one per step
+    data = {"kind": row.kind, "category": row.category, "channel": row.channel}
+    shown_modes = []
+    for mode, label in dispatch_modes(described.steps[DISPATCH_STEP].form_schema).items():
+        path = described.path_after(DISPATCH_STEP, MODE_FIELD, mode)
+        shown = []
+        for i, step in enumerate(path):
+            key = described.rule_key(step.step, data)
+            if key is None:
+                declared = step.deadline_rule or step.deadline_rule_expression
+                shown.append({"step": step.title, "limit": "派单后按流程确定" if declared else "不计时限",
+                              "due": "—"})
+                continue
+            rule = rules.get(key) or load_rule(session, key)  # an unknown key: load_rule's NotFound
+            if i == 0:
+                try:
+                    when = f"至 {format_time(due_at(rule, now, calendar))}"
+                except CalendarYearMissing:
+                    when = "（工作日历未确认，无法计算）"
+            else:
+                when = f"（自{path[i - 1].title}之日起算）"
+            shown.append({"step": step.title, "limit": f"{rule.name} {rule.label}", "due": when})
+        shown_modes.append({"mode": mode, "label": label, "steps": shown})
+    return shown_modes
 
 
 def dispatch_modes(form: dict[str, Any]) -> dict[str, str]:
@@ -66,25 +73,29 @@ def dispatch_modes(form: dict[str, Any]) -> dict[str, str]:
 
 
 def dispatch_desk(platform: Platform, actor: Actor, task_id: str | None) -> dict[str, Any]:
-    """派单: the cases waiting at 派单, and for the chosen one its summary, form and the time limits per mode."""
+    """派单: the cases waiting at 派单, and for the chosen one its summary, form and the time limits per mode;
+    with the lists its form picks from (`refs`). One session for the page."""
     require(actor, "case.dispatch")
-    queue = worklist_page(platform, actor, task="dispatch", per_page=50)
-    chosen = task_id or (queue["items"][0]["id"] if queue["items"] else None)
-    if chosen is None:
-        return {"queue": queue, "task": None}
-    with platform.db.reading() as session:  # one session for the chosen task, its case and the proposal
+    with platform.db.reading() as session:
+        queue = worklist_of(session, platform, actor, task="dispatch", per_page=50)
+        refs = reference_lists(session, units=every_unit(session))
+        chosen = task_id or (queue["items"][0]["id"] if queue["items"] else None)
+        if chosen is None:
+            return {"queue": queue, "task": None, "refs": refs}
         found, row = tasks.find_task(session, actor, chosen)
-        task = tasks.task_view(session, platform, actor, found, row, tasks.forms_of(session, row.id))
+        rows = cases.case_rows(session, actor, row)
+        task = tasks.task_view(session, platform, actor, found, row, tasks.forms_of(session, row.id),
+                               workable=found.id in rows.workable, events=rows.events)
         if task["task"] != "dispatch" or not task["may_complete"]:
             raise NotFound("该派单任务不存在或已处理")
-        summary = masked(cases.case_view(session, platform, actor, row).view)
+        summary = masked(cases.case_view(session, platform, actor, row, rows=rows))
         kinds = labels(session, "kind")
         proposed = routing.proposal(session, row.category, row.area_unit_id, platform.clock.now().date())
         area = session.get(Unit, row.area_unit_id) if row.area_unit_id else None
-    summary["kind_label"] = kinds.get(summary["kind"], summary["kind"])
-    summary["area_name"] = area.name if area else ""
-    return {"queue": queue, "task": task, "case": summary, "proposal": proposed,
-            "previews": dispatch_previews(platform, actor, task["case_id"])}
+        summary["kind_label"] = kinds.get(summary["kind"], summary["kind"])
+        summary["area_name"] = area.name if area else ""
+        return {"queue": queue, "task": task, "case": summary, "proposal": proposed,
+                "previews": previews(session, platform, row), "refs": refs}
 
 
 def proposal_values(proposed: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -119,7 +130,7 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
     now = platform.clock.now()
     lit = tasks.light_expr(now).label("light")
     in_units = [HumanTask.state == "ready", scope.in_scope(actor, HumanTask.unit_id)]  # seen, not worked
-    with platform.db.reading() as session:
+    with platform.db.reading() as session:  # one session for the page
         order = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id]
         queues = [{"task": spec, "label": label,
                    "items": task_rows(session, platform, [*tasks.workable_by(actor), HumanTask.spec_name == spec],
@@ -135,7 +146,8 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
         overdue = task_rows(session, platform, [*in_units, HumanTask.due_at < now, HumanTask.paused_at.is_(None)],
                             order, limit=100)
         bulletins = escalation.bulletins(session, actor.unit_path)
+        overridden = routing.overridden_rules(session)
     overview = sorted(units.values(), key=lambda u: u["path"])
     totals = {k: sum(u[k] for u in overview) for k in LIGHT_LABELS}
     return {"queues": queues, "overview": overview, "totals": totals, "overdue": overdue,
-            "overridden": routing.overridden_rules(platform), "bulletins": bulletins}
+            "overridden": overridden, "bulletins": bulletins}

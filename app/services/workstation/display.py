@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.masking import mask_address, mask_name
-from app.models import DictionaryEntry, Unit
-from app.services.dictionary import labels, status_labels
+from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
+from app.models import Unit
+from app.services.dictionary import Entry, entries, labels, preload, status_labels
 from app.services.platform import Platform
 
 
@@ -32,16 +33,17 @@ def masked(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+CATEGORY_KIND = "category"
+
+
 def category_tree(session: Session) -> list[dict[str, Any]]:
     """The category tree as groups of choosable leaves: [{code, label, children: [{code, label}]}]."""
-    rows = session.scalars(select(DictionaryEntry).where(DictionaryEntry.kind == "category",
-                                                         DictionaryEntry.active.is_(True))
-                           .order_by(DictionaryEntry.sort, DictionaryEntry.id)).all()
-    children: dict[int | None, list[DictionaryEntry]] = {}
-    for row in rows:
-        children.setdefault(row.parent_id, []).append(row)
+    children: dict[int | None, list[Entry]] = {}
+    for row in entries(session, CATEGORY_KIND):
+        if row.active:
+            children.setdefault(row.parent_id, []).append(row)
 
-    def leaves(node: DictionaryEntry, prefix: str) -> list[dict[str, str]]:
+    def leaves(node: Entry, prefix: str) -> list[dict[str, str]]:
         below = children.get(node.id, [])
         if not below:
             return [{"code": node.code, "label": prefix + node.label}]
@@ -76,10 +78,10 @@ def reference(platform: Platform) -> dict[str, Any]:
         return reference_lists(session)
 
 
-def reference_lists(session: Session, *, kinds: dict[str, str] | None = None, channels: dict[str, str] | None = None,
-                    statuses: dict[str, str] | None = None, units: Sequence[Unit] | None = None) -> dict[str, Any]:
-    """reference in the caller's session, reusing the lists a page has already read."""
-    return {"kinds": labels(session, "kind") if kinds is None else kinds,
-            "channels": labels(session, "channel") if channels is None else channels,
-            "statuses": status_labels(session) if statuses is None else statuses,
-            "categories": category_tree(session), "units": unit_tree(session, units)}
+def reference_lists(session: Session, *, units: Sequence[Unit] | None = None) -> dict[str, Any]:
+    """reference in the caller's session: its dictionary lists in one query (none if the page has read
+    them already), the unit tree from `units` (every unit) if the page has read them."""
+    preload(session, "kind", "channel", STATUS_KIND, CATEGORY_KIND)
+    return {"kinds": labels(session, "kind"), "channels": labels(session, "channel"),
+            "statuses": status_labels(session), "categories": category_tree(session),
+            "units": unit_tree(session, units)}

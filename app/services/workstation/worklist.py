@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
+from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.services import escalation, steps, tasks
 from app.services.actors import Actor, require
 from app.services.calendar import load_calendar, unit_calendar
+from app.services.dictionary import preload
 from app.services.platform import Platform
 from app.services.workstation.display import format_time, labels, status_labels
 
@@ -43,6 +45,7 @@ def display_rows(session: Session, platform: Platform, rows: list[tasks.TaskRow]
     """Rows as the page shows them: masked requester, Chinese kind, light with its label, time left."""
     now = platform.clock.now()
     pinned = steps.pinned_steps(session)
+    preload(session, "kind", STATUS_KIND)
     kinds, words = labels(session, "kind"), status_labels(session)
     calendar = load_calendar(session)
     rungs = escalation.marks(session, [t.id for t, *_ in rows])
@@ -63,9 +66,17 @@ def worklist_page(platform: Platform, actor: Actor, *, light: str | None = None,
     """我的待办:督办反馈 pinned first, then by due time; counts per light over all of the actor's tasks."""
     require(actor, "case.read")
     with platform.db.reading() as session:
-        found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
-                                    page=page, per_page=per_page, descending=descending,
-                                    pinned=steps.pinned_steps(session))
-        return {"items": display_rows(session, platform, found.rows), "total": found.total, "page": found.page,
-                "pages": found.pages, "counts": found.counts, "kinds": labels(session, "kind"),
-                "tasks": found.choices}
+        return worklist_of(session, platform, actor, light=light, kind=kind, task=task, page=page,
+                           per_page=per_page, descending=descending)
+
+
+def worklist_of(session: Session, platform: Platform, actor: Actor, *, light: str | None = None,
+                kind: str | None = None, task: str | None = None, page: int = 1, per_page: int = 20,
+                descending: bool = False) -> dict[str, Any]:
+    """worklist_page in the caller's session (the dispatch desk's queue is one)."""
+    found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
+                                page=page, per_page=per_page, descending=descending,
+                                pinned=steps.pinned_steps(session))
+    return {"items": display_rows(session, platform, found.rows), "total": found.total, "page": found.page,
+            "pages": found.pages, "counts": found.counts, "kinds": labels(session, "kind"),
+            "tasks": found.choices}

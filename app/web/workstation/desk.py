@@ -22,7 +22,7 @@ def render_dispatch(task_id: str | None, *, failed: dict[str, Any] | None = None
     values = failed.get("values") or workstation.proposal_values(desk.get("proposal"))
     fields = forms_render.fields_of(desk["task"]["form"], values, failed.get("errors")) \
         if desk["task"] else []
-    return render_template("dispatch.html", d=desk, fields=fields, refs=workstation.reference(platform()),
+    return render_template("dispatch.html", d=desk, fields=fields, refs=desk["refs"],
                            form_error=(failed.get("errors") or {}).get("__all__", ""), conflict=conflict), status
 
 
