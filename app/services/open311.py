@@ -120,8 +120,9 @@ def _intake_raw(platform: Platform, form: Mapping[str, str]) -> tuple[dict[str, 
     errors: dict[str, str] = {}
     if not value("service_code"):
         errors["service_code"] = "请提供 service_code(事项分类编码,见 services.json)"
-    if not ((value("lat") and value("long")) or value("address_string") or value("address_id")):
-        errors["lat"] = "请提供位置:lat 与 long,或 address_string"
+    if not ((value("lat") and value("long")) or value("address_string")):
+        # address_id names an entry of a city's address registry; this platform keeps none, so it places nothing.
+        errors["lat"] = "请提供位置:lat 与 long,或 address_string(本平台不使用 address_id)"
     media_url = value("media_url") or None
     if media_url and (len(media_url) > 500 or not re.fullmatch(r"https?://[^\s]+", media_url)):
         errors["media_url"] = "media_url 应为 http(s) 链接,最长 500 个字符"
