@@ -272,3 +272,35 @@ def test_a_restore_into_an_unreachable_or_other_kind_of_database_is_refused_in_w
 
     assert refused.exit_code == 2
     assert "无法连接目标数据库" in refused.output or "不能恢复到 postgresql" in refused.output
+
+
+def test_the_scheduler_pass_backs_up_on_backup_days_and_a_changed_schedule_acts_on_its_next_pass(
+        client, auth, demo, clock):
+    """Through `app.jobs.run_once` (what `flask scheduler` runs every minute), two scheduler processes: the
+    default Monday and Thursday, one backup a day; the 系统管理员 moves it to Tuesday on the settings page."""
+    from app import jobs
+    from tests.conftest import csrf_token_of
+
+    def files() -> list[str]:
+        return sorted(p.name for p in backups.backup_dir(demo).glob("huiyin-*.hybk"))
+
+    clock.at = datetime(2026, 11, 24, 3, 0)  # a Tuesday
+    jobs.run_once(demo, "scheduler-a")
+    assert files() == []
+    clock.at = datetime(2026, 11, 26, 3, 0)  # a Thursday
+    jobs.run_once(demo, "scheduler-a")
+    jobs.run_once(demo, "scheduler-b")
+    assert len(files()) == 1
+
+    auth.login("sysadmin")
+    token = csrf_token_of(client.get("/admin/settings").get_data(as_text=True))
+    assert client.post("/admin/settings/backup.weekdays", data={"value": "[2]", "csrf_token": token}).status_code == 302
+    clock.at = datetime(2026, 11, 30, 3, 0)  # Monday: no longer a backup day
+    jobs.run_once(demo, "scheduler-a")
+    assert len(files()) == 1
+    clock.at = datetime(2026, 12, 1, 3, 0)  # Tuesday
+    jobs.run_once(demo, "scheduler-b")
+    assert len(files()) == 2
+    auth.login("sysadmin")  # days later: the first sign-in has expired
+    page = client.get("/admin/backups").get_data(as_text=True)
+    assert "每周二" in page and all(name in page for name in files()) and page.count("文件已校验") == 2
