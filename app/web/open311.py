@@ -9,6 +9,7 @@ descriptions naming the parameter. The mapping itself is app/services/open311.py
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, json, request
@@ -29,6 +30,8 @@ FORMAT = "<any(json, xml):fmt>"
 ITEMS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
          "endpoints": "endpoint", "formats": "format", "errors": "error"}
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'  # as the spec writes it
+# What XML 1.0 cannot carry though our text may (the intake keeps text as typed, refusing only NUL).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MIME = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
@@ -52,7 +55,7 @@ def _element(name: str, value: Any) -> etree._Element:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("\ufffd", str(value))
     return element
 
 
@@ -88,9 +91,8 @@ def request_list(fmt: str) -> ResponseReturnValue:
 
 @bp.post(f"/requests.{FORMAT}")
 def create_request(fmt: str) -> ResponseReturnValue:
-    """The spec's form parameters; a client may add an Idempotency-Key header for its retries."""
-    created = open311.create_request(platform(), request.form.to_dict(), client_ip(),
-                                     request.headers.get("Idempotency-Key"))
+    """The spec's form parameters (or the same as a JSON object); a client may add an Idempotency-Key header."""
+    created = open311.create_request(platform(), _parameters(), client_ip(), request.headers.get("Idempotency-Key"))
     return _answer(fmt, "service_requests", created, 201)
 
 
@@ -111,6 +113,16 @@ def token_lookup(token: str, fmt: str) -> ResponseReturnValue:
 def unknown(rest: str) -> ResponseReturnValue:
     """Any other path under /open311/v2/ answers 404 in the spec's format, not the site's error page."""
     return _errors(404, [f"没有此接口:/open311/v2/{rest[:80]}(见 discovery.xml)"])
+
+
+def _parameters() -> dict[str, str]:
+    """The POST's parameters as text: a form (the spec's way), else a JSON object's scalar values."""
+    if request.form or not request.is_json:
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("请求体应为表单或 JSON 对象")
+    return {str(k): str(v) for k, v in body.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
 
 
 def _errors(status: int, descriptions: list[str]) -> Response:

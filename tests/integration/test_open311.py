@@ -295,3 +295,20 @@ def test_a_client_posting_over_http_gets_its_case(app, server):
 
     assert answer.status_code == 201
     assert answer.json()[0]["service_request_id"].startswith("12345-")
+
+
+def test_a_control_character_in_a_description_still_gives_well_formed_xml(app, client):
+    key = _key(app)
+    number = _post(client, key, description="铃声\x07不断,门口\x1b灯坏").get_json()[0]["service_request_id"]
+
+    tree = _xml(client.get(f"{BASE}/requests/{number}.xml").data, "service_requests")
+
+    assert tree.findtext("request/description").startswith("铃声\ufffd不断")
+
+
+def test_a_json_body_is_taken_like_the_form(app, client):
+    key = _key(app)
+
+    answer = client.post(f"{BASE}/requests.json", json={**REPORT, "api_key": key, "lat": 39.9612, "long": 116.4178})
+
+    assert answer.status_code == 201, answer.get_json()
