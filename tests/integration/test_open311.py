@@ -20,6 +20,7 @@ from app.domain import statuses
 from app.models import Case, User
 from app.services import auth, intake
 from app.services.cases import RequesterInput
+from app.services.open311 import REQUEST_FIELDS
 
 BASE = "/open311/v2"
 REPORT = {"service_code": "城乡建设/供水", "lat": "39.9612", "long": "116.4178",
@@ -194,6 +195,7 @@ def test_the_client_library_follows_a_request_without_seeing_personal_data(app, 
     assert one["requested_datetime"] == "2026-11-25T09:00:00+08:00"
     assert "联系我 ***********" in one["description"]
     assert as_xml["service_request_id"] == number and as_xml["status"] == "open"
+    assert set(one) == set(REQUEST_FIELDS) and list(as_xml) == list(REQUEST_FIELDS)  # the spec's fields, in order
     for personal in ("张三", "13912345678", "zhangsan@example.cn", "acct-9", "device-1", key):
         assert personal not in raw
 
