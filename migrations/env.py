@@ -10,9 +10,15 @@ from sqlalchemy import pool
 
 from app.db import make_engine
 from app.models import Base
+from app.models.knowledge import FTS_TABLES
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _not_fts(name: str | None, kind: str, _parents: object) -> bool:
+    """Autogenerate leaves SQLite's FTS5 index of the knowledge base alone: it is no model."""
+    return not (kind == "table" and name in FTS_TABLES)
 
 
 def _url() -> str:
@@ -44,7 +50,7 @@ def _run(connection: Any) -> None:
         # that fails on any populated install. Off for the migration only (PRAGMA is ignored inside a transaction).
         connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_name=_not_fts)
     with context.begin_transaction():
         context.run_migrations()
 

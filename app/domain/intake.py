@@ -66,7 +66,7 @@ LIMITS: dict[str, tuple[str, int]] = {
 # 最短办理流程: the kinds an agent may answer at intake (直接答复) and close with no dispatch.
 DIRECT_REPLY_KINDS = frozenset({"consultation", "suggestion", "praise"})
 _CASE_FIELDS = {"kind", "channel", "category", "subject", "content", "process", "requester", "duplicate_of",
-                "call_id", "direct_reply", "area", "location", "lat", "lng"}
+                "call_id", "direct_reply", "area", "location", "lat", "lng", "knowledge_entry"}
 _REQUESTER_FIELDS = {"name", "phone", "id_number", "address", "anonymous"}
 _MISSING = {"subject": "请填写诉求标题", "content": "请填写诉求内容", "requester.name": "请填写诉求人姓名",
             "kind": "请选择诉求类型", "channel": "请选择来源渠道"}
@@ -116,6 +116,7 @@ class IntakeInput:
     area: int | None = None  # the district or street (a unit id) of the location, for the 派单目录
     location: str | None = None  # where the matter is (free text), not the requester's address
     point: tuple[float, float] | None = None  # (lat, lng) of the location on a map, WGS-84 degrees
+    knowledge_entry: int | None = None  # the 知识库 entry the direct reply was taken from (用此答复)
     notices: dict[str, str] = field(default_factory=dict)  # accepted, but worth telling the agent
 
 
@@ -191,6 +192,9 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     area = r.ref(raw, "area", "区域无效:请从单位树中选择区县或街道")
     location = r.text(raw, "location", "location")
     point = _point(r, raw)
+    knowledge_entry = r.ref(raw, "knowledge_entry", "知识条目无效")
+    if knowledge_entry is not None and not direct_reply:
+        r.errors["knowledge_entry"] = "引用知识条目答复时请填写直接答复"
     _check_dictionary(r, dictionary, kind, channel, category)
     if direct_reply and kind and kind not in DIRECT_REPLY_KINDS:
         allowed = "、".join(dictionary.kinds.get(k, k) for k in sorted(DIRECT_REPLY_KINDS))
@@ -201,7 +205,7 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     return IntakeInput(kind=kind, channel=channel, category=category, subject=subject, content=content,
                        requester=requester, process=process, duplicate_of=duplicate_of, call_id=call_id,
                        direct_reply=direct_reply, area=area, location=location, point=point,
-                       notices=notices)
+                       knowledge_entry=knowledge_entry, notices=notices)
 
 
 def _degrees(r: _Reader, raw: Mapping[str, Any], name: str, title: str, most: float) -> float | None:

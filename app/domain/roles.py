@@ -10,6 +10,8 @@ ROLES: dict[str, str] = {
     "sysadmin": "系统管理员",
     "secadmin": "安全管理员",
     "auditor": "审计员",
+    "knowledge_editor": "知识库编辑",
+    "knowledge_reviewer": "知识库审核员",
 }
 
 PERMISSIONS: dict[str, str] = {
@@ -30,17 +32,23 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": "查看审计日志",
     "backup.read": "查看数据备份",
     "channel.manage": "管理渠道密钥",
+    "knowledge.read": "查阅知识库",
+    "knowledge.edit": "维护本单位知识",
+    "knowledge.review": "审核发布知识",
 }
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "agent": ("case.read", "case.read_personal", "case.create"),
-    "dispatcher": ("case.read", "case.read_personal", "case.dispatch", "case.create"),
-    "handler": ("case.read", "case.read_personal", "case.handle"),
-    "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise"),
+    "agent": ("case.read", "case.read_personal", "case.create", "knowledge.read"),
+    "dispatcher": ("case.read", "case.read_personal", "case.dispatch", "case.create", "knowledge.read"),
+    "handler": ("case.read", "case.read_personal", "case.handle", "knowledge.read"),
+    "leader": ("case.read", "case.read_personal", "case.approve", "case.supervise", "knowledge.read"),
     "sysadmin": ("definition.deploy", "settings.edit", "dictionary.edit", "calendar.edit", "unit.manage",
                  "backup.read", "channel.manage"),
     "secadmin": ("user.manage", "role.assign"),
     "auditor": ("audit.read",),
+    # 知识库: a unit's editors keep their own entries; the centre's reviewers publish (GB/T 44191-2024).
+    "knowledge_editor": ("knowledge.read", "knowledge.edit"),
+    "knowledge_reviewer": ("knowledge.read", "knowledge.edit", "knowledge.review"),
 }
 
 # 三权分立: system, security and audit administration never sit with one person.
@@ -63,5 +71,5 @@ def check_role_set(roles: set[str]) -> None:
     if len(admin) > 1:
         names = "、".join(ROLES[r] for r in sorted(admin))
         raise RoleConflict(f"三权分立:{names}不能由同一人担任")
-    if admin and roles & CASE_ROLES:
+    if admin and roles - SEPARATED_ROLES:  # a case role, or a knowledge role
         raise RoleConflict(f"三权分立:{ROLES[next(iter(admin))]}不能同时担任业务角色")

@@ -2,7 +2,7 @@
 
 org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
-settings, deadline rules, calendar) · outbox (SMS) · channels (integration keys) ·
+settings, deadline rules, calendar) · knowledge (知识库) · outbox (SMS) · channels (integration keys) ·
 pauses (pause rules and pauses, escalation rungs).
 """
 
@@ -22,6 +22,7 @@ from app.models.config import (
     Setting,
 )
 from app.models.counter import Counter
+from app.models.knowledge import KnowledgeEntry, KnowledgeFeedback, KnowledgeSynonym, KnowledgeUse
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
@@ -39,6 +40,7 @@ __all__ = [
     "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
+    "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeUse",
     "PauseRule", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",

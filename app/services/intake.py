@@ -23,7 +23,7 @@ from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, chec
 from app.domain.masking import SENSITIVE_KINDS
 from app.errors import Invalid, NotPermitted
 from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, calls, incidents, notify, process, requesters
+from app.services import audit, calls, incidents, knowledge_desk, notify, process, requesters
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -99,7 +99,8 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
                                  "process": case.process_key, "version": version,
-                                 "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply})
+                                 "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply,
+                                 "knowledge_entry": data.knowledge_entry})
             session.commit()
             return result
     except IntegrityError:
@@ -215,6 +216,8 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
         notify.process_ran(session, platform, case, change)
     if data.direct_reply is not None:
         _check_direct_reply(case)
+        if data.knowledge_entry is not None:
+            knowledge_desk.record_answer(session, platform, actor, case, data.knowledge_entry)
         notify.directly_replied(session, platform, case)
     return case, definition.version
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import knowledge as knowledge_rules
 from app.domain import notices
 from app.domain.calendar import official_calendar_entries
 from app.domain.deadlines import SEED_RULES
@@ -17,7 +18,7 @@ from app.domain.roles import CASE_ROLES, ROLES
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.domain.statuses import STOCK_LABELS as STATUS_LABELS
 from app.models import CalendarDay, CalendarYear, DeadlineRule, DictionaryEntry, Unit, User
-from app.services import audit, dictionary, pauses
+from app.services import audit, dictionary, pauses, seed_knowledge
 from app.services.actors import SYSTEM
 from app.services.definitions import deploy_stock
 from app.services.platform import Platform
@@ -46,14 +47,15 @@ DEMO_USERS = [
     ("agent01", "王晓燕", "centre", {"agent"}),
     ("dispatch01", "李建国", "centre", {"dispatcher"}),
     ("leader01", "张卫东", "centre", {"leader"}),
-    ("cg01", "刘志强", "cgj", {"handler"}),
+    ("cg01", "刘志强", "cgj", {"handler", "knowledge_editor"}),
     ("cgleader01", "陈立新", "cgj", {"leader"}),
-    ("zj01", "赵明", "zjj", {"handler"}),
+    ("zj01", "赵明", "zjj", {"handler", "knowledge_editor"}),
     ("zx01", "孙中心", "centre", {"handler"}),
     ("sj01", "钱市监", "scjgj", {"handler"}),
     ("sysadmin", "周系统", "centre", {"sysadmin"}),
     ("secadmin", "吴安全", "centre", {"secadmin"}),
     ("auditor", "郑审计", "centre", {"auditor"}),
+    ("zsk01", "冯知识", "centre", {"knowledge_reviewer"}),
 ]
 
 CATEGORIES = {
@@ -74,6 +76,7 @@ DICTIONARY = {
                       "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
     STATUS_KIND: STATUS_LABELS,
     FLAG_KIND: FLAG_LABELS,
+    knowledge_rules.DICTIONARY_KIND: knowledge_rules.STATES,
     notices.SERVE_METHOD_KIND: notices.SERVE_METHODS,
     notices.REPLY_OUTCOME_KIND: notices.REPLY_OUTCOMES,
     notices.REVIEW_RESULT_KIND: notices.REVIEW_RESULTS,
@@ -148,7 +151,7 @@ def add_units(session: Session, units: list[tuple[str, str, str, str | None]]) -
 
 
 def seed_demo(platform: Platform) -> SeedResult:
-    """The believable demo city, once: units, one account per role, rules, calendar, dictionary."""
+    """The believable demo city, once: units, one account per role, rules, calendar, dictionary, 知识库."""
     accounts = [(no, name, "、".join(ROLES[r] for r in sorted(roles))) for no, name, _, roles in DEMO_USERS]
     with platform.db.unit_of_work() as session:
         seed_reference_data(session, platform)
@@ -160,6 +163,7 @@ def seed_demo(platform: Platform) -> SeedResult:
             user = add_user(session, platform, staff_no=staff_no, name=name, unit=units[unit_code],
                             password=platform.settings.DEMO_PASSWORD, roles=roles, must_change_password=False)
             user.phone = f"1390000{i:04d}" if roles & CASE_ROLES else None  # work phones for task SMS
+        seed_knowledge.seed_demo_knowledge(session, platform, units)
         audit.record(session, platform, SYSTEM, "seed.demo", detail={"users": len(DEMO_USERS)})
         session.commit()
     return SeedResult(created=True, accounts=accounts)

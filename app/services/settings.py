@@ -236,6 +236,10 @@ SCHEMAS: dict[str, SettingSchema] = {
     "sms.gateway": SettingSchema("log", "短信网关", choice({"log": "只写日志", "http": "HTTP 网关"})),
     "sms.http_url": SettingSchema("", "短信网关地址", web_address),
     "sms.http_credential": SettingSchema("", "短信网关凭据", text(500)),
+    # 知识库: an entry nobody confirmed for this many days shows on its owner unit's worklist to confirm or update.
+    "knowledge.review_days": SettingSchema(180, "知识复核周期(天)", integer(1, 3650)),
+    # 知识库: how many suggestions the intake page and the portal's form show.
+    "knowledge.suggestions": SettingSchema(5, "知识推荐条数", integer(1, 20)),
     # Backups by the scheduler (`flask backup`): ISO weekdays (1 = Monday), the seed's 每周一、周四数据备份 …
     "backup.weekdays": SettingSchema([1, 4], "数据备份日(星期,1 为周一)", list_of(integer(1, 7), 7)),
     # … from this hour of the day on, once per day …

@@ -26,7 +26,9 @@ from app.web import (
     documents,
     errors,
     health,
+    knowledge,
     open311,
+    portal_faq,
 )
 from app.web.api import bp as api_bp
 from app.web.workstation import bp as workstation_bp
@@ -56,6 +58,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_config.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
+    app.register_blueprint(knowledge.bp)
+    app.register_blueprint(portal_faq.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # signed with api_key, never the session cookie

@@ -15,7 +15,8 @@ from app.services.actors import Actor
 from app.services.platform import Platform
 
 F = TypeVar("F", bound=Callable[..., Any])
-OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi"}
+OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi",
+                  "portal_faq.faq", "portal_faq.faq_entry", "portal_faq.faq_suggest"}  # 常见问题, rate-limited
 PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
 # Open to everyone, and never read a session cookie: GeoReport v2 (GET public, POST signed with api_key).
 OPEN_BLUEPRINTS = {"open311"}

@@ -33,6 +33,8 @@ CALLER = {"/api/v1/cases": "agent01", "/api/v1/calls/events": "bridge", "/api/v1
           "/api/v1/calls/stats": "agent01", "/api/v1/incidents": "sysadmin", "/api/v1/deadline-rules": "sysadmin",
           "/api/v1/calendar": "sysadmin", "/api/v1/settings": "sysadmin", "/api/v1/definitions": "sysadmin",
           "/api/v1/messages": "sysadmin", "/api/v1/audit-events": "auditor", "/api/v1/cases/{id}/supervise": "leader01",
+          "/api/v1/knowledge": "agent01", "/api/v1/knowledge/suggest": "agent01", "/api/v1/knowledge/{id}": "agent01",
+          "/api/v1/knowledge/{id}/feedback": "agent01",
           # A caller of their own for what ends tokens, so no other operation's token is revoked under it.
           "/api/v1/me/tokens": "zj01", "/api/v1/me/tokens/{id}": "sj01", "/api/v1/me/sign-out-everywhere": "cg01"}
 CASE_BODY = {"kind": "complaint", "channel": "phone", "subject": "夜间施工噪声", "content": "工地每晚施工到凌晨。",

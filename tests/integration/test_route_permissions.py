@@ -26,6 +26,7 @@ OPEN_TO_EVERYONE = {
     # Open311 GeoReport v2: public reads without personal data, POST signed with api_key (test_open311.py).
     "open311.discovery", "open311.services", "open311.service_definition", "open311.request_list",
     "open311.create_request", "open311.service_request", "open311.token_lookup", "open311.unknown",
+    "portal_faq.faq", "portal_faq.faq_entry", "portal_faq.faq_suggest",  # 常见问题: public, published entries only
 }
 # Routes that landed while this sweep was written and answer a roleless user otherwise; reported to the lead,
 # listed here so the sweep stays exact: a new route missing from every set fails.
@@ -50,6 +51,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "api.refuse_pause": {"json": {"opinion": "不同意"}},
     "pages.duplicates": {"json": {"phone": "13800138000"}},
     "api.serve_document": {"json": {"method": "sms"}},
+    "api.knowledge_suggest": {"json": {"content": "外地户口怎么办居住证"}},
+    "api.knowledge_feedback": {"json": {"note": "答复不准确"}},
+    "knowledge.knowledge_suggest": {"json": {"content": "外地户口怎么办居住证"}},
 }
 # Buttons on the case page: the service's refusal comes back as an error flash on a redirect to the case.
 FLASHED = {"pages.pause_task", "pages.decide_pause", "pages.resume_pause"}

@@ -42,7 +42,7 @@ def check_requester(name: str, phone: str, id_number: str, today: datetime) -> d
 
 
 PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_of", "call_id", "direct_reply",
-               "location", "area", "lat", "lng")
+               "location", "area", "lat", "lng", "knowledge_entry")
 REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
 
 

@@ -12,7 +12,7 @@ from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.lights import LIGHT_LABELS
 from app.domain.masking import mask_name
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
-from app.services import escalation, steps, tasks
+from app.services import escalation, knowledge, steps, tasks
 from app.services.actors import Actor, require
 from app.services.calendar import load_calendar, unit_calendar
 from app.services.dictionary import preload
@@ -77,6 +77,8 @@ def worklist_of(session: Session, platform: Platform, actor: Actor, *, light: st
     found = tasks.load_worklist(session, platform.clock.now(), actor, light=light, kind=kind, task=task,
                                 page=page, per_page=per_page, descending=descending,
                                 pinned=steps.pinned_steps(session))
+    reviews = [r | {"reviewed_at": format_time(r["reviewed_at"]), "due": format_time(r["due"])}
+               for r in knowledge.review_tasks(session, platform, actor)]  # 知识复核 owed by the actor's unit
     return {"items": display_rows(session, platform, found.rows), "total": found.total, "page": found.page,
             "pages": found.pages, "counts": found.counts, "kinds": labels(session, "kind"),
-            "tasks": found.choices}
+            "tasks": found.choices, "knowledge_reviews": reviews}

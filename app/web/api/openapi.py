@@ -79,6 +79,8 @@ PAUSE = _obj({"id": INT, "task_id": STR, "task": STR, "reason": STR, "reason_lab
 ROUTING_RULE = _obj({"id": INT, "category": STR, "area_unit_id": NI, "lead_unit_id": INT,
                      "assisting_unit_ids": {"type": "array", "items": INT}, "mode": STR,
                      "directly_designated": BOOL, "valid_from": NS, "valid_to": NS, "active": BOOL, "text": STR})
+KNOWLEDGE_ITEM = _obj({"id": INT, "title": STR, "answer": STR, "unit": STR, "score": {"type": "number"}},
+                      category=NS, legal_basis=STR, state=STR, use_count=INT)
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -125,6 +127,10 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "served": _obj({"kind": STR, "number": STR, "issued_at": STR, "served_at": STR, "served_by": STR}),
     "supervision": _obj({"month": STR, "flags": OBJ, "units": {"type": "array", "items": _obj({
         "unit_id": INT, "unit": STR, "counts": OBJ, "total": INT})}}),
+    "knowledge": _items(KNOWLEDGE_ITEM),
+    "knowledge_entry": _obj({"id": INT, "title": STR, "questions": {"type": "array", "items": STR}, "answer": STR,
+                             "unit": STR, "state": STR, "state_label": STR, "use_count": INT}),
+    "knowledge_feedback": _obj({"id": INT, "entry": INT}),
     "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
 }
 
@@ -288,6 +294,19 @@ def _paths() -> dict[str, Any]:
                                                 "type": "string", "format": "date"}, until={
                                                 "type": "string", "format": "date"}, before_id=ID, limit={
                                                 "type": "integer", "minimum": 1, "maximum": 200}))},
+        "/api/v1/knowledge": {"get": _op(
+            "检索知识库(分词、同义词、繁简;按匹配度、分类与新鲜度排序;category、unit、area 筛选)", "knowledge",
+            params=[_param("q", "query", {"type": "string", "maxLength": 2000}, "检索词", required=True),
+                    *_query("category", unit=ID, area=ID, limit={"type": "integer", "minimum": 1, "maximum": 50})])},
+        "/api/v1/knowledge/suggest": {"post": _op(
+            "为正在登记的诉求推荐知识条目(只含已发布且在有效期内的)", "knowledge",
+            body=_json(_obj({"content": {"type": "string", "maxLength": 20000}}, category=STR, area=NI)))},
+        "/api/v1/knowledge/{id}": {"get": _op("知识条目(稳定编号)", "knowledge_entry",
+                                              params=[_param("id", "path", ID)])},
+        "/api/v1/knowledge/{id}/feedback": {"post": _op(
+            "答复不准确:反馈给条目的所属单位", "knowledge_feedback", ok="201",
+            body=_json(_obj({"note": {"type": "string", "minLength": 1, "maxLength": 1000}})),
+            params=[_param("id", "path", ID)])},
         "/api/v1/audit-events/verify": {"post": _op("校验审计链(审计员;可带已记录的链头 head = 记录号:校验码)",
                                                     "audit_verified", body=_json(_obj({}, head=NS)))},
     }

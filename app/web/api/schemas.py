@@ -105,6 +105,7 @@ class CaseCreate(Schema):
     location = text(_limit("location"), required=False)  # 事发地点: where the matter is, not the requester's address
     lat = fields.Float(required=False, allow_none=True, validate=validate.Range(min=-90, max=90))  # map point
     lng = fields.Float(required=False, allow_none=True, validate=validate.Range(min=-180, max=180))
+    knowledge_entry = Id(required=False, allow_none=True)  # 用此答复: the 知识库 entry the direct reply came from
 
 
 class ChannelCaseCreate(CaseCreate):

@@ -45,7 +45,8 @@ def intake_form() -> ResponseReturnValue:
 @bp.post("/intake")
 def intake_submit() -> ResponseReturnValue:
     """Register; the form's one-time key makes a double click or a refresh answer the same case."""
-    values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "duplicate_of", "call_id", "request_key")}
+    values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "duplicate_of", "call_id", "request_key",
+                                                   "knowledge_entry")}
     try:
         result = workstation.register_from_form(platform(), current_actor(), values, values["request_key"] or None)
     except Invalid as e:

@@ -1,0 +1,276 @@
+"""The knowledge base (知识库): an entry's states and who moves it, and how Chinese text becomes search tokens.
+
+States are codes (`STATES`); their words are the dictionary kind `knowledge_state`. A unit's editors
+(knowledge.edit) write and submit their own unit's entries; the centre's reviewers (knowledge.review)
+publish, send back and take offline. Only a published entry inside its validity answers at the desk
+and on the portal.
+
+Tokens: text is folded (NFKC, lower case, 繁体 → 简体), synonyms are rewritten to the first word of
+their group (居住证 = 暂住证), then segmented by jieba (search mode) and cut into character bigrams, so
+a phrasing that shares no word literally (another word order, a split compound) still meets the entry.
+jieba loads its dictionary once per process, on the first use (~1 s).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+DICTIONARY_KIND = "knowledge_state"
+DRAFT, PENDING, PUBLISHED, OFFLINE = "draft", "pending", "published", "offline"
+STATES: dict[str, str] = {DRAFT: "草稿", PENDING: "待审核", PUBLISHED: "已发布", OFFLINE: "已下线"}
+
+# action → (states it starts from, state it reaches, permission it needs)
+TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "submit": (frozenset({DRAFT}), PENDING, "knowledge.edit"),
+    "publish": (frozenset({PENDING}), PUBLISHED, "knowledge.review"),
+    "return": (frozenset({PENDING}), DRAFT, "knowledge.review"),
+    "offline": (frozenset({PUBLISHED}), OFFLINE, "knowledge.review"),
+    "reopen": (frozenset({OFFLINE}), DRAFT, "knowledge.edit"),
+}
+ACTION_WORDS = {"submit": "提交审核", "publish": "审核发布", "return": "退回修改", "offline": "下线",
+                "reopen": "重新编辑"}
+
+# field → (title, maximum length)
+LIMITS: dict[str, tuple[str, int]] = {
+    "title": ("标题", 200), "questions": ("常见问法", 4000), "answer": ("答复口径", 8000),
+    "legal_basis": ("政策依据/来源", 2000), "keywords": ("关键词", 500), "internal_note": ("内部备注", 2000),
+    "category": ("事项分类", 80),
+}
+MAX_QUESTIONS = 20
+
+# Words that carry no matter in a question (how people ask, not what they ask about).
+STOPWORDS = frozenset([
+    "的", "了", "吗", "呢", "吧", "啊", "呀", "么", "嘛", "哦", "和", "与", "及", "或",
+    "在", "是", "有", "我", "你", "他", "她", "它", "我们", "你们", "他们", "这", "那",
+    "这个", "那个", "一个", "个", "也", "都", "就", "请问", "请", "想", "想问", "问", "问下",
+    "问一下", "一下", "咨询", "怎么", "怎么办", "怎样", "怎么样", "如何", "什么", "哪里", "哪儿",
+    "哪些", "哪个", "多少", "多久", "能否", "能不能", "可以", "可不可以", "需要", "要", "要求",
+    "是否", "还", "该", "应该", "去", "到", "给", "对", "把", "被", "让", "从", "为",
+    "为什么", "吗?", "谢谢", "您好", "你好", "现在", "已经", "没有", "不", "没", "办", "办理",
+    "相关", "方面", "问题", "情况", "事情", "一些", "有关", "关于",
+])
+_WORD = re.compile(r"[\w]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
+
+_jieba_lock = threading.Lock()
+_jieba: Any = None
+
+
+def _segmenter() -> Any:
+    """jieba, initialised once per process (its dictionary takes about a second to load)."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(60)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def fold(text: str) -> str:
+    """One spelling for the same words: full-width → half-width, lower case, 繁体 → 简体."""
+    import zhconv
+
+    return zhconv.convert(unicodedata.normalize("NFKC", text).lower(), "zh-hans")
+
+
+def synonym_map(groups: Iterable[str]) -> dict[str, str]:
+    """Each word of a group (written 居住证=暂住证, or with commas) → the group's first word, folded."""
+    found: dict[str, str] = {}
+    for group in groups:
+        words = [fold(w).strip() for w in re.split(r"[=,，、;；\s]+", group) if w.strip()]
+        for word in words[1:]:
+            if word != words[0]:
+                found[word] = words[0]
+    return found
+
+
+def _apply_synonyms(text: str, synonyms: Mapping[str, str]) -> str:
+    if not synonyms:
+        return text
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(synonyms, key=len, reverse=True)))
+    return pattern.sub(lambda m: synonyms[m.group(0)], text)
+
+
+def tokens(text: str, synonyms: Mapping[str, str] | None = None) -> list[str]:
+    """The search tokens of a text, in order of first appearance, each once: jieba's words, then bigrams."""
+    folded = _apply_synonyms(fold(text), synonyms or {})
+    seen: dict[str, None] = {}
+    singles: dict[str, None] = {}
+    for word in _segmenter().cut_for_search(folded):
+        for part in _WORD.findall(word):
+            if part in STOPWORDS:
+                continue
+            (seen if len(part) > 1 else singles).setdefault(part, None)
+    for run in _runs(folded):
+        for i in range(len(run) - 1):
+            if (pair := run[i:i + 2]) not in STOPWORDS:
+                seen.setdefault(pair, None)
+    # Single characters match too much to rank by; they count only when a text has nothing longer (「税」).
+    return list(seen or singles)
+
+
+def _runs(folded: str) -> list[str]:
+    """Stretches of Chinese between punctuation and stopwords (「怎么」 does not join 户口 to 办): bigram sources."""
+    runs, current = [], ""
+    for word in _segmenter().cut(folded):
+        if word in STOPWORDS or not _CJK.fullmatch(word):
+            runs.append(current)
+            current = ""
+        else:
+            current += word
+    runs.append(current)
+    return [r for r in runs if len(r) > 1]
+
+
+def token_string(text: str, synonyms: Mapping[str, str] | None = None) -> str:
+    """The tokens joined by spaces: what the index stores for an entry."""
+    return " ".join(tokens(text, synonyms))
+
+
+def questions_of(raw: str | Sequence[str]) -> list[str]:
+    """The phrasings of an entry: one a line (or a list), blank lines dropped, each once, in order."""
+    lines = raw.splitlines() if isinstance(raw, str) else list(raw)
+    return list(dict.fromkeys(q.strip() for q in lines if isinstance(q, str) and q.strip()))
+
+
+def keywords_of(raw: str) -> list[str]:
+    return list(dict.fromkeys(k.strip() for k in re.split(r"[,，、;；\s]+", raw or "") if k.strip()))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry the index found, with what ranking needs to know about it."""
+
+    entry_id: int
+    text_score: float  # the index's own relevance, larger is better
+    category: str | None
+    reviewed_at: datetime | None
+    use_count: int
+
+
+def rank(found: Sequence[Candidate], *, category: str | None, today: date, review_days: int) -> list[tuple[int, float]]:
+    """Order by match, then the draft's category (same leaf, same branch) and freshness; scores in 0–1.
+
+    Match dominates: the best text score is 1, category adds up to 0.3, freshness up to 0.15 (an entry past
+    its review date gets none), and how often an entry answered a case a little (≤ 0.05)."""
+    if not found:
+        return []
+    best = max(c.text_score for c in found) or 1.0
+    scored = []
+    for c in found:
+        score = c.text_score / best
+        if category and c.category:
+            if c.category == category:
+                score += 0.3
+            elif c.category.split("/")[0] == category.split("/")[0]:
+                score += 0.1
+        if c.reviewed_at is not None:
+            age = (today - c.reviewed_at.date()).days
+            score += 0.15 * max(0.0, 1 - age / max(review_days, 1))
+        score += min(c.use_count, 50) / 1000
+        scored.append((c.entry_id, score / 1.5))
+    return sorted(scored, key=lambda s: (-s[1], s[0]))
+
+
+def review_due(reviewed_at: datetime | None, created_at: datetime, today: date, review_days: int) -> bool:
+    """An entry whose answer nobody confirmed for `review_days` days is owed a review by its unit."""
+    last = (reviewed_at or created_at).date()
+    return (today - last).days >= review_days
+
+
+def currently_valid(valid_from: date | None, valid_until: date | None, today: date) -> bool:
+    return (valid_from is None or valid_from <= today) and (valid_until is None or today <= valid_until)
+
+
+class EntryRefused(ValueError):
+    """The input does not make an entry; `errors` maps each field at fault to a Chinese message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """An entry as checked: trimmed, the phrasings split, the dates parsed."""
+
+    title: str
+    questions: list[str]
+    answer: str
+    category: str | None
+    unit_id: int | None
+    area_unit_id: int | None
+    legal_basis: str
+    keywords: str
+    internal_note: str
+    valid_from: date | None
+    valid_until: date | None
+
+
+def _date(raw: Any, field: str, errors: dict[str, str], title: str) -> date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        errors[field] = f"{title}应为日期,如 2026-01-01"
+        return None
+
+
+def _id(raw: Any, field: str, errors: dict[str, str], title: str, allowed: Iterable[int]) -> int | None:
+    if raw in (None, ""):
+        return None
+    text = str(raw).strip()
+    if not (text.isdecimal() and text.isascii()) or int(text) not in set(allowed):
+        errors[field] = f"{title}无效:{text}"
+        return None
+    return int(text)
+
+
+def check_entry(raw: Mapping[str, Any], *, categories: Iterable[str], units: Iterable[int],
+                areas: Iterable[int]) -> EntryInput:
+    """The one check of an entry's fields (page, API and import alike); Chinese messages keyed by field."""
+    errors: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    for name, (title, limit) in LIMITS.items():
+        value = raw.get(name)
+        if name == "questions" and isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
+        value = "" if value is None else str(value)
+        if "\x00" in value:
+            errors[name] = f"{title}含有无法保存的字符"
+        elif len(value) > limit:
+            errors[name] = f"{title}最多 {limit} 个字符"
+        texts[name] = value.strip()
+    questions = questions_of(texts["questions"])
+    if not texts["title"]:
+        errors.setdefault("title", "请填写标题")
+    if not texts["answer"]:
+        errors.setdefault("answer", "请填写答复口径")
+    if len(questions) > MAX_QUESTIONS:
+        errors.setdefault("questions", f"常见问法最多 {MAX_QUESTIONS} 条")
+    category = texts["category"] or None
+    if category is not None and category not in set(categories):
+        errors.setdefault("category", f"事项分类无效:{category}")
+    unit_id = _id(raw.get("unit_id"), "unit_id", errors, "所属单位", units)
+    area = _id(raw.get("area_unit_id"), "area_unit_id", errors, "适用区域", areas)
+    valid_from = _date(raw.get("valid_from"), "valid_from", errors, "生效日期")
+    valid_until = _date(raw.get("valid_until"), "valid_until", errors, "失效日期")
+    if valid_from and valid_until and valid_until < valid_from:
+        errors["valid_until"] = "失效日期不能早于生效日期"
+    if errors:
+        raise EntryRefused(errors)
+    return EntryInput(title=texts["title"], questions=questions or [texts["title"]], answer=texts["answer"],
+                      category=category, unit_id=unit_id, area_unit_id=area, legal_basis=texts["legal_basis"],
+                      keywords="、".join(keywords_of(texts["keywords"])), internal_note=texts["internal_note"],
+                      valid_from=valid_from, valid_until=valid_until)

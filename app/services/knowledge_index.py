@@ -1,0 +1,136 @@
+"""The knowledge base's search index: one token string per entry, looked up by the database's own index.
+
+PostgreSQL: `knowledge_entry.search_vector` (tsvector, 'simple' config over the segmented tokens, questions
+weighted A and the answer D) under a GIN index, matched with `@@` and ranked by `ts_rank`.
+SQLite: the FTS5 table `knowledge_fts` (rowid = entry id), matched with MATCH and ranked by `bm25`.
+Both answer the best candidates by text; `app.domain.knowledge.rank` then weighs category and freshness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, column, delete, func, insert, literal_column, or_, select, table, update
+from sqlalchemy.orm import Session
+
+from app.domain import knowledge as rules
+from app.models import KnowledgeEntry, KnowledgeSynonym
+from app.models.knowledge import FTS_TABLE
+
+# SQLite only: the FTS5 table, rowid = entry id
+FTS = table(FTS_TABLE, column("rowid"), column("questions"), column("answer"))
+CANDIDATES = 100  # the best this many by text are ranked again by category and freshness
+MAX_QUERY_TOKENS = 40  # a pasted page of text searches by its first words, not by every bigram
+
+
+def synonyms(session: Session) -> dict[str, str]:
+    """Every word of every synonym group → the group's first word (what the index stores)."""
+    return rules.synonym_map(session.scalars(select(KnowledgeSynonym.words)))
+
+
+def index_entry(session: Session, entry: KnowledgeEntry, words: Mapping[str, str]) -> None:
+    """Write the entry's tokens and its row of the database's index (after the entry has an id)."""
+    entry.question_tokens = rules.token_string(
+        "\n".join([entry.title, *[str(q) for q in entry.questions or []], entry.keywords or ""]), words)
+    entry.answer_tokens = rules.token_string(entry.answer, words)
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.setweight(func.to_tsvector("simple", entry.question_tokens), literal_column("'A'")).op("||")(
+            func.setweight(func.to_tsvector("simple", entry.answer_tokens), literal_column("'D'")))
+        session.execute(update(KnowledgeEntry).where(KnowledgeEntry.id == entry.id).values(search_vector=vector)
+                        .execution_options(synchronize_session=False))
+        return
+    session.execute(delete(FTS).where(FTS.c.rowid == entry.id))
+    session.execute(insert(FTS).values(rowid=entry.id, questions=entry.question_tokens, answer=entry.answer_tokens))
+
+
+def drop_entry(session: Session, entry_id: int) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(delete(FTS).where(FTS.c.rowid == entry_id))
+
+
+def reindex(session: Session, entry_ids: Sequence[int] | None = None) -> int:
+    """Tokens again for some entries (or all): after the synonyms changed. Answers how many."""
+    words = synonyms(session)
+    query = select(KnowledgeEntry).order_by(KnowledgeEntry.id)
+    if entry_ids is not None:
+        query = query.where(KnowledgeEntry.id.in_(list(entry_ids)))
+    count = 0
+    for entry in session.scalars(query):
+        index_entry(session, entry, words)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a search besides its words."""
+
+    category: str | None = None  # a code; its subtree counts too
+    unit_id: int | None = None
+    area_unit_id: int | None = None  # entries for this area or citywide
+    states: tuple[str, ...] | None = (rules.PUBLISHED,)
+    valid_on: date | None = None  # only entries in force that day
+    unit_path: str | None = None  # an editor's own unit and those below it, besides published ones
+
+
+def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.states is not None:
+        where.append(KnowledgeEntry.state.in_(filters.states))
+    if filters.category:
+        where.append(or_(KnowledgeEntry.category == filters.category,
+                         KnowledgeEntry.category.like(filters.category.replace("%", r"\%") + "/%", escape="\\")))
+    if filters.unit_id is not None:
+        where.append(KnowledgeEntry.unit_id == filters.unit_id)
+    if filters.area_unit_id is not None:
+        where.append(or_(KnowledgeEntry.area_unit_id.is_(None), KnowledgeEntry.area_unit_id == filters.area_unit_id))
+    if filters.valid_on is not None:
+        day = filters.valid_on
+        where.append(or_(KnowledgeEntry.valid_from.is_(None), KnowledgeEntry.valid_from <= day))
+        where.append(or_(KnowledgeEntry.valid_until.is_(None), KnowledgeEntry.valid_until >= day))
+    return where
+
+
+def query_tokens(session: Session, query: str) -> list[str]:
+    return rules.tokens(query, synonyms(session))[:MAX_QUERY_TOKENS]
+
+
+def candidates(session: Session, tokens: Sequence[str], filters: Filters,
+               extra: Sequence[ColumnElement[bool]] = (), limit: int = CANDIDATES) -> list[rules.Candidate]:
+    """The entries matching any token, best by text first, through the database's index."""
+    if not tokens:
+        return []
+    where = [*filter_clauses(filters), *extra]
+    cols = (KnowledgeEntry.id, KnowledgeEntry.category, KnowledgeEntry.reviewed_at, KnowledgeEntry.use_count)
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.to_tsquery("simple", " | ".join("'" + t.replace("'", "''") + "'" for t in tokens))
+        score = func.ts_rank(KnowledgeEntry.search_vector, tsquery)
+        rows = session.execute(select(*cols, score).where(KnowledgeEntry.search_vector.op("@@")(tsquery), *where)
+                               .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
+        return [rules.Candidate(r[0], float(r[4]), r[1], r[2], r[3]) for r in rows]
+    fts: ColumnElement[Any] = literal_column(FTS_TABLE)
+    match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+    bm25 = func.bm25(fts, 10.0, 1.0)
+    rows = session.execute(select(*cols, bm25).select_from(FTS)
+                           .join(KnowledgeEntry, KnowledgeEntry.id == FTS.c.rowid)
+                           .where(fts.op("MATCH")(match), *where).order_by(bm25, KnowledgeEntry.id).limit(limit))
+    return [rules.Candidate(r[0], -float(r[4]), r[1], r[2], r[3]) for r in rows]
+
+
+def search(session: Session, query: str, filters: Filters, *, today: date, review_days: int,
+           category_hint: str | None = None, extra: Sequence[ColumnElement[bool]] = (),
+           limit: int = 10) -> list[tuple[KnowledgeEntry, float]]:
+    """The best entries for the words, ranked by match, the category asked about and freshness."""
+    found = candidates(session, query_tokens(session, query), filters, extra)
+    ranked = rules.rank(found, category=category_hint or filters.category, today=today,
+                        review_days=review_days)[:limit]
+    if not ranked:
+        return []
+    entries = {e.id: e for e in session.scalars(select(KnowledgeEntry).where(
+        KnowledgeEntry.id.in_([i for i, _ in ranked])))}
+    return [(entries[i], score) for i, score in ranked if i in entries]
+

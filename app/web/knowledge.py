@@ -1,0 +1,174 @@
+"""知识库 pages for staff: /knowledge (search, filters, review tasks), /knowledge/<id> (the entry's stable URL),
+editing and its states, 答复不准确, CSV/XLSX import and export, the intake page's suggestions (JSON) and the
+administrator's synonyms. The services check permissions; these routes only map the answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from app.errors import Conflict, Invalid
+from app.services import knowledge, knowledge_desk, knowledge_io
+from app.services.workstation import knowledge_pages
+from app.web.api.schemas import load
+from app.web.context import current_actor, platform
+
+bp = Blueprint("knowledge", __name__)
+
+
+class SuggestQuery(Schema):
+    """What the intake page posts while the agent types (JSON, so the caller's words stay out of access logs)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    content = fields.String(load_default="", validate=validate.Length(max=20000))
+    category = fields.String(load_default="", validate=validate.Length(max=80))
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdecimal() and value.isascii() and len(value) < 10 else None
+
+
+@bp.get("/knowledge")
+def knowledge_list() -> ResponseReturnValue:
+    q, category, state = (request.args.get(n, "")[:200] for n in ("q", "category", "state"))
+    unit = _int("unit")
+    found = knowledge_pages.list_page(platform(), current_actor(), q=q, category=category, unit=unit, state=state,
+                                      page=_int("page") or 1)
+    filters = {"q": q, "category": category, "unit": unit, "state": state}
+    return render_template("knowledge/list.html", k=found, filters=filters)
+
+
+def _edit(entry_id: int | None, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    form = knowledge_pages.edit_form(platform(), current_actor(), entry_id)
+    return render_template("knowledge/edit.html", entry_id=entry_id, f=form, v=values or form["values"],
+                           errors=errors or {}), status
+
+
+@bp.get("/knowledge/new")
+def knowledge_new() -> ResponseReturnValue:
+    return _edit(None)
+
+
+def _posted() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in knowledge.FIELDS}
+
+
+@bp.post("/knowledge")
+def knowledge_create() -> ResponseReturnValue:
+    values = _posted()
+    try:
+        saved = knowledge.create_entry(platform(), current_actor(), values)
+    except Invalid as e:
+        return _edit(None, values, e.details or {"__all__": e.message}, 422)
+    flash("已保存为草稿。提交审核后由热线中心审核发布。", "ok")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=saved["id"]))
+
+
+@bp.get("/knowledge/<int:entry_id>")
+def knowledge_entry(entry_id: int) -> ResponseReturnValue:
+    return render_template("knowledge/entry.html", e=knowledge_pages.entry_page(platform(), current_actor(), entry_id))
+
+
+@bp.get("/knowledge/<int:entry_id>/edit")
+def knowledge_edit(entry_id: int) -> ResponseReturnValue:
+    return _edit(entry_id)
+
+
+@bp.post("/knowledge/<int:entry_id>")
+def knowledge_update(entry_id: int) -> ResponseReturnValue:
+    values = _posted()
+    try:
+        saved = knowledge.update_entry(platform(), current_actor(), entry_id, values)
+    except Invalid as e:
+        return _edit(entry_id, values, e.details or {"__all__": e.message}, 422)
+    flash("已保存。" + ("修改后的条目需重新审核发布。" if saved["state"] == "pending" else ""), "ok")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/<int:entry_id>/state")
+def knowledge_state(entry_id: int) -> ResponseReturnValue:
+    try:
+        knowledge.change_state(platform(), current_actor(), entry_id, request.form.get("action", ""),
+                               request.form.get("note", ""))
+        flash("已更新条目状态。", "ok")
+    except (Invalid, Conflict) as e:
+        flash(e.message, "error")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/<int:entry_id>/confirm")
+def knowledge_confirm(entry_id: int) -> ResponseReturnValue:
+    try:
+        knowledge.confirm_entry(platform(), current_actor(), entry_id)
+        flash("已确认该条目仍然有效,复核日期重新起算。", "ok")
+    except Conflict as e:
+        flash(e.message, "error")
+    return redirect(request.form.get("back") == "worklist" and url_for("pages.worklist")
+                    or url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/<int:entry_id>/feedback")
+def knowledge_feedback(entry_id: int) -> ResponseReturnValue:
+    """答复不准确: JSON from the intake page, or the entry page's form."""
+    body: dict[str, Any] = request.get_json(silent=True) if request.is_json else request.form  # type: ignore[assignment]
+    done = knowledge_desk.report_inaccurate(platform(), current_actor(), entry_id, str((body or {}).get("note", "")))
+    if request.is_json:
+        return jsonify(done), 201
+    flash("已将反馈发送给该条目的所属单位。", "ok")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/suggest")
+def knowledge_suggest() -> ResponseReturnValue:
+    """JSON for the intake page: entries for the case being typed (the same service as the API's suggest)."""
+    typed = load(SuggestQuery())
+    return jsonify(knowledge_desk.suggest(platform(), current_actor(), typed["content"], category=typed["category"]))
+
+
+@bp.get("/knowledge/export.<any(csv, xlsx):kind>")
+def knowledge_export(kind: str) -> ResponseReturnValue:
+    if kind == "xlsx":
+        data = knowledge_io.export_xlsx(platform(), current_actor())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data = knowledge_io.export_csv(platform(), current_actor())
+        mimetype = "text/csv; charset=utf-8"
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename=knowledge.{kind}"})
+
+
+@bp.post("/knowledge/import")
+def knowledge_import() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    try:
+        done = knowledge_io.import_file(platform(), current_actor(), upload.read() if upload else b"",
+                                        (upload.filename or "") if upload else "",
+                                        publish=request.form.get("publish") == "1")
+        flash(f"导入完成:新增 {done['added']} 条。", "ok")
+    except Invalid as e:
+        flash(e.message, "error")
+    return redirect(url_for("knowledge.knowledge_list"))
+
+
+@bp.get("/admin/synonyms")
+def synonyms_page() -> ResponseReturnValue:
+    groups = knowledge.synonym_groups(platform(), current_actor())
+    return render_template("knowledge/synonyms.html", text="\n".join(groups), error="")
+
+
+@bp.post("/admin/synonyms")
+def synonyms_save() -> ResponseReturnValue:
+    text = request.form.get("synonyms", "")[:600_000]
+    try:
+        done = knowledge.save_synonyms(platform(), current_actor(), text)
+    except Invalid as e:
+        return render_template("knowledge/synonyms.html", text=text, error=e.message), 422
+    flash(f"已保存 {done['groups']} 组同义词,重新索引 {done['reindexed']} 个条目。", "ok")
+    return redirect(url_for("knowledge.synonyms_page"))

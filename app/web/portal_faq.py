@@ -1,0 +1,33 @@
+"""常见问题 on the public portal: /portal/faq (search the published entries), /portal/faq/<id>, and the JSON the
+portal's submit form asks before a citizen files a consultation. Open without sign-in, so rate-limited per
+address; only published entries in force are ever answered, and never their internal notes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+
+from app.services import knowledge_desk
+from app.web.context import platform, rate_limited
+
+bp = Blueprint("portal_faq", __name__, url_prefix="/portal/faq")
+
+
+@bp.get("")
+@rate_limited()
+def faq() -> ResponseReturnValue:
+    q = request.args.get("q", "")[:200]
+    return render_template("portal_faq.html", found=knowledge_desk.public_faq(platform(), q), q=q)
+
+
+@bp.get("/<int:entry_id>")
+@rate_limited()
+def faq_entry(entry_id: int) -> ResponseReturnValue:
+    return render_template("portal_faq_entry.html", e=knowledge_desk.public_entry(platform(), entry_id))
+
+
+@bp.get("/suggest")
+@rate_limited()
+def faq_suggest() -> ResponseReturnValue:
+    """JSON: the published entries that may already answer what the citizen is typing (`content`)."""
+    return jsonify(knowledge_desk.public_suggest(platform(), request.args.get("content", "")[:2000]))
