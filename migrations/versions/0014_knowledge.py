@@ -1,15 +1,15 @@
 """知识库: entries with their search index (PostgreSQL: tsvector + GIN; SQLite: FTS5), the cases they answered,
 feedback, synonyms; the knowledge roles and permissions
 
-Revision ID: 0013_knowledge
-Revises: 0012_local_holiday
+Revision ID: 0014_knowledge
+Revises: 0013_channel_media_url
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0013_knowledge'
-down_revision = '0012_local_holiday'
+revision = '0014_knowledge'
+down_revision = '0013_channel_media_url'
 branch_labels = None
 depends_on = None
 
