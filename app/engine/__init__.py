@@ -14,10 +14,17 @@ Map of the package:
 - functions.py     the whitelist of functions scripts see
 - errors.py        the error vocabulary
 - description.py   describe_definition: a deployed spec's user tasks, statuses and paths, as plain data
+- foreign.py       import_definition: a definition from another modeler, foreign extensions dropped and listed
+- dry_run.py       dry_run: a compiled draft run in memory with given answers (试运行)
+- definition_diff.py diff_definitions: added / removed / changed elements between two versions
+- case_migration.py check_migration / migrate_case: a running case moved to another version (SpiffWorkflow's diff)
 """
 
-from app.engine.deploy import CompiledDefinition, deploy_definition
+from app.engine.case_migration import MigrationCheck, MigrationRefused, check_migration, current_run, migrate_case
+from app.engine.definition_diff import DefinitionDiff, ElementChange, diff_definitions
+from app.engine.deploy import CompiledDefinition, Issue, Outline, check_definition, deploy_definition, outline
 from app.engine.description import DefinitionDescription, StepDescription, describe_definition
+from app.engine.dry_run import DryRun, DryStep, dry_run, form_defaults
 from app.engine.errors import (
     DefinitionInvalid,
     EngineError,
@@ -26,12 +33,37 @@ from app.engine.errors import (
     ScriptFailed,
     TaskNotReady,
 )
+from app.engine.foreign import Dropped, ImportedDefinition, import_definition
+from app.engine.policy import ScriptProblem, script_problems
 from app.engine.projection import DueTimer, ReadyTask
 from app.engine.runtime import EngineRun, complete_task, fire_due_timers, send_message, start_workflow
 from app.engine.serialization import SERIALIZER_VERSION
+from app.engine.timers import preview_timer
 
 __all__ = [
     "SERIALIZER_VERSION",
+    "DefinitionDiff",
+    "Dropped",
+    "DryRun",
+    "DryStep",
+    "ElementChange",
+    "ImportedDefinition",
+    "Issue",
+    "MigrationCheck",
+    "MigrationRefused",
+    "Outline",
+    "ScriptProblem",
+    "check_definition",
+    "check_migration",
+    "current_run",
+    "diff_definitions",
+    "dry_run",
+    "form_defaults",
+    "import_definition",
+    "migrate_case",
+    "outline",
+    "preview_timer",
+    "script_problems",
     "DefinitionDescription",
     "DefinitionInvalid",
     "CompiledDefinition",

@@ -1,26 +1,40 @@
 """`deploy_definition`: refuse or accept a BPMN definition; accepted ones become spec JSON + checksum.
 
-Order: size and DOCTYPE refusal on raw bytes → hardened lxml parse → SpiffBpmnParser with XSD
-validation (main file and library) → the key process → call activities resolve → per-task checks
-(forms, rules, lanes, scripts) → spec JSON. Nothing is returned unless everything passes.
+Order: size and DOCTYPE refusal on raw bytes → hardened lxml parse → script formats → SpiffBpmnParser
+with XSD validation (main file and library) → the key process → call activities resolve → per-task
+checks (forms, rules, lanes, scripts) → spec JSON. Nothing is returned unless everything passes.
+`check_definition` runs the same checks on a draft and answers every refusal (and the warnings)
+instead of stopping at the first: one validation, two places to see it (the modeler's 检查).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from app.engine.errors import DefinitionInvalid
 from app.engine.serialization import dump_specs
-from app.engine.validation import check_data, check_process, check_process_data, check_task, data_flow, element_id
+from app.engine.validation import (
+    FORM_PROPERTY,
+    RULE_EXPRESSION_PROPERTY,
+    RULE_PROPERTY,
+    check_data,
+    check_process,
+    check_process_data,
+    check_task,
+    data_flow,
+    element_id,
+    properties_of,
+)
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _DOCTYPE = re.compile(rb"<\s*!\s*(doctype|entity)", re.IGNORECASE)
@@ -37,9 +51,11 @@ class CompiledDefinition:
     spec_json: str
     checksum: str
     forms: dict[str, dict[str, Any]]
+    library: dict[str, bytes] = field(default_factory=dict)  # the call-activity files it was compiled with
 
 
-def _guard_bytes(data: bytes, filename: str) -> None:
+def guard_bytes(data: bytes, filename: str) -> None:
+    """Refuse a file that is not bytes, too big, not UTF-8 or declares a DOCTYPE / entities."""
     if not isinstance(data, bytes):
         raise DefinitionInvalid(filename, "流程定义必须以字节形式提供")
     if len(data) > MAX_BPMN_BYTES:
@@ -50,7 +66,8 @@ def _guard_bytes(data: bytes, filename: str) -> None:
         raise DefinitionInvalid(filename, "流程定义文件不允许包含 DOCTYPE 或实体声明")
 
 
-def _parse_xml(data: bytes, filename: str) -> Any:
+def parse_xml(data: bytes, filename: str) -> Any:
+    """lxml with no entities, no DTD, no network, no huge trees."""
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
     )
@@ -58,6 +75,28 @@ def _parse_xml(data: bytes, filename: str) -> Any:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise DefinitionInvalid(filename, f"XML 格式错误（第 {exc.lineno} 行）：{exc.msg}") from None
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a BPMN file declares, read without the engine: its processes and what they name."""
+
+    processes: tuple[str, ...]
+    executable: tuple[str, ...]
+    forms: tuple[str, ...]  # every formJsonSchemaFilename, in document order
+    calls: tuple[str, ...]  # every calledElement
+
+
+def outline(bpmn_xml: bytes, filename: str = "definition") -> Outline:
+    """The processes of a file and the forms and processes it names (same hardened parse as deploy)."""
+    guard_bytes(bpmn_xml, filename)
+    root = parse_xml(bpmn_xml, filename)
+    processes = root.xpath("./bpmn:process", namespaces=_BPMN_NS)
+    forms = root.xpath(f".//*[local-name()='property'][@name='{FORM_PROPERTY}']/@value")
+    calls = root.xpath(".//bpmn:callActivity/@calledElement", namespaces=_BPMN_NS)
+    return Outline(tuple(str(p.get("id")) for p in processes),
+                   tuple(str(p.get("id")) for p in processes if p.get("isExecutable") == "true"),
+                   tuple(dict.fromkeys(str(f) for f in forms)), tuple(dict.fromkeys(str(c) for c in calls)))
 
 
 def _element_at_line(root: Any, line: Any) -> str | None:
@@ -89,12 +128,26 @@ def _check_flows(root: Any) -> None:
 
 
 _SPIFF_MESSAGES = {"No start event found": "流程没有开始事件"}
+PYTHON_FORMATS = frozenset(("", "python", "python3", "text/python", "text/x-python", "application/x-python"))
+
+
+def check_script_formats(root: Any) -> None:
+    """Scripts and conditions are restricted Python: another language (JavaScript, Groovy, JUEL) is refused
+    rather than run as Python or ignored."""
+    for node in root.xpath(".//bpmn:scriptTask[@scriptFormat] | .//bpmn:conditionExpression[@language]"
+                           " | .//bpmn:script[@scriptFormat]", namespaces=_BPMN_NS):
+        fmt = (node.get("scriptFormat") or node.get("language") or "").strip().lower()
+        if fmt not in PYTHON_FORMATS:
+            owner = node if node.get("id") else node.getparent()
+            element = owner.get("id") if owner is not None and owner.get("id") else "definition"
+            raise DefinitionInvalid(element, f"脚本格式 {fmt} 不受支持：脚本和条件只能用受限 Python 编写")
 
 
 def _add(parser: SpiffBpmnParser, data: bytes, filename: str) -> Any:
-    _guard_bytes(data, filename)
-    root = _parse_xml(data, filename)
+    guard_bytes(data, filename)
+    root = parse_xml(data, filename)
     _check_flows(root)
+    check_script_formats(root)
     try:
         parser.add_bpmn_xml(root, filename)
     except ValidationException as exc:
@@ -147,6 +200,86 @@ def _check_lanes(roots: list[Any], roles: set[str]) -> None:
                 raise DefinitionInvalid(lane.get("id") or lane.get("name"), f"泳道 {lane.get('name')} 不是已知角色")
 
 
+@dataclass(frozen=True)
+class Issue:
+    """One finding of the deploy checks: the element, a Chinese message, for scripts line and column."""
+
+    element: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    severity: str = "error"  # error (deploy refused) or warning (may be accepted with a comment)
+
+    @classmethod
+    def of(cls, exc: DefinitionInvalid) -> Issue:
+        return cls(exc.element_id, exc.message, exc.line, exc.column)
+
+
+class _Checks:
+    """Raises the first refusal (deploy) or collects every refusal (check)."""
+
+    def __init__(self, collect: bool) -> None:
+        self.issues: list[Issue] | None = [] if collect else None
+
+    def run(self, check: Callable[..., Any], *args: Any) -> None:
+        if self.issues is None:
+            check(*args)
+            return
+        try:
+            check(*args)
+        except DefinitionInvalid as exc:
+            self.issues.append(Issue.of(exc))
+
+    def failed(self, task_spec: Any) -> bool:
+        """An element already refused: its data checks would only repeat the refusal less precisely."""
+        return self.issues is not None and any(i.element == element_id(task_spec) for i in self.issues)
+
+
+def _compile(
+    bpmn_xml: bytes, form_files: dict[str, bytes], library: dict[str, bytes] | None, rule_keys: set[str],
+    roles: set[str], start_variables: Mapping[str, Collection[Any] | None], statuses: set[str] | None,
+    checks: _Checks,
+) -> tuple[CompiledDefinition | None, list[Any]]:
+    """Parse and check; the compiled definition (None when a collected check failed) and the specs."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    root = _add(parser, bpmn_xml, "definition")
+    roots = [root]
+    for name, data in sorted((library or {}).items()):
+        roots.append(_add(parser, data, name))
+    key = _choose_key(parser, root, "definition")
+    spec, subprocess_specs = _collect_specs(parser, key, root)
+    checks.run(_check_lanes, [root], roles)
+
+    forms: dict[str, dict[str, Any]] = {}
+    specs = [spec, *subprocess_specs.values()]
+    for process_spec in specs:
+        checks.run(check_process, process_spec)
+        for task_spec in process_spec.task_specs.values():
+            checks.run(check_task, task_spec, form_files, forms, rule_keys, roles, statuses)
+    flow = data_flow(specs, forms, start_variables)
+    for process_spec in specs:
+        checks.run(check_process_data, process_spec, flow)
+        for task_spec in process_spec.task_specs.values():
+            if not checks.failed(task_spec):
+                checks.run(check_data, task_spec, flow, rule_keys)
+    if checks.issues:
+        return None, specs
+
+    order: dict[str, int] = {}
+    for document in roots:
+        for node in document.iter():
+            node_id = node.get("id") if isinstance(node.tag, str) else None
+            if node_id and node_id not in order:
+                order[node_id] = len(order)
+    try:
+        spec_json = dump_specs(spec, subprocess_specs, forms, order)
+    except Exception as exc:  # a spec type the serializer cannot write
+        raise DefinitionInvalid(key, f"流程定义无法序列化：{exc}") from None
+    checksum = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()
+    name = str(parser.process_parsers[key].get_name())
+    return CompiledDefinition(key, name, bpmn_xml, spec_json, checksum, forms, dict(library or {})), specs
+
+
 def deploy_definition(
     bpmn_xml: bytes,
     form_files: dict[str, bytes],
@@ -163,37 +296,41 @@ def deploy_definition(
     platform puts into every case at start, each with its finite values (e.g. every kind in the data
     dictionary) or None for any value; `statuses`: the case status codes `caseStatus` may name (None: not
     checked). The engine asks nothing of the database: the service passes them."""
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    root = _add(parser, bpmn_xml, "definition")
-    roots = [root]
-    for name, data in sorted((library or {}).items()):
-        roots.append(_add(parser, data, name))
-    key = _choose_key(parser, root, "definition")
-    spec, subprocess_specs = _collect_specs(parser, key, root)
-    _check_lanes([root], roles)
+    compiled, _specs = _compile(bpmn_xml, form_files, library, rule_keys, roles, start_variables, statuses,
+                                _Checks(collect=False))
+    assert compiled is not None  # noqa: S101 - without collecting, a failed check has raised
+    return compiled
 
-    forms: dict[str, dict[str, Any]] = {}
-    specs = [spec, *subprocess_specs.values()]
-    for process_spec in specs:
-        check_process(process_spec)
-        for task_spec in process_spec.task_specs.values():
-            check_task(task_spec, form_files, forms, rule_keys, roles, statuses)
-    flow = data_flow(specs, forms, start_variables)
-    for process_spec in specs:
-        check_process_data(process_spec, flow)
-        for task_spec in process_spec.task_specs.values():
-            check_data(task_spec, flow, rule_keys)
 
-    order: dict[str, int] = {}
-    for document in roots:
-        for node in document.iter():
-            node_id = node.get("id") if isinstance(node.tag, str) else None
-            if node_id and node_id not in order:
-                order[node_id] = len(order)
+def check_definition(
+    bpmn_xml: bytes,
+    form_files: dict[str, bytes],
+    *,
+    library: dict[str, bytes] | None = None,
+    rule_keys: set[str],
+    roles: set[str],
+    start_variables: Mapping[str, Collection[Any] | None],
+    statuses: set[str] | None = None,
+) -> tuple[CompiledDefinition | None, list[Issue]]:
+    """The deploy checks on a draft, every refusal and warning at once; the compiled definition if none
+    refuses. A file that does not parse gives one issue (nothing further can be checked)."""
+    checks = _Checks(collect=True)
     try:
-        spec_json = dump_specs(spec, subprocess_specs, forms, order)
-    except Exception as exc:  # a spec type the serializer cannot write
-        raise DefinitionInvalid(key, f"流程定义无法序列化：{exc}") from None
-    checksum = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()
-    name = str(parser.process_parsers[key].get_name())
-    return CompiledDefinition(key, name, bpmn_xml, spec_json, checksum, forms)
+        compiled, specs = _compile(bpmn_xml, form_files, library, rule_keys, roles, start_variables, statuses,
+                                   checks)
+    except DefinitionInvalid as exc:
+        return None, [Issue.of(exc)]
+    return compiled, [*(checks.issues or []), *_warnings(specs)]
+
+
+def _warnings(specs: list[Any]) -> list[Issue]:
+    """What deploys but deserves a second look: a user task nobody is timed on."""
+    found = []
+    for process_spec in specs:
+        for task_spec in process_spec.task_specs.values():
+            props = properties_of(task_spec)
+            if isinstance(task_spec, UserTask) and props.get(FORM_PROPERTY) and not (
+                    props.get(RULE_PROPERTY) or props.get(RULE_EXPRESSION_PROPERTY)):
+                found.append(Issue(element_id(task_spec), "用户任务没有时限规则（deadlineRule），该步骤不计时限",
+                                   severity="warning"))
+    return found

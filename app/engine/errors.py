@@ -1,7 +1,7 @@
 """The engine's error vocabulary; every message is Chinese and names the element or field.
 
 EngineError
- ├── DefinitionInvalid(element_id, message)   deploy refused the definition
+ ├── DefinitionInvalid(element_id, message, line, column)   deploy refused the definition
  ├── TaskNotReady(task_id, message)           task unknown, not READY, or not a user task
  │    └── MessageNotExpected(name, message)   no waiting event catches this message
  ├── FormInvalid(errors: dict[field, message]) form data does not fit the form's JSON Schema
@@ -16,12 +16,14 @@ class EngineError(Exception):
 
 
 class DefinitionInvalid(EngineError):
-    """A process definition was refused at deploy time."""
+    """A process definition was refused at deploy time; for a script, `line` and `column` within it."""
 
-    def __init__(self, element_id: str, message: str) -> None:
+    def __init__(self, element_id: str, message: str, line: int | None = None, column: int | None = None) -> None:
         super().__init__(f"{element_id}: {message}")
         self.element_id = element_id
         self.message = message
+        self.line = line
+        self.column = column
 
 
 class TaskNotReady(EngineError):

@@ -12,6 +12,8 @@ On top of RestrictedPython (no `_names`, no imports, guarded attribute/item/iter
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import CodeType
@@ -304,3 +306,53 @@ def compile_script(source: str, mode: Literal["eval", "exec"]) -> CodeType:
 
 def _clean(error: str) -> str:
     return error.replace("Line ", "第 ").replace(": ", " 行：", 1) if error.startswith("Line ") else error
+
+
+@dataclass(frozen=True)
+class ScriptProblem:
+    """Why a script is refused, and where (1-based line and column of the script text; None if unknown)."""
+
+    line: int | None
+    column: int | None
+    message: str
+
+
+_ENGLISH = ((re.compile(r'"(.+)" is an invalid (?:attribute|variable) name because it starts with "_"\.?'),
+             r'不允许使用以下划线开头的名称 "\1"'),)
+
+
+class _Locating(HuiyinTransformer):
+    """The policy's transformer, remembering the line and column of each refusal."""
+
+    def __init__(self) -> None:
+        super().__init__(errors=[], warnings=[], used_names={})
+        self.found: list[ScriptProblem] = []
+
+    def error(self, node: ast.AST, info: str) -> None:
+        for pattern, words in _ENGLISH:
+            info = pattern.sub(words, info)
+        column = getattr(node, "col_offset", None)
+        self.found.append(ScriptProblem(getattr(node, "lineno", None), None if column is None else column + 1, info))
+        super().error(node, info)
+
+
+def script_problems(source: str, mode: Literal["eval", "exec"]) -> list[ScriptProblem]:
+    """Every reason `compile_script` would refuse a script, with line and column (empty: it compiles)."""
+    try:
+        compile_script(source, mode)
+        return []
+    except ScriptRefused as exc:
+        refused = str(exc)
+    text = source.strip() if mode == "eval" else source
+    try:
+        tree = ast.parse(text, mode=mode)
+    except SyntaxError as exc:
+        return [ScriptProblem(exc.lineno, exc.offset, f"语法错误：{exc.msg}")]
+    except (ValueError, TypeError):
+        return [ScriptProblem(None, None, refused)]
+    locator = _Locating()
+    locator.visit(tree)
+    if locator.found:
+        return locator.found
+    line = re.match(r"第 (\d+) 行", refused)
+    return [ScriptProblem(int(line.group(1)) if line else None, None, refused)]

@@ -9,6 +9,7 @@ Naive timer datetimes are read in the timezone of that `now`.
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -181,7 +182,75 @@ def check_timer_value(definition: Any, value: Any, now: datetime) -> None:
 def timer_kind(definition: Any) -> str:
     """The Chinese name of a timer's kind, for messages."""
     if isinstance(definition, SpiffCycle):
-        return "循环定时（如 R3/PT1H）"
+        return timer_kind_named("cycle")
     if isinstance(definition, SpiffTimeDate):
-        return "日期时间（如 2026-01-31T09:00:00）"
-    return "时长（如 PT1H、P2D）"
+        return timer_kind_named("date")
+    return timer_kind_named("duration")
+
+
+_UNITS = (("years", "年"), ("months", "个月"), ("weeks", "周"), ("days", "天"), ("hours", "小时"),
+          ("minutes", "分钟"), ("seconds", "秒"))
+
+
+def _duration_words(parsed: dict[str, Any]) -> str:
+    parts = []
+    for key, word in _UNITS:
+        amount = parsed.get(key) or 0
+        if amount:
+            parts.append(f"{amount:g} {word}")
+    return " ".join(parts) or "0 秒"
+
+
+def _minute(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+def describe_timer(kind: str, value: str, now: datetime) -> tuple[str, datetime | None]:
+    """Plain Chinese words for a timer value, and when it would fire if it started waiting at `now`
+    (None for a cycle that never fires). Durations are calendar time, as the engine counts them.
+    Raises ValueError with a Chinese message when the value is not a valid timer of that kind."""
+    text = value.strip()
+    try:
+        if kind == "date":
+            at = to_instant(text, now)
+            return _minute(at), at
+        if kind == "duration":
+            parsed = SpiffTimer.parse_iso_duration(text)
+            at = now + SpiffTimer.get_timedelta_from_start(parsed, now)
+            return f"{_duration_words(parsed)}后（按日历时间，{_minute(at)}）", at
+        if kind == "cycle":
+            cycle = _parse_cycle(text, now)
+            components = text.upper().replace("--", "/").strip("R").split("/")
+            times = "不限次数" if cycle["cycles"] < 0 else f"共 {cycle['cycles']} 次"
+            every = _duration_words(SpiffTimer.parse_iso_duration(components[-1])) if components[-1].startswith(
+                "P") else f"{timedelta(seconds=cycle['duration'])}"
+            first = to_instant(cycle["next"], now)
+            return f"每 {every}一次，{times}，首次 {_minute(first)}", first if cycle["cycles"] != 0 else None
+    except Exception:  # SpiffWorkflow raises a bare Exception("Invalid duration"); fromisoformat ValueError
+        raise ValueError(f"{text} 不是有效的{timer_kind_named(kind)}") from None
+    raise ValueError(f"定时类型 {kind} 未知（duration、date 或 cycle）")
+
+
+def timer_kind_named(kind: str) -> str:
+    """The Chinese name of a timer kind given by its word (duration, date, cycle)."""
+    return {"date": "日期时间（如 2026-01-31T09:00:00）", "cycle": "循环定时（如 R3/PT1H）"}.get(
+        kind, "时长（如 PT1H、P2D）")
+
+
+def preview_timer(kind: str, text: str, now: datetime) -> tuple[str, datetime | None, str]:
+    """The words and time of a timer as the modeler shows it, and the expression to write into the BPMN.
+    `text` is either plain ISO text (P3D) or the quoted expression the BPMN holds ("P3D"); an expression
+    that reads process data is known only when a case runs. Raises ValueError (Chinese) when invalid."""
+    text = text.strip()
+    try:
+        literal = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        literal = None
+    if isinstance(literal, str):
+        value = literal
+    elif text and (text[0].isdigit() or text[0] in "PRpr"):
+        value = text
+    else:
+        return "运行时由流程数据决定（表达式读取流程变量）", None, text
+    words, at = describe_timer(kind, value, now)
+    return words, at, '"' + value.replace('"', "") + '"'

@@ -10,7 +10,7 @@ deadline rule a `deadlineRuleExpression` can give exists.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 from app.engine.dataflow import REFERENCE_NOW, DataFlow, EvaluationSpent, Unbounded, build
 from app.engine.errors import DefinitionInvalid
 from app.engine.form_files import load_form
-from app.engine.policy import ScriptRefused, compile_script
+from app.engine.policy import ScriptRefused, compile_script, script_problems
 from app.engine.scripting import explain
 from app.engine.timers import check_timer_value, timer_kind
 
@@ -98,10 +98,13 @@ def _event_expressions(definition: Any) -> Iterator[tuple[str, str, str]]:
 def check_scripts(task_spec: Any) -> None:
     """Every script and expression of a task spec compiles under the restricted policy."""
     for label, mode, source in _scripts(task_spec):
+        kind: Literal["eval", "exec"] = "eval" if mode == "eval" else "exec"
         try:
-            compile_script(source, "eval" if mode == "eval" else "exec")
+            compile_script(source, kind)
         except ScriptRefused as exc:
-            raise DefinitionInvalid(element_id(task_spec), f"{label}不允许：{exc}") from None
+            where = script_problems(source, kind)
+            raise DefinitionInvalid(element_id(task_spec), f"{label}不允许：{exc}",
+                                    where[0].line if where else None, where[0].column if where else None) from None
 
 
 def check_task(

@@ -28,6 +28,8 @@ from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
 from app.models.workflow import (
     CaseDeadline,
+    CaseMigration,
+    DefinitionDraft,
     HumanTask,
     IdempotentRequest,
     ProcessDefinition,
@@ -37,7 +39,8 @@ from app.models.workflow import (
 )
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "Counter", "DeadlineRule",
+    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "CaseMigration",
+    "Counter", "DeadlineRule", "DefinitionDraft",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
     "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeUse",

@@ -25,6 +25,40 @@ class ProcessDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     deployed_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")  # the administrator's change note
+    # The call-activity files it was deployed with ({filename: BPMN text}); None on versions from before.
+    library_json: Mapped[str | None] = mapped_column(Text)
+
+
+class DefinitionDraft(Base):
+    """One administrator's unsaved work on a definition in the modeler: not live, autosaved, one per key."""
+
+    __tablename__ = "definition_draft"
+    __table_args__ = (UniqueConstraint("key", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms_json: Mapped[str] = mapped_column(Text)  # {filename: JSON text}
+    updated_at: Mapped[datetime]
+
+
+class CaseMigration(Base):
+    """A running case moved to another version of its definition, with the state it had before, so the
+    move can be undone while nothing has happened on the case since (`revision_after`)."""
+
+    __tablename__ = "case_migration"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    state_json_before: Mapped[str] = mapped_column(Text)
+    serializer_version_before: Mapped[str] = mapped_column(String(20))
+    revision_after: Mapped[int]
+    migrated_at: Mapped[datetime]
+    migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class WorkflowState(Base):

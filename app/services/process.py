@@ -89,7 +89,7 @@ def latest_definition(session: Session, key: str) -> DefinitionVersion:
 def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,
           data: dict[str, Any]) -> RunChange:
     """Start the case's process and save the first run."""
-    run = _engine_call(engine.start_workflow, definition.spec_json(session), data, _engine_now(platform))
+    run = _engine_call(engine.start_workflow, definition.spec_json(session), data, engine_now(platform))
     state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
                           revision=0, updated_at=platform.clock.now())
     session.add(state)
@@ -121,7 +121,7 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
         raise Conflict("该任务已被他人处理,请刷新后查看最新状态")
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.complete_task, spec_json, state.state_json, task.id, form_data,
-                       _engine_now(platform))
+                       engine_now(platform))
     return save(session, platform, case, state, run)
 
 
@@ -129,17 +129,17 @@ def send_message(session: Session, platform: Platform, case: Case, name: str,
                  payload: dict[str, Any]) -> RunChange:
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.send_message, spec_json, state.state_json, name, payload,
-                       _engine_now(platform))
+                       engine_now(platform))
     return save(session, platform, case, state, run)
 
 
 def run_due_timers(session: Session, platform: Platform, case: Case) -> RunChange:
     state, spec_json = load_state(session, case)
-    run = _engine_call(engine.fire_due_timers, spec_json, state.state_json, _engine_now(platform))
+    run = _engine_call(engine.fire_due_timers, spec_json, state.state_json, engine_now(platform))
     return save(session, platform, case, state, run)
 
 
-def _engine_now(platform: Platform) -> datetime:
+def engine_now(platform: Platform) -> datetime:
     """The engine compares aware times; ours are naive local wall-clock times."""
     return platform.clock.now().replace(tzinfo=LOCAL_TZ)
 

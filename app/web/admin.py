@@ -34,14 +34,16 @@ def definition_list() -> ResponseReturnValue:
 
 @bp.post("/definitions")
 def deploy_definition() -> ResponseReturnValue:
-    """Upload a BPMN file with its forms (and any call activity files): a new version, or the reason why not."""
+    """Upload a BPMN file (or a zip of it with its forms and library files) with a change note: a new version,
+    or the reason why not; forms it omits come from the latest version of the same key."""
     upload = request.files.get("file")
     forms = {f.filename or "": f.read() for f in request.files.getlist("forms") if f.filename}
     library = {f.filename or "": f.read() for f in request.files.getlist("library") if f.filename}
     try:
         if upload is None or not upload.filename:
             raise Invalid("请选择要部署的 BPMN 文件", {"file": "请选择要部署的 BPMN 文件"})
-        row = definitions.deploy_definition(platform(), current_actor(), upload.read(), forms, library)
+        row = definitions.deploy_definition(platform(), current_actor(), upload.read(), forms, library,
+                                            note=request.form.get("note"))
     except Invalid as e:
         items = definitions.list_definitions(platform(), current_actor())
         return render_template("admin/definitions.html", items=items, error=e.message), 422

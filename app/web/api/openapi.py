@@ -81,6 +81,10 @@ ROUTING_RULE = _obj({"id": INT, "category": STR, "area_unit_id": NI, "lead_unit_
                      "directly_designated": BOOL, "valid_from": NS, "valid_to": NS, "active": BOOL, "text": STR})
 KNOWLEDGE_ITEM = _obj({"id": INT, "title": STR, "answer": STR, "unit": STR, "score": {"type": "number"}},
                       category=NS, legal_basis=STR, state=STR, use_count=INT)
+ISSUE = _obj({"element": STR, "message": STR, "line": NI, "column": NI})
+DRY_STEP = _obj({"kind": {"type": "string", "enum": ["user", "timer"]}, "task": STR, "title": STR, "lane": STR,
+                 "unit": NS, "unit_id": NI, "rule": NS, "due_at": NS, "no_due_reason": NS, "status": NS,
+                 "status_label": STR, "at": STR, "answers": OBJ, "done": BOOL})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -118,8 +122,34 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "routing_rules": _items(ROUTING_RULE),
     "dictionary_entry": _obj({"kind": STR, "code": STR, "label": STR}),
     "units": _items(_obj({"id": INT, "code": STR, "name": STR, "kind": STR, "parent_id": NI, "active": BOOL})),
-    "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR})),
-    "deployed": _obj({"key": STR, "version": INT, "checksum": STR}),
+    "definitions": _items(_obj({"key": STR, "version": INT, "checksum": STR}, note=STR)),
+    "deployed": _obj({"key": STR, "version": INT, "checksum": STR}, note=STR),
+    "versions": _items(_obj({"version": INT, "deployed_at": STR, "deployed_by": STR, "note": STR, "cases": INT,
+                             "cases_total": INT, "checksum": STR, "name": STR}, deployed_by_name=STR), key=STR),
+    "version_files": _obj({"key": STR, "version": INT, "bpmn": STR, "forms": OBJ, "library": OBJ}),
+    "imported": _obj({"key": NS, "bpmn": STR, "forms": OBJ, "library": OBJ, "dropped": {"type": "array", "items": _obj(
+        {"element": STR, "part": STR, "modeler": STR})}}),
+    "checked": _obj({"ok": BOOL, "key": NS, "name": NS, "errors": {"type": "array", "items": ISSUE},
+                     "warnings": {"type": "array", "items": ISSUE}, "taken": {"type": "array", "items": STR}}),
+    "dry_run": _obj({"key": NS, "steps": {"type": "array", "items": DRY_STEP}, "path": {"type": "array", "items": STR},
+                     "errors": {"type": "array", "items": _obj({"element": STR, "message": STR}, fields=OBJ)},
+                     "taken": {"type": "array", "items": STR},
+                     "stopped_at": _obj({"reason": {"type": "string", "enum": [
+                         "end", "message", "timer", "waiting", "error", "max_steps", "stop_at", "invalid"]},
+                         "elements": {"type": "array", "items": STR}, "label": STR})}),
+    "script_checked": _obj({"ok": BOOL, "errors": {"type": "array", "items": _obj({"line": NI, "column": NI,
+                                                                                  "message": STR})}}),
+    "timer_preview": _obj({"words": STR, "at": NS, "expression": STR}),
+    "definition_diff": _obj({"key": STR, "from": INT, "to": INT, "added": {"type": "array", "items": STR},
+                             "removed": {"type": "array", "items": STR}, "changed": {"type": "array", "items": STR},
+                             "changes": OBJ}),
+    "migration_groups": _obj({"key": STR, "to": INT, "groups": {"type": "array", "items": _obj({
+        "from_version": INT, "standing": {"type": "array", "items": STR}, "titles": {"type": "array", "items": STR},
+        "can_migrate": BOOL, "reason": STR, "case_ids": {"type": "array", "items": INT}, "count": INT})}}),
+    "migrated": _obj({"key": STR, "to": INT, "items": {"type": "array", "items": _obj(
+        {"case_id": INT, "migrated": BOOL, "reason": STR}, migration_id=INT, status=STR)}}),
+    "migration_undone": _obj({"case_id": INT, "version": INT, "status": STR, "undone": BOOL}),
+    "draft": _obj({"key": STR, "bpmn": STR, "forms": OBJ, "updated_at": STR}),
     "messages": _items(_obj({"id": INT, "status": STR, "phone": STR})),
     "audit_events": _obj({"items": {"type": "array", "items": _obj({
         "id": INT, "at": STR, "actor": STR, "action": STR, "case_id": NI, "case_number": NS, "detail": OBJ, "ip": NS})},
@@ -165,6 +195,13 @@ def _op(summary: str, answer: str, *, body: dict[str, Any] | None = None, ok: st
     return op
 
 
+def _file_op(summary: str, mimetype: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    """An operation answering a file (BPMN, zip) rather than JSON."""
+    op = _op(summary, "", params=params)
+    op["responses"]["200"]["content"] = {mimetype: {"schema": {"type": "string", "format": "binary"}}}
+    return op
+
+
 def _json(schema: dict[str, Any] | Schema) -> dict[str, Any]:
     return {"application/json": {"schema": _schema(schema) if isinstance(schema, Schema) else schema}}
 
@@ -180,10 +217,19 @@ def _paths() -> dict[str, Any]:
     cause = _obj({"kind": {"type": "string", "enum": ["calendar_year", "calendar_day", "rule"]}},
                  year=INT, day={"type": "string", "format": "date"}, rule=STR)
     repair_body = _json(_obj({"cause": cause}))
-    upload = {"multipart/form-data": {"schema": _obj(
-        {"file": {"type": "string", "format": "binary"}},
-        forms={"type": "array", "items": {"type": "string", "format": "binary"}},
-        library={"type": "array", "items": {"type": "string", "format": "binary"}})}}
+    binary = {"type": "string", "format": "binary"}
+    files = {"forms": {"type": "array", "items": binary}, "library": {"type": "array", "items": binary}}
+    upload = {"multipart/form-data": {"schema": _obj({"file": binary}, note={"type": "string", "maxLength": 500},
+                                                     **files)}}
+    draft_upload = {"multipart/form-data": {"schema": _obj({"file": binary}, **files)}}
+    dry_upload = {"multipart/form-data": {"schema": _obj(
+        {"file": binary}, **files,
+        answers={"type": "string", "description": "JSON:任务编号 → 表单答案(或按次序的列表)"},
+        start={"type": "string", "description": "JSON:启动变量(kind、channel…)"},
+        fire_timers={"type": "string", "enum": ["0", "1"]}, stop_at=STR)}}
+    key = _param("key", "path", STR)
+    version = [key, _param("version", "path", {"type": "integer", "minimum": 1, "maximum": 10**6})]
+    to = _param("to", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, "目标版本", required=True)
     dates: dict[str, dict[str, Any]] = {
         "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200}}
@@ -275,8 +321,51 @@ def _paths() -> dict[str, Any]:
                 directly_designated=BOOL, valid_from={"type": "string", "format": "date", "nullable": True},
                 valid_to={"type": "string", "format": "date", "nullable": True})))},
         "/api/v1/definitions": {"get": _op("流程定义版本", "definitions"),
-                                "post": _op("部署流程定义(multipart: file, forms, library)", "deployed", body=upload,
+                                "post": _op("部署流程定义(multipart: file = .bpmn 或 zip, forms, library, "
+                                            "note 变更说明;未给出的表单、子流程取自同一流程的最新版本)", "deployed",
+                                            body=upload,
                                             ok="201")},
+        "/api/v1/definitions/{key}/versions": {"get": _op(
+            "某流程的各版本(新的在前):部署人、时间、变更说明、运行中的诉求件数 cases", "versions", params=[key])},
+        "/api/v1/definitions/{key}/versions/{version}": {"get": _op(
+            "某版本的 BPMN、表单、子流程文件(供建模器打开)", "version_files", params=version)},
+        "/api/v1/definitions/{key}/versions/{version}/bpmn": {"get": _file_op(
+            "某版本的 BPMN 文件", "application/xml", version)},
+        "/api/v1/definitions/{key}/versions/{version}/zip": {"get": _file_op(
+            "某版本的 BPMN、表单、子流程打包下载(zip,可原样上传部署)", "application/zip", version)},
+        "/api/v1/definitions/import": {"post": _op(
+            "导入 .bpmn 或 zip(含其他建模工具所建):去掉并列出外来扩展,无法执行的拒绝并说明原因;不部署", "imported",
+            body=draft_upload)},
+        "/api/v1/definitions/check": {"post": _op(
+            "草稿的完整部署检查(不部署):每个错误、警告的元素、中文说明,脚本给出行列", "checked", body=draft_upload)},
+        "/api/v1/definitions/dry-run": {"post": _op(
+            "试运行草稿(内存中运行,不建件、不写库):各步骤的泳道、单位、按工作日历的到期时间、状态,停在何处",
+            "dry_run", body=dry_upload)},
+        "/api/v1/definitions/check-script": {"post": _op(
+            "受限 Python 脚本(exec)或条件表达式(eval)的编译检查,错误给出行列", "script_checked",
+            body=_json(_obj({"source": STR}, mode={"type": "string", "enum": ["exec", "eval"]})))},
+        "/api/v1/definitions/timer-preview": {"post": _op(
+            "定时器的值(ISO 8601 时长、日期时间、循环)用白话说明,及现在开始等待时的触发时间", "timer_preview",
+            body=_json(_obj({"kind": {"type": "string", "enum": ["duration", "date", "cycle"]},
+                             "value": {"type": "string", "minLength": 1, "maxLength": 200}})))},
+        "/api/v1/definitions/{key}/diff": {"get": _op(
+            "两个版本的差异:新增、删除、改变的元素(改变的属性:form、rule、role、name、conditions…)", "definition_diff",
+            params=[key, _param("from", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, required=True),
+                    _param("to", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, required=True)])},
+        "/api/v1/definitions/{key}/migrations": {
+            "get": _op("较早版本上运行中的诉求件,按版本和所处步骤分组:能否迁移到目标版本及原因", "migration_groups",
+                       params=[key, to]),
+            "post": _op("把诉求件迁移到目标版本(逐件、各自事务、行锁;不能迁移的说明原因)", "migrated",
+                        params=[key, to], body=_json(_obj({"case_ids": {"type": "array", "items": ID,
+                                                                        "minItems": 1, "maxItems": 500}})))},
+        "/api/v1/definitions/migrations/{id}/undo": {"post": _op(
+            "撤销一次迁移(迁移后尚无办理时),诉求件回到原版本和原状态", "migration_undone",
+            params=[_param("id", "path", ID)], errors=("409",))},
+        "/api/v1/definitions/{key}/draft": {
+            "get": _op("本人的草稿(未部署)", "draft", params=[key]),
+            "put": _op("保存本人的草稿(自动保存;不部署)", "draft", params=[key],
+                       body=_json(_obj({"bpmn": STR}, forms=OBJ))),
+            "delete": _op("放弃本人的草稿", "", ok="204", params=[key])},
         "/api/v1/messages": {"get": _op("短信记录(系统管理员;status 筛选,before_id 翻页)", "messages", params=_query(
             status={"type": "string", "enum": ["pending", "sent", "failed"]}, before_id=ID))},
         "/api/v1/cases/{id}/documents/{kind}/served": {"post": _op(

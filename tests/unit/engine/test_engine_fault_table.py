@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine import DefinitionInvalid, ScriptFailed, deploy_definition, start_workflow
-from app.engine.deploy import MAX_BPMN_BYTES, _parse_xml
+from app.engine.deploy import MAX_BPMN_BYTES, parse_xml
 from app.engine.scripting import RestrictedEnvironment
 from tests.unit.engine.conftest import (
     DEPLOY_ARGS,
@@ -122,7 +122,7 @@ def test_18_the_guard_behind_the_guard_our_parser_never_resolves_or_fetches(loop
     secret.write_text("TOP-SECRET")
     for xml in xxe_variants(loopback.url, str(secret))[:4]:
         try:
-            root = _parse_xml(xml, "definition")
+            root = parse_xml(xml, "definition")
         except DefinitionInvalid:
             continue
         assert "TOP-SECRET" not in (root.text or "") + "".join(root.itertext())
