@@ -69,7 +69,7 @@ def _naive(at: datetime) -> datetime:
 
 def _steps(session: Session, run: engine.DryRun, started: datetime) -> list[dict[str, Any]]:
     calendar = load_calendar(session)
-    units = dict(session.execute(select(Unit.id, Unit.name)).tuples().all())
+    units: dict[int, str] = {i: n for i, n in session.execute(select(Unit.id, Unit.name))}
     statuses = dictionary.status_labels(session)
     done_at: dict[str, datetime] = {}  # a rule counted from 派单 / 签收 starts when that step was done
     shown = []
