@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
@@ -181,7 +181,7 @@ def _related(session: Session, actor: Actor, row: Case, words: dict[str, str]) -
         if value:
             parts.append(select(Case.id).join(Requester).where(column == value))
     found = session.scalars(select(Case).where(Case.id.in_(union(*parts)), Case.id != row.id, visible_cases(actor))
-                            .order_by(Case.created_at.desc()).limit(20)).all()
+                            .order_by(Case.created_at.desc()).limit(20).options(lazyload(Case.requester))).all()
     return [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
              "status_label": words.get(c.status, c.status), "created": format_time(c.created_at),
              "relation": "原件（本件为其重复件）" if c.id == row.duplicate_of_id
