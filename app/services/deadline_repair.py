@@ -22,7 +22,7 @@ from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.domain.deadlines import TimeLimit
 from app.domain.lights import light
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import Case, CaseDeadline, DeadlineRule, HumanTask, TaskPause
+from app.models import Case, CaseDeadline, DeadlineRule, HumanTask, TaskPause, Unit
 from app.services import audit
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule, unit_calendar, unit_regions
@@ -63,11 +63,20 @@ class Cause:
         return self.day <= high and low <= (self.until or self.day)
 
 
+def _read_day(raw: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except (TypeError, ValueError) as e:
+        raise Invalid("日期应为 YYYY-MM-DD", {field: "日期应为 YYYY-MM-DD"}) from e
+
+
 def read_cause(session: Session, raw: Any) -> Cause:
     """The cause as the API sends it: {"kind": "calendar_year", "year": 2027} | {"kind": "calendar_day",
-    "day": "2027-01-02"} | {"kind": "rule", "rule": "hotline.complaint"}; 422 naming the field."""
+    "day": "2027-01-02"} | {"kind": "rule", "rule": "hotline.complaint"} | {"kind": "local_holiday",
+    "region": 7, "day": "2027-03-10", "until": "2027-03-12"}; 422 naming the field."""
     if not isinstance(raw, dict) or raw.get("kind") not in CAUSES:
-        message = "原因应为 calendar_year(年度日历)、calendar_day(某一天)或 rule(时限规则)之一"
+        message = ("原因应为 calendar_year(年度日历)、calendar_day(某一天)、rule(时限规则)或 local_holiday"
+                   "(地方节假日)之一")
         raise Invalid(message, {"cause.kind": message})
     kind = raw["kind"]
     if kind == "calendar_year":
@@ -76,11 +85,17 @@ def read_cause(session: Session, raw: Any) -> Cause:
             raise Invalid("年份应为 2000 到 2100 之间的整数", {"cause.year": "年份应为 2000 到 2100 之间的整数"})
         return Cause(kind, year=year)
     if kind == "calendar_day":
-        try:
-            day = date.fromisoformat(raw.get("day"))  # type: ignore[arg-type]
-        except (TypeError, ValueError) as e:
-            raise Invalid("日期应为 YYYY-MM-DD", {"cause.day": "日期应为 YYYY-MM-DD"}) from e
-        return Cause(kind, day=day)
+        return Cause(kind, day=_read_day(raw.get("day"), "cause.day"))
+    if kind == "local_holiday":
+        region = raw.get("region")
+        if isinstance(region, bool) or not isinstance(region, int) or not 0 < region < 2**31 \
+                or session.get(Unit, region) is None:
+            raise Invalid("地区(单位)不存在", {"cause.region": "地区(单位)不存在"})
+        day = _read_day(raw.get("day"), "cause.day")
+        until = _read_day(raw.get("until") or raw.get("day"), "cause.until")
+        if until < day:
+            raise Invalid("结束日期不能早于开始日期", {"cause.until": "结束日期不能早于开始日期"})
+        return Cause(kind, day=day, until=until, region=region)
     key = raw.get("rule")
     if not isinstance(key, str) or session.get(DeadlineRule, key) is None:
         message = f"时限规则不存在:{str(key)[:60]}"

@@ -167,3 +167,29 @@ def test_a_year_nobody_confirmed_answers_in_chinese_never_a_500(api, client, aut
     worklist = client.get("/worklist")
     assert worklist.status_code == 200 and registered["number"] in worklist.get_data(as_text=True)
     assert client.get(f"/cases/{registered['id']}").status_code == 200
+
+
+def test_the_api_sets_and_clears_local_holidays_after_a_preview_and_repairs_with_its_cause(api, demo):
+    units = unit_ids(demo)
+    east = dispatched_to(api, units["dcq"])
+    due = sign_for_due(demo, east)
+    body = {"region": units["dcq"], "first": due.date().isoformat(), "note": "古尔邦节"}
+    preview = api.call("sysadmin", "POST", "/calendar/local/preview", json=body)
+    assert preview.status_code == 200 and [t["case_id"] for t in preview.get_json()["tasks"]] == [east]
+    assert preview.get_json()["cause"] == {"kind": "local_holiday", "label": "修改地方节假日", "region": units["dcq"],
+                                           "day": due.date().isoformat(), "until": due.date().isoformat()}
+    assert api.call("agent01", "POST", "/calendar/local", json=body).status_code == 403
+    done = api.call("sysadmin", "POST", "/calendar/local", json=body)
+    assert done.status_code == 200 and done.get_json()["repair"]["count"] == 1
+    assert sign_for_due(demo, east) > due
+    cause = {"kind": "local_holiday", "region": units["dcq"], "day": due.date().isoformat()}
+    again = api.call("sysadmin", "POST", "/deadline-repair/preview", json={"cause": cause})
+    assert again.status_code == 200 and again.get_json()["count"] == 0, "applied with the change"
+    cleared = api.call("sysadmin", "POST", "/calendar/local", json={**body, "note": None})
+    assert cleared.status_code == 200 and sign_for_due(demo, east) == due
+    for wrong, field in (({**body, "region": "东城区"}, "region"), ({**body, "first": "明天"}, "first"),
+                         ({**body, "note": 5}, "note"), ({**body, "region": units["cgj"]}, "region")):
+        answer = api.call("sysadmin", "POST", "/calendar/local/preview", json=wrong)
+        assert answer.status_code == 422 and field in answer.get_json()["details"], wrong
+    bad_cause = api.call("sysadmin", "POST", "/deadline-repair/preview", json={"cause": {**cause, "region": 99999}})
+    assert bad_cause.status_code == 422 and "cause.region" in bad_cause.get_json()["details"]

@@ -183,7 +183,8 @@ def test_a_changed_rule_is_repaired_after_a_preview_and_only_its_tasks_move(api,
 
 def test_a_repair_cause_is_checked_and_only_administrators_repair(api):
     assert repair(api, "preview", {"kind": "weather"}, expect=422)["details"] == {
-        "cause.kind": "原因应为 calendar_year(年度日历)、calendar_day(某一天)或 rule(时限规则)之一"}
+        "cause.kind": "原因应为 calendar_year(年度日历)、calendar_day(某一天)、rule(时限规则)或 local_holiday"
+                      "(地方节假日)之一"}
     assert "cause.rule" in repair(api, "preview", {"kind": "rule", "rule": "no.such"}, expect=422)["details"]
     assert "cause.day" in repair(api, "apply", {"kind": "calendar_day", "day": "tomorrow"}, expect=422)["details"]
     response = api.call("agent01", "POST", "/deadline-repair/apply", json={"cause": {"kind": "calendar_year",

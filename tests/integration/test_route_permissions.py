@@ -54,6 +54,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "api.knowledge_suggest": {"json": {"content": "外地户口怎么办居住证"}},
     "api.knowledge_feedback": {"json": {"note": "答复不准确"}},
     "knowledge.knowledge_suggest": {"json": {"content": "外地户口怎么办居住证"}},
+    "api.preview_local": {"json": {"region": 1, "first": "2026-12-01", "note": "古尔邦节"}},
+    "api.change_local": {"json": {"region": 1, "first": "2026-12-01", "note": "古尔邦节"}},
 }
 # Buttons on the case page: the service's refusal comes back as an error flash on a redirect to the case.
 FLASHED = {"pages.pause_task", "pages.decide_pause", "pages.resume_pause"}

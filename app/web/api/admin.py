@@ -55,6 +55,36 @@ def apply_repair() -> ResponseReturnValue:
     return jsonify(deadline_repair.apply(platform(), current_actor(), _body().get("cause")))
 
 
+def _local_change() -> admin.LocalChange:
+    """{"region": 7, "first": "2027-03-10", "last": "2027-03-12", "note": "古尔邦节"} (note null: clear)."""
+    body = _body()
+    region, note = body.get("region"), body.get("note")
+    if isinstance(region, bool) or not isinstance(region, int) or not 0 < region < 2**31:
+        raise Invalid("提交的内容有误", {"region": "应为区县或街道的单位 id"})
+    if note is not None and not isinstance(note, str):
+        raise Invalid("提交的内容有误", {"note": "应为文字,或 null 表示取消"})
+    days = {}
+    for field in ("first", "last"):
+        raw = body.get(field, body.get("first")) if field == "last" else body.get(field)
+        try:
+            days[field] = date.fromisoformat(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as e:
+            raise Invalid("提交的内容有误", {field: "日期应为 YYYY-MM-DD"}) from e
+    return admin.LocalChange(region, days["first"], days["last"], note)
+
+
+@bp.post("/calendar/local/preview")
+def preview_local() -> ResponseReturnValue:
+    """Which open tasks of the region's units setting (or clearing) these local holidays would move; no writes."""
+    return jsonify(admin.preview_local(platform(), current_actor(), _local_change()))
+
+
+@bp.post("/calendar/local")
+def change_local() -> ResponseReturnValue:
+    """Set (or clear, note null) a region's local holidays and apply the deadline repair, in one transaction."""
+    return jsonify(admin.change_local(platform(), current_actor(), _local_change()))
+
+
 def _day(entry: object) -> admin.DayEntry:
     """One entry, strictly typed: a "false" string is not a rest day's opposite."""
     if not isinstance(entry, dict) or not isinstance(entry["day"], str) or not isinstance(entry["is_workday"], bool):

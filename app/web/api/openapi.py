@@ -110,6 +110,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "incidents": _items(_obj({"case_id": INT, "number": STR, "incident": STR, "since": STR})),
     "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
     "calendar": _obj({"year": INT, "entries": INT, "repair": _obj({"cause": OBJ, "count": INT, "turning_red": INT})}),
+    "local_holiday": _obj({"days": INT, "repair": OBJ}),
     "repair": _obj({"cause": OBJ, "count": INT, "turning_red": INT, "tasks": {"type": "array", "items": _obj({
         "task_id": STR, "case_id": INT, "case_number": STR, "title": STR, "task": STR, "rule": STR, "rule_name": STR,
         "unit_id": NI, "old_due_at": NS, "new_due_at": STR, "old_warn_at": NS, "new_warn_at": STR,
@@ -214,8 +215,12 @@ def _paths() -> dict[str, Any]:
                      legal_basis=STR)
     day = _obj({"day": {"type": "string", "format": "date"}, "is_workday": BOOL}, note=STR)
     calendar_body = _obj({"entries": {"type": "array", "items": day}}, source=STR)
-    cause = _obj({"kind": {"type": "string", "enum": ["calendar_year", "calendar_day", "rule"]}},
-                 year=INT, day={"type": "string", "format": "date"}, rule=STR)
+    cause = _obj({"kind": {"type": "string", "enum": ["calendar_year", "calendar_day", "rule", "local_holiday"]}},
+                 year=INT, day={"type": "string", "format": "date"}, rule=STR,
+                 region=INT, until={"type": "string", "format": "date"})
+    local_body = _json(_obj({"region": ID, "first": {"type": "string", "format": "date"}},
+                            last={"type": "string", "format": "date"},
+                            note={"type": "string", "nullable": True, "maxLength": 40}))
     repair_body = _json(_obj({"cause": cause}))
     binary = {"type": "string", "format": "binary"}
     files = {"forms": {"type": "array", "items": binary}, "library": {"type": "array", "items": binary}}
@@ -294,6 +299,12 @@ def _paths() -> dict[str, Any]:
         "/api/v1/calendar/{year}": {"put": _op("录入并确认某年工作日历(系统管理员)", "calendar",
                                                body=_json(calendar_body), params=[_param("year", "path", {
                                                    "type": "integer", "minimum": 1900, "maximum": 2200})])},
+        "/api/v1/calendar/local/preview": {"post": _op(
+            "预览地方节假日(区县或街道,note 为 null 表示取消)会让该地区单位的哪些待办期限改变,不写入(系统管理员)",
+            "repair", body=local_body)},
+        "/api/v1/calendar/local": {"post": _op(
+            "设置或取消某区县/街道的地方节假日(只计入该地区及下级单位承办事项的期限),并同时执行时限修复(系统管理员)",
+            "local_holiday", body=local_body)},
         "/api/v1/deadline-repair/preview": {"post": _op(
             "预览时限修复:规则或日历变更后,哪些未办结任务的到期时间会变(旧→新、将变红灯),不写入(系统管理员)",
             "repair", body=repair_body)},
