@@ -199,10 +199,6 @@ def _token_of(session: Session, case_id: int) -> str | None:
     return session.scalar(select(ChannelSubmission.token).where(ChannelSubmission.case_id == case_id))
 
 
-def case_for_token(session: Session, token: str) -> int | None:
-    """The case a submission token stands for (Open311 `tokens/{token}`), or None."""
-    return session.scalar(select(ChannelSubmission.case_id).where(ChannelSubmission.token == token))
-
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None

@@ -8,19 +8,18 @@ from sqlalchemy import func, select
 from app import create_app
 from app.models import AuditEvent, Case, ChannelKey
 from tests.conftest import Auth, csrf_token_of
+from tests.integration.channel_driver import channel_key, flask_command
 
 APPEAL = {"kind": "complaint", "category": "城乡建设/供水", "subject": "小区停水三天",
           "content": "幸福里小区 3 号楼停水三天,无人通知。", "requester": {"name": "张三", "phone": "13800138000"}}
 
 
 def _flask(app, *args: str):  # type: ignore[no-untyped-def]
-    return app.test_cli_runner().invoke(args=list(args))
+    return flask_command(app, *args)
 
 
 def _key(app, name: str = "wechat-mini", channel: str = "wechat") -> str:  # type: ignore[no-untyped-def]
-    created = _flask(app, "channels", "create", "--name", name, "--channel", channel)
-    assert created.exit_code == 0, created.output
-    return created.output.strip()
+    return channel_key(app, name, channel)
 
 
 def _submit(client, key: str | None, body=None, **headers: str):  # type: ignore[no-untyped-def]

@@ -17,10 +17,11 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.domain import statuses
-from app.models import Case, User
+from app.models import Case, SmsMessage, User
 from app.services import auth, intake
 from app.services.cases import RequesterInput
 from app.services.open311 import REQUEST_FIELDS
+from tests.integration.channel_driver import channel_key, flask_command
 
 BASE = "/open311/v2"
 REPORT = {"service_code": "城乡建设/供水", "lat": "39.9612", "long": "116.4178",
@@ -32,13 +33,11 @@ STRICT = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
 
 
 def _flask(app, *args: str):  # type: ignore[no-untyped-def]
-    return app.test_cli_runner().invoke(args=list(args))
+    return flask_command(app, *args)
 
 
 def _key(app, name: str = "citizen-app", channel: str = "open311") -> str:  # type: ignore[no-untyped-def]
-    created = _flask(app, "channels", "create", "--name", name, "--channel", channel)
-    assert created.exit_code == 0, created.output
-    return created.output.strip()
+    return channel_key(app, name, channel)
 
 
 def _xml(body: bytes, root: str) -> etree._Element:
@@ -121,6 +120,8 @@ def test_post_requests_registers_a_case_through_the_one_intake_on_the_open311_ch
         assert (case.location_lat, case.location_lng) == (39.9612, 116.4178)
         assert case.requester.name == "张三" and "附图:https://img.example.cn/a.jpg" in case.content
         assert case.subject == REPORT["description"][:30]
+        receipt = session.scalar(select(SmsMessage).where(SmsMessage.case_id == case.id))
+    assert receipt is not None and receipt.template == "receipt"  # 受理号 and 查询码 by SMS, as for every intake
 
 
 def test_a_retried_post_answers_the_first_request_and_registers_nothing_more(app, client, demo):
