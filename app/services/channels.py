@@ -199,6 +199,5 @@ def _token_of(session: Session, case_id: int) -> str | None:
     return session.scalar(select(ChannelSubmission.token).where(ChannelSubmission.case_id == case_id))
 
 
-
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
