@@ -20,7 +20,7 @@ from app.errors import NotFound
 from app.models import Unit, User
 from app.services import audit, auth, incidents, seed
 from app.services.actors import Actor
-from app.services.calendar import load_calendar, load_rule, office_hours
+from app.services.calendar import load_calendar, load_rule, office_hours, unit_calendar
 from app.services.platform import Platform
 from app.services.users import add_user
 
@@ -174,11 +174,12 @@ def tokens_revoke(name: str) -> None:
 @click.command("deadline")
 @click.argument("rule_key")
 @click.argument("start")
+@click.option("--unit", "unit_code", help="the handling unit's code: its region's local holidays count too")
 @with_appcontext
-def deadline(rule_key: str, start: str) -> None:
+def deadline(rule_key: str, start: str, unit_code: str | None) -> None:
     """Print when RULE_KEY counted from START falls due, as the rule table, calendar and office hours say:
     START a date-time (2026-12-03T11:00) gives the due date-time (ISO); a date alone (2026-12-03), a day
-    rule's due day (an hour rule's due date-time, counted from 00:00)."""
+    rule's due day (an hour rule's due date-time, counted from 00:00). With --unit, on that unit's calendar."""
     try:
         begin = datetime.fromisoformat(start)
     except ValueError as e:
@@ -189,6 +190,11 @@ def deadline(rule_key: str, start: str) -> None:
         except NotFound as e:
             raise click.ClickException(e.message) from e
         calendar, hours = load_calendar(session), office_hours(session)
+        if unit_code:
+            unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+            if unit_id is None:
+                raise click.BadParameter(f"单位不存在:{unit_code}", param_hint="--unit")
+            calendar = unit_calendar(session, calendar, unit_id)
     try:
         due = due_at(rule, begin.replace(tzinfo=None), calendar, hours)
     except CalendarYearMissing as e:

@@ -193,3 +193,20 @@ def test_the_api_sets_and_clears_local_holidays_after_a_preview_and_repairs_with
         assert answer.status_code == 422 and field in answer.get_json()["details"], wrong
     bad_cause = api.call("sysadmin", "POST", "/deadline-repair/preview", json={"cause": {**cause, "region": 99999}})
     assert bad_cause.status_code == 422 and "cause.region" in bad_cause.get_json()["details"]
+
+
+def test_flask_deadline_counts_a_units_local_holidays_with_unit(app, api, demo):
+    runner = app.test_cli_runner()
+    east = unit_ids(demo)["dcq"]
+    assert api.call("sysadmin", "POST", "/calendar/local", json={
+        "region": east, "first": "2026-11-26", "note": "古尔邦节"}).status_code == 200
+
+    def due(*unit: str) -> str:
+        result = runner.invoke(args=["deadline", "hotline.accept", "2026-11-25", *unit])
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    assert due() == "2026-11-26" and due("--unit", "cgj") == "2026-11-26"
+    assert due("--unit", "dcq") == due("--unit", "dcq.hpl") == "2026-11-27"  # the district and its street
+    unknown = runner.invoke(args=["deadline", "hotline.accept", "2026-11-25", "--unit", "nowhere"])
+    assert unknown.exit_code == 2 and "单位不存在:nowhere" in unknown.output
