@@ -76,6 +76,16 @@ def test_water_is_set_up_by_its_administrators_and_the_next_case_is_proposed_to_
     page = sysadmin.go("/admin/calendar?year=2026")
     assert page.locator("td.day-holiday[data-day='2026-10-01']").count() == 1  # the year view: 国庆节
     sysadmin.shot("admin-01b-calendar")
+    page.select_option("#region", label="东城区")  # a local festival: previewed, then set
+    page.fill("#first", "2026-12-30")
+    page.fill("#note", "古尔邦节")
+    submit(page, "预览对待办期限的影响")
+    assert "没有待办的期限需要调整" in page.inner_text("#local-preview")
+    submit(page, "确认设置并调整期限")
+    assert "已设置地方节假日 1 天" in page.inner_text("main")
+    assert page.locator("td.day-local[data-day='2026-12-30']").count() == 1  # shown for 东城区
+    page.locator("td[data-day='2026-12-30']").scroll_into_view_if_needed()
+    sysadmin.shot("admin-01c-local-holiday")
     response = page.goto(served.url + "/admin/users")
     assert response is not None and response.status == 403 and "只有安全管理员可以管理用户" in page.inner_text("main")
 
