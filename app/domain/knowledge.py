@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 DICTIONARY_KIND = "knowledge_state"
@@ -85,51 +86,57 @@ def fold(text: str) -> str:
 
 def synonym_map(groups: Iterable[str]) -> dict[str, str]:
     """Each word of a group (written 居住证=暂住证, or with commas) → the group's first word, folded."""
+    return dict(_synonym_map(tuple(groups)))
+
+
+@lru_cache(maxsize=8)
+def _synonym_map(groups: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Kept per process for the same groups: folding every word costs ~1 ms a search otherwise."""
     found: dict[str, str] = {}
     for group in groups:
         words = [fold(w).strip() for w in re.split(r"[=,，、;；\s]+", group) if w.strip()]
         for word in words[1:]:
             if word != words[0]:
                 found[word] = words[0]
-    return found
+    return tuple(found.items())
 
 
 def _apply_synonyms(text: str, synonyms: Mapping[str, str]) -> str:
     if not synonyms:
         return text
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(synonyms, key=len, reverse=True)))
+    pattern = _pattern(tuple(sorted(synonyms, key=lambda w: (-len(w), w))))
     return pattern.sub(lambda m: synonyms[m.group(0)], text)
 
 
+@lru_cache(maxsize=8)
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
 def tokens(text: str, synonyms: Mapping[str, str] | None = None) -> list[str]:
-    """The search tokens of a text, in order of first appearance, each once: jieba's words, then bigrams."""
+    """The search tokens of a text, in order of first appearance, each once: jieba's words, then the bigrams
+    of each stretch between stopwords (which also give search mode's sub-words: 居住证 → 居住, 住证), so
+    「怎么」 does not join 户口 to 办."""
     folded = _apply_synonyms(fold(text), synonyms or {})
     seen: dict[str, None] = {}
     singles: dict[str, None] = {}
-    for word in _segmenter().cut_for_search(folded):
-        for part in _WORD.findall(word):
-            if part in STOPWORDS:
-                continue
-            (seen if len(part) > 1 else singles).setdefault(part, None)
-    for run in _runs(folded):
-        for i in range(len(run) - 1):
-            if (pair := run[i:i + 2]) not in STOPWORDS:
-                seen.setdefault(pair, None)
-    # Single characters match too much to rank by; they count only when a text has nothing longer (「税」).
-    return list(seen or singles)
-
-
-def _runs(folded: str) -> list[str]:
-    """Stretches of Chinese between punctuation and stopwords (「怎么」 does not join 户口 to 办): bigram sources."""
     runs, current = [], ""
-    for word in _segmenter().cut(folded):
+    for word in _segmenter().cut(folded, HMM=False):
+        for part in _WORD.findall(word):
+            if part not in STOPWORDS:
+                (seen if len(part) > 1 else singles).setdefault(part, None)
         if word in STOPWORDS or not _CJK.fullmatch(word):
             runs.append(current)
             current = ""
         else:
             current += word
     runs.append(current)
-    return [r for r in runs if len(r) > 1]
+    for run in runs:
+        for i in range(len(run) - 1):
+            if (pair := run[i:i + 2]) not in STOPWORDS:
+                seen.setdefault(pair, None)
+    # Single characters match too much to rank by; they count only when a text has nothing longer (「税」).
+    return list(seen or singles)
 
 
 def token_string(text: str, synonyms: Mapping[str, str] | None = None) -> str:

@@ -1,0 +1,163 @@
+"""知识库 search at 20,000 entries, SQLite and PostgreSQL: how long a search and a suggestion take, and loading.
+
+Seeds the demo city (its ~50 entries and synonyms), then generates entries until there are `--entries`
+(default 20,000): each a variant of a demo entry for one of forty districts and streets, with sentences
+drawn from all the demo answers, so common words (本市, 办理, 社保) have posting lists of thousands, as in a
+real city's base. Entries go in through the same indexing as the import (`knowledge_index.index_entry`:
+jieba + bigrams + synonyms, then the tsvector or the FTS5 row), timed per entry.
+
+Then it times, through the services as the desk and the API call them (session, synonyms, segmentation,
+the index lookup, loading the entries): `knowledge_desk.suggest` (published and in force, the intake page
+and POST /api/v1/knowledge/suggest) and `knowledge_desk.search_entries` (GET /api/v1/knowledge) over a set
+of callers' phrasings (synonyms, 繁体, word order), and checks the plan uses the index (PostgreSQL: the
+GIN index on search_vector; SQLite: the FTS5 table). Prints `name value unit` lines.
+
+Run: ``nice .venv/bin/python bench/knowledge.py [--entries 20000] [--queries 300] [--only sqlite|postgresql]``.
+PostgreSQL comes from BENCH_DATABASE_URL or TEST_DATABASE_URL (a schema `huiyin_bench_knowledge` is recreated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
+
+from sqlalchemy import func, select, text  # noqa: E402
+
+from app.clock import FrozenClock  # noqa: E402
+from app.crypto import load_keys  # noqa: E402
+from app.db import Database  # noqa: E402
+from app.domain import knowledge as rules  # noqa: E402
+from app.models import KnowledgeEntry, Unit  # noqa: E402
+from app.services import knowledge_desk, knowledge_index  # noqa: E402
+from app.services.actors import Actor  # noqa: E402
+from app.services.platform import Platform  # noqa: E402
+from app.services.seed import seed_demo  # noqa: E402
+from app.services.seed_knowledge import ENTRIES  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from engine import KEYS, NOW, pct, postgres_url, sqlite_url  # noqa: E402
+
+SCHEMA = "huiyin_bench_knowledge"
+PLACES = [f"{d}{s}" for d in ("东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "通州区", "顺义区")
+          for s in ("", "和平里街道", "建国门街道", "德胜门街道", "望京街道")]
+QUERIES = ["外地户口怎么办居住证", "暫住證怎麼辦", "社保卡丢了怎么补办", "补办社会保障卡", "老板不给发工资",
+           "公司拖欠工资去哪投诉", "租房提取公积金要什么材料", "暖气不热找谁", "家里暖气温度低", "楼下饭店噪音太吵",
+           "工地晚上施工", "网上买的东西能退吗", "健身房跑路了卡里的钱", "闻到煤气味", "电梯坏了没人修",
+           "小区门口摆摊", "邻居私搭乱建", "孩子上小学怎么报名", "异地就医备案", "劳动仲裁要钱吗",
+           "身份证丢了", "失业金怎么领", "物业不管事", "河水发黑发臭", "垃圾好几天没人收", "试用期工资",
+           "怎么查工单进度", "违章罚款在哪交", "老年卡怎么办理", "个体户营业执照"]
+READER = Actor(label="bench", permissions=frozenset({"knowledge.read"}))
+
+
+def platform_for(url: str, tmp: Path) -> Platform:
+    settings = Settings(DATABASE_URL=url, INSTANCE_PATH=str(tmp / "instance"), ARGON2_TIME_COST=1,
+                        ARGON2_MEMORY_KIB=1024, **KEYS)  # type: ignore[arg-type]
+    return Platform(db=Database(url), settings=settings, keys=load_keys(KEYS, str(tmp / "instance")),
+                    clock=FrozenClock(NOW))
+
+
+def generate(p: Platform, total: int, rng: random.Random) -> tuple[int, float]:
+    """Add entries until there are `total`; answers how many were added and the seconds per entry."""
+    sentences = [s for e in ENTRIES for s in re.split(r"(?<=[。;])", e[4]) if s.strip()]
+    with p.db.unit_of_work() as session:
+        have = session.scalar(select(func.count()).select_from(KnowledgeEntry)) or 0
+        units = {u.code: u.id for u in session.scalars(select(Unit))}
+        words = knowledge_index.synonyms(session)
+        session.commit()
+    added, started = 0, time.perf_counter()
+    while have + added < total:
+        with p.db.unit_of_work() as session:
+            for _ in range(min(500, total - have - added)):
+                unit, category, title, questions, answer, basis, keywords = ENTRIES[added % len(ENTRIES)]
+                place = rng.choice(PLACES)
+                extra = "".join(rng.sample(sentences, 2))
+                state = rules.PUBLISHED if added % 10 else rules.DRAFT
+                entry = KnowledgeEntry(
+                    title=f"{place}{title}", questions=[f"{place}{q}" for q in questions], answer=answer + extra,
+                    category=category, unit_id=units[unit], legal_basis=basis, keywords=keywords, internal_note="",
+                    state=state, use_count=rng.randrange(0, 30), reviewed_at=NOW, created_at=NOW, updated_at=NOW)
+                session.add(entry)
+                session.flush()
+                knowledge_index.index_entry(session, entry, words)
+                added += 1
+            session.commit()
+    return added, (time.perf_counter() - started) / max(added, 1)
+
+
+def timed(call, queries: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
+    took = []
+    for q in queries:
+        started = time.perf_counter()
+        call(q)
+        took.append((time.perf_counter() - started) * 1000)
+    return took
+
+
+def uses_index(p: Platform) -> bool:
+    """The plan of a search reads the index, not the whole table."""
+    with p.db.reading() as session:
+        tokens = knowledge_index.query_tokens(session, "外地户口怎么办居住证")
+        if session.get_bind().dialect.name == "postgresql":
+            q = " | ".join(f"'{t}'" for t in tokens)
+            plan = "\n".join(session.scalars(text(
+                "EXPLAIN SELECT id FROM knowledge_entry WHERE search_vector @@ to_tsquery('simple', :q)"), {"q": q}))
+            return "ix_knowledge_entry_search_vector" in plan
+        match = " OR ".join(f'"{t}"' for t in tokens)
+        plan = " ".join(str(r[-1]) for r in session.execute(text(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :m"), {"m": match}))
+        return "VIRTUAL TABLE INDEX" in plan
+
+
+def run(name: str, url: str, tmp: Path, entries: int, count: int) -> None:
+    p = platform_for(url, tmp)
+    seed_demo(p)
+    rng = random.Random(16)
+    added, per_entry = generate(p, entries, rng)
+    if name == "postgresql":
+        with p.db.unit_of_work() as session:
+            session.execute(text("ANALYZE knowledge_entry"))
+            session.commit()
+    with p.db.reading() as session:
+        total = session.scalar(select(func.count()).select_from(KnowledgeEntry))
+    print(f"{name}.knowledge.entries {total} entries")
+    print(f"{name}.knowledge.index_per_entry {per_entry * 1000:.2f} ms")
+    print(f"{name}.knowledge.index_uses_index {int(uses_index(p))} bool")
+    queries = [rng.choice(QUERIES) for _ in range(count)]
+    timed(lambda q: knowledge_desk.suggest(p, READER, q), QUERIES)  # warm: jieba, caches, connections
+    for label, call in (("suggest", lambda q: knowledge_desk.suggest(p, READER, q)),
+                        ("search", lambda q: knowledge_desk.search_entries(p, READER, q))):
+        took = timed(call, queries)
+        print(f"{name}.knowledge.{label}.p50 {statistics.median(took):.1f} ms")
+        print(f"{name}.knowledge.{label}.p95 {pct(took, 95):.1f} ms")
+        print(f"{name}.knowledge.{label}.max {max(took):.1f} ms")
+    found = knowledge_desk.suggest(p, READER, "外地户口怎么办居住证")["items"]
+    print(f"{name}.knowledge.top_hit_is_residence_permit {int('居住证' in found[0]['title'])} bool")
+    p.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=20000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        if args.only in (None, "sqlite"):
+            run("sqlite", sqlite_url(tmp), tmp, args.entries, args.queries)
+        if args.only in (None, "postgresql"):
+            run("postgresql", postgres_url(SCHEMA), tmp, args.entries, args.queries)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""知识库 at the agent's desk in headless Chromium, on SQLite and PostgreSQL: agent01 types the caller's question
+on /intake, the suggested entry appears beside the form, the agent reaches 「用此答复」 with the keyboard, and the
+case closes through 直接答复 with the reply SMS (log gateway) — no 受理, no 派单. The public 常见问题 page
+answers the same question without signing in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Case, HumanTask, KnowledgeEntry, KnowledgeUse, SmsMessage
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_agent_answers_a_caller_from_the_knowledge_base_and_the_case_closes(desk: Any, served: Any,
+                                                                               chromium: Any) -> None:
+    agent = desk("agent01")
+    page = agent.go("/intake")
+    page.select_option("#channel", "phone")
+    page.fill("#name", "周八")
+    page.fill("#phone", "13700137000")
+    page.fill("#subject", "咨询居住证")
+    page.locator("#content").press_sequentially("外地户口怎么办居住证")
+    first = page.locator("#knowledge-items li").first
+    first.wait_for()
+    assert "居住证办理材料和流程" in first.inner_text()
+    agent.shot("knowledge-01-suggested")
+
+    page.locator("#content").focus()
+    page.keyboard.press("Tab")  # the first suggestion's 「用此答复」 comes next in the tab order
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "用此答复:居住证办理材料和流程"
+    page.keyboard.press("Enter")
+    assert "居住证" in page.input_value("#direct_reply")
+    assert page.input_value("#kind") == "consultation"  # a complaint cannot be answered at intake
+    agent.shot("knowledge-02-used")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存登记").click()
+    number = page.locator("#case-number").inner_text()
+
+    with served.platform.db.reading() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        entry = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "居住证办理材料和流程")).one()
+        assert case.status == "closed"
+        assert session.get(KnowledgeUse, case.id).entry_id == entry.id
+        assert session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case.id)) == 0
+        sent = list(session.scalars(select(SmsMessage.template).where(SmsMessage.case_id == case.id)
+                                    .order_by(SmsMessage.id)))
+    assert sent == ["receipt", "reply"]
+    assert agent.errors == []
+
+    citizen = chromium.new_context(locale="zh-CN")
+    public = citizen.new_page()
+    public.goto(f"{served.url}/portal/faq?q=暫住證怎麼辦")
+    assert "居住证办理材料和流程" in public.inner_text("#faq-items")
+    citizen.close()
