@@ -78,6 +78,25 @@ class Settings:
     RATE_LIMIT_CHANNEL_ADDRESS: str = "600/60"
     # … and per channel key, from whatever address (one integration cannot starve the others).
     RATE_LIMIT_CHANNEL_KEY: str = "120/60"
+    # The citizens' portal (/portal, /portal/lookup, POST /api/v1/portal/lookup): submissions per address …
+    RATE_LIMIT_PORTAL_SUBMIT_ADDRESS: str = "10/3600"
+    # … and from everyone together (a flood from many addresses stops here, not at the database).
+    RATE_LIMIT_PORTAL_SUBMIT_ALL: str = "600/60"
+    # Look-ups (受理号 + 查询码, or phone + ID + SMS code) per address, per 受理号 or phone tried, per
+    # 查询码 tried, and overall: a 60-bit 查询码 cannot be guessed within them.
+    RATE_LIMIT_PORTAL_LOOKUP_ADDRESS: str = "30/300"
+    RATE_LIMIT_PORTAL_LOOKUP_NUMBER: str = "10/3600"
+    RATE_LIMIT_PORTAL_LOOKUP_CODE: str = "10/3600"
+    RATE_LIMIT_PORTAL_LOOKUP_PHONE: str = "10/3600"
+    RATE_LIMIT_PORTAL_LOOKUP_ALL: str = "3000/60"
+    # SMS look-up codes sent per address, per phone, and overall (each is a text message paid for).
+    RATE_LIMIT_PORTAL_SMS_ADDRESS: str = "5/3600"
+    RATE_LIMIT_PORTAL_SMS_PHONE: str = "3/3600"
+    RATE_LIMIT_PORTAL_SMS_ALL: str = "200/60"
+    # Attachments (portal and staff intake): the largest file in bytes (checked by content: JPEG, PNG, PDF)
+    # and how many one submission may carry; files live in INSTANCE_PATH/attachments, outside the web root.
+    ATTACHMENT_MAX_BYTES: int = 5 * 1024 * 1024
+    ATTACHMENT_MAX_FILES: int = 5
     # Folder for `flask backup` files and their listing (default: INSTANCE_PATH/backups).
     BACKUP_DIR: str = ""
     # Log level for the structured (JSON lines) log on stderr.

@@ -12,6 +12,10 @@ Rules (docs/intake.md says them for people):
   requester's own address; `area` (optional) is the unit id of the location's district or street (a street
   names its district through the unit tree); the service checks it exists (the 派单目录 proposes the unit
   from category × area); `lat`/`lng` (optional, both or neither) a map point of the location (WGS-84 degrees);
+- `confidential: true` (不公开我的姓名和联系方式) keeps the requester from the handling units as a 举报's
+  accuser always is (shown only to the registering unit and above);
+- `screened: true` says the agent checked the appeal is no emergency and no matter for another channel: the
+  intake guards (app.domain.intake_guards) are then not applied;
 - phones are normalised (`app.domain.identity.normalise_phone`): mobiles, landlines with 区号 (also
   written `(010)62345678`), service numbers (95xxx/96xxx, 400/800) are accepted, the last with
   a notice that they cannot take an SMS; 身份证号 are normalised and a birth date after today refused;
@@ -66,7 +70,8 @@ LIMITS: dict[str, tuple[str, int]] = {
 # 最短办理流程: the kinds an agent may answer at intake (直接答复) and close with no dispatch.
 DIRECT_REPLY_KINDS = frozenset({"consultation", "suggestion", "praise"})
 _CASE_FIELDS = {"kind", "channel", "category", "subject", "content", "process", "requester", "duplicate_of",
-                "call_id", "direct_reply", "area", "location", "lat", "lng", "knowledge_entry"}
+                "call_id", "direct_reply", "area", "location", "lat", "lng", "knowledge_entry", "screened",
+                "confidential"}
 _REQUESTER_FIELDS = {"name", "phone", "id_number", "address", "anonymous"}
 _MISSING = {"subject": "请填写诉求标题", "content": "请填写诉求内容", "requester.name": "请填写诉求人姓名",
             "kind": "请选择诉求类型", "channel": "请选择来源渠道"}
@@ -117,6 +122,8 @@ class IntakeInput:
     location: str | None = None  # where the matter is (free text), not the requester's address
     point: tuple[float, float] | None = None  # (lat, lng) of the location on a map, WGS-84 degrees
     knowledge_entry: int | None = None  # the 知识库 entry the direct reply was taken from (用此答复)
+    confidential: bool = False  # 不公开我的姓名和联系方式: the requester is shown only to the registering unit
+    screened: bool = False  # the agent checked: not an emergency nor a matter for another channel (intake guards)
     notices: dict[str, str] = field(default_factory=dict)  # accepted, but worth telling the agent
 
 
@@ -195,6 +202,12 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     knowledge_entry = r.ref(raw, "knowledge_entry", "知识条目无效")
     if knowledge_entry is not None and not direct_reply:
         r.errors["knowledge_entry"] = "引用知识条目答复时请填写直接答复"
+    screened = raw.get("screened") or False
+    if not isinstance(screened, bool):
+        r.errors["screened"] = "已甄别应为 true 或 false"
+    confidential = raw.get("confidential") or False
+    if not isinstance(confidential, bool):
+        r.errors["confidential"] = "不公开姓名和联系方式应为 true 或 false"
     _check_dictionary(r, dictionary, kind, channel, category)
     if direct_reply and kind and kind not in DIRECT_REPLY_KINDS:
         allowed = "、".join(dictionary.kinds.get(k, k) for k in sorted(DIRECT_REPLY_KINDS))
@@ -205,7 +218,8 @@ def check_intake(raw: Mapping[str, Any], dictionary: IntakeDictionary, today: da
     return IntakeInput(kind=kind, channel=channel, category=category, subject=subject, content=content,
                        requester=requester, process=process, duplicate_of=duplicate_of, call_id=call_id,
                        direct_reply=direct_reply, area=area, location=location, point=point,
-                       knowledge_entry=knowledge_entry, notices=notices)
+                       knowledge_entry=knowledge_entry, screened=screened is True, confidential=confidential is True,
+                       notices=notices)
 
 
 def _degrees(r: _Reader, raw: Mapping[str, Any], name: str, title: str, most: float) -> float | None:

@@ -21,12 +21,16 @@ CLOSED = "closed"
 ARCHIVED = "archived"
 REJECTED = "rejected"
 TERMINATED = "terminated"
+# Intake guards (北京接诉即办条例 art. 11, 信访工作条例 art. 22 ¶2): recorded, never dispatched.
+TRANSFERRED = "transferred"  # an emergency: the requester was told to call 110/119/120/122
+REDIRECTED = "redirected"  # litigation, arbitration, 纪检监察, an item already in 信访: told the right channel
 
 # The seed words, in the order lists show them; administrators rename them in the dictionary.
 STOCK_LABELS: dict[str, str] = {
     REGISTERED: "待受理", DISPATCHING: "待派单", HANDLING: "办理中", APPROVING: "待审批",
     REPLIED: "已答复", FOLLOW_UP: "待回访", REVIEWING: "复查中", RE_REVIEWING: "复核中",
     CLOSED: "已办结", ARCHIVED: "已归档", REJECTED: "不予受理", TERMINATED: "已终结",
+    TRANSFERRED: "已转紧急热线", REDIRECTED: "已告知其他渠道",
 }
 
 # Frozen: the words the definitions deployed before codes carried (kept even if the seed words change).

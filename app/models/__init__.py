@@ -3,6 +3,7 @@
 org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
 settings, deadline rules, calendar) · knowledge (知识库) · outbox (SMS) · channels (integration keys) ·
+portal (attachments, SMS look-up codes) ·
 pauses (pause rules and pauses, escalation rungs).
 """
 
@@ -26,6 +27,7 @@ from app.models.knowledge import KnowledgeEntry, KnowledgeFeedback, KnowledgeSyn
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
+from app.models.portal import Attachment, PortalChallenge
 from app.models.workflow import (
     CaseDeadline,
     CaseMigration,
@@ -39,12 +41,13 @@ from app.models.workflow import (
 )
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline", "CaseMigration",
+    "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
+    "CaseMigration",
     "Counter", "DeadlineRule", "DefinitionDraft",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
     "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeUse",
-    "PauseRule", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
+    "PauseRule", "PortalChallenge", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",
     "case_assisting_unit", "role_permission", "user_role",

@@ -23,6 +23,7 @@ from app.services.dictionary import status_label
 from app.services.platform import Platform
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+QUERY_CODE_LENGTH = 12  # 12 × log2(32) = 60 bits from `secrets`: unguessable within the portal's rate limits
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def new_case_identity(session: Session, platform: Platform) -> tuple[str, str]:
     """A 受理号 (date and a unique serial) and an unguessable 查询码."""
     today = platform.clock.now().strftime("%Y%m%d")
     serial = next_case_serial(session)
-    code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(10))
+    code = "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
     return f"12345-{today}-{serial:06d}", code
 
 

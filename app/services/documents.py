@@ -19,7 +19,7 @@ from app.documents import KINDS, DocumentKind, PdfRenderer, counter_name, format
 from app.documents.renderer import default_renderer
 from app.errors import Conflict, NotFound
 from app.models import AuditEvent, Case, CaseDeadline, DictionaryEntry, HumanTask, TaskEscalation, Unit, User
-from app.services import audit, notices
+from app.services import attachments, audit, notices
 from app.services.actors import Actor
 from app.services.calendar import load_rule
 from app.services.cases import accuser_protected, location_text, may_see_personal, requester_view
@@ -185,6 +185,7 @@ def _context(session: Session, platform: Platform, case: Case, kind: DocumentKin
         "requester": _requester(platform, case, reveal, protected),
         "time_limit": _time_limit(session, case, receiving.id),
         "instruction": _instruction(session, case.id),
+        "attachments": attachments.listed(session, case.id),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from app.domain import statuses
 from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, check_intake
+from app.domain.intake_guards import GuardRule, guard_for, rules_from
 from app.domain.masking import SENSITIVE_KINDS
+from app.domain.uploads import CheckedUpload
 from app.errors import Invalid, NotPermitted
-from app.models import Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import audit, calls, incidents, knowledge_desk, notify, process, requesters
+from app.models import AuditEvent, Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
+from app.services import attachments, audit, calls, incidents, knowledge_desk, notify, process, requesters
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -74,33 +76,45 @@ def register_case(platform: Platform, actor: Actor, data: CaseInput,
 
 
 def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempotency_key: str | None = None, *,
-             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             extra: Mapping[str, Any] | None = None, files: Sequence[CheckedUpload] = (),
+             source: str = "api") -> dict[str, Any]:
     """Check the raw input (API JSON shape) with the one intake validator, then register it.
 
-    Answers the case summary with `notices` (accepted, but worth telling: a service number takes no SMS);
+    Answers the case summary with `notices` (accepted, but worth telling: a service number takes no SMS)
+    and `guard` (an emergency or a matter for another channel: recorded with the answer, not dispatched);
     Invalid carries {field: Chinese message}, the fields dotted as in the API (`requester.phone`).
+    `files` (checked by app.services.attachments.checked) are stored with the case; a replay stores none.
     """
     if not actor.can("case.create"):
         raise NotPermitted("没有登记诉求件的权限")
     key = _stored_key(actor, idempotency_key)
-    body_hash = _body_hash(raw)
+    body_hash = _body_hash({**raw, "_files": [f.sha256 for f in files]} if files else raw)
     try:
         with platform.db.unit_of_work() as session:
             data = _checked(session, platform, raw)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
                 return _replay(session, platform, earlier, body_hash, data)
-            case, version = _register(session, platform, actor, data, dict(extra or {}))
+            guard = None if data.screened else guard_for(
+                (data.subject, data.content), rules_from(get_setting(session, "intake.guards")))
+            if guard is not None:
+                case, version = _record_guarded(session, platform, actor, data, guard), 0
+            else:
+                case, version = _register(session, platform, actor, data, dict(extra or {}))
+            attachments.store(session, platform, actor, case, files, source)
             if key:
                 session.add(IdempotentRequest(key=key, case_id=case.id, body_hash=body_hash,
                                               created_at=platform.clock.now()))
             session.flush()
-            result = registration_receipt(session, case, platform.clock.now()) | {"notices": data.notices}
+            result = registration_receipt(session, case, platform.clock.now()) | {
+                "notices": data.notices, "guard": _guard_detail(guard)}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
                                  "process": case.process_key, "version": version,
                                  "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply,
-                                 "knowledge_entry": data.knowledge_entry})
+                                 "knowledge_entry": data.knowledge_entry,
+                                 "source": source, "screened": data.screened,
+                                 "guard": _guard_detail(guard)})
             session.commit()
             return result
     except IntegrityError:
@@ -136,6 +150,39 @@ def _replay(session: Session, platform: Platform, earlier: IdempotentRequest, bo
         raise Invalid(KEY_REUSED, {"Idempotency-Key": KEY_REUSED})
     found = session.get_one(Case, earlier.case_id)
     return registration_receipt(session, found, platform.clock.now()) | {"notices": data.notices}
+
+
+def _sensitivity(data: IntakeInput) -> str:
+    """A 举报 protects its accuser (条例 art. 30); any requester may ask for the same (confidential)."""
+    return "sensitive" if data.kind in SENSITIVE_KINDS or data.confidential else "normal"
+
+
+def _guard_detail(guard: GuardRule | None) -> dict[str, str] | None:
+    return None if guard is None else {"code": guard.code, "action": guard.action, "answer": guard.answer}
+
+
+def _record_guarded(session: Session, platform: Platform, actor: Actor, data: IntakeInput, guard: GuardRule) -> Case:
+    """An emergency or a matter for another channel: the case is kept (numbered, the requester answered),
+    with status transferred / redirected and no process: nothing is dispatched."""
+    r = data.requester
+    centre = _registering_unit(session, actor)
+    requester = new_requester(session, platform, RequesterInput(name=r.name, phone=r.phone, id_number=r.id_number,
+                                                                address=r.address))
+    number, query_code = new_case_identity(session, platform)
+    now = platform.clock.now()
+    case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel, category=data.category,
+                subject=data.subject, content=data.content, requester=requester,
+                status=statuses.TRANSFERRED if guard.action == "emergency" else statuses.REDIRECTED,
+                process_key=None, registering_unit_id=centre.id, area_unit_id=data.area, location=data.location,
+                location_lat=data.point[0] if data.point else None,
+                location_lng=data.point[1] if data.point else None, created_by_id=actor.user_id,
+                sensitivity=_sensitivity(data), created_at=now, closed_at=now)
+    session.add(case)
+    session.flush()
+    if data.call_id is not None:
+        calls.link_call(session, platform, actor, data.call_id, case)
+    notify.case_registered(session, platform, case)
+    return case
 
 
 def intake_dictionary(session: Session) -> IntakeDictionary:
@@ -197,7 +244,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
                 duplicate_of_id=data.duplicate_of, area_unit_id=data.area, location=data.location,
                 location_lat=data.point[0] if data.point else None,
                 location_lng=data.point[1] if data.point else None, created_by_id=actor.user_id,
-                sensitivity="sensitive" if data.kind in SENSITIVE_KINDS else "normal",
+                sensitivity=_sensitivity(data),
                 created_at=platform.clock.now())
     session.add(case)
     session.flush()
@@ -258,10 +305,21 @@ def _process_for(session: Session, data: IntakeInput) -> str:
     return str(get_setting(session, "process.hotline"))
 
 
+def guard_answer(session: Session, case: Case) -> dict[str, str] | None:
+    """The intake guard's answer a transferred / redirected case was given ({code, action, answer}), or None."""
+    if case.status not in (statuses.TRANSFERRED, statuses.REDIRECTED):
+        return None
+    detail = session.scalar(select(AuditEvent.detail).where(AuditEvent.case_id == case.id,
+                                                            AuditEvent.action == "case.registered").limit(1))
+    guard = (detail or {}).get("guard")  # none yet while registering: register() answers it itself
+    return guard if isinstance(guard, dict) else None
+
+
 def registration_receipt(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     """What the caller gets back: numbers, status, the nearest due time and its light."""
     tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))
+    guard = guard_answer(session, case)
     return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,
-            "status_label": status_label(session, case.status),
+            "status_label": status_label(session, case.status), "guard": guard,
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "light": worst_light(task_light(t, now) for t in tasks)}

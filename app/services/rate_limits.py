@@ -28,9 +28,16 @@ from app.services.platform import Platform
 log = logging.getLogger("huiyin.rate_limits")
 
 
+# What a limit counts per: a client address, a 工号, a channel key, the 受理号 / phone / 查询码 a portal look-up
+# tries, or everyone ('all').
+KINDS = ("address", "staff_no", "key", "number", "phone", "code", "all")
+_WHO = {"staff_no": "该工号", "key": "该渠道密钥", "number": "该受理号", "phone": "该手机号", "code": "该查询码",
+        "all": "系统当前"}
+
+
 @dataclass(frozen=True)
 class Limit:
-    """`count` requests per `seconds`, for one kind of caller ('address' or 'staff_no')."""
+    """`count` requests per `seconds`, for one kind of caller (KINDS: an address, a 工号, a 受理号, …, or 'all')."""
 
     kind: str
     count: int
@@ -40,7 +47,7 @@ class Limit:
 def limits_for(platform: Platform, bucket: str) -> list[Limit]:
     """The limits of a bucket, read from the RATE_LIMIT_<BUCKET>_<KIND> settings, in the order checked."""
     limits = []
-    for kind in ("address", "staff_no", "key"):
+    for kind in KINDS:
         name = f"RATE_LIMIT_{bucket.upper()}_{kind.upper()}"
         if hasattr(platform.settings, name):
             count, seconds = platform.settings.rate_limit(name)
@@ -68,6 +75,7 @@ def hit(platform: Platform, bucket: str, callers: dict[str, str | None]) -> None
     order; RateLimited (429, with the seconds to wait) at the first one over. A limit already exceeded stops
     the count there: a flood from one address does not use up the 工号 it names."""
     values = {kind: (address_of(v) if kind == "address" else (v or "").strip()[:60]) for kind, v in callers.items()}
+    values.setdefault("all", "*")  # a bucket with an overall limit counts every request
     checks = [limit for limit in limits_for(platform, bucket) if limit.kind in values]
     now = platform.clock.now()
     refused: tuple[Limit, datetime] | None = None
@@ -120,7 +128,7 @@ def _count(session: Session, key: str, now: datetime, seconds: int) -> tuple[int
 
 def _message(bucket: str, limit: Limit, wait: int) -> str:
     when = f"{wait}秒" if wait < 120 else f"{math.ceil(wait / 60)}分钟"
-    who = {"staff_no": "该工号", "key": "该渠道密钥"}.get(limit.kind, "您所在网络地址")
+    who = _WHO.get(limit.kind, "您所在网络地址")
     what = "的登录尝试" if bucket == "sign_in" else "的请求"
     return f"{who}{what}过于频繁,请{when}后再试"
 

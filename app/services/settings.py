@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.intake_guards import DEFAULT_RULES as DEFAULT_GUARD_RULES
+from app.domain.intake_guards import rule_errors as guard_rule_errors
 from app.models import DictionaryEntry, ProcessDefinition, Setting, User
 
 Check = Callable[[Session, Any], str | None]  # None when the value is good, else why not (Chinese)
@@ -197,6 +199,10 @@ SCHEMAS: dict[str, SettingSchema] = {
     "calendar.office_hours": SettingSchema([["08:30", "12:00"], ["13:30", "17:30"]], "办公时间", office_hours),
     # 诉求类型 of an Open311 service request (GeoReport v2 has no such field): a pothole is a request for help.
     "open311.kind": SettingSchema("help", "Open311 诉求的诉求类型", dictionary_code("kind", "诉求类型")),
+    # Intake guards (接诉即办条例 art. 11, 信访工作条例 art. 22 ¶2): keyword rules → the answer given, and the
+    # registration recorded as transferred (emergency) or redirected (other channel), never dispatched.
+    "intake.guards": SettingSchema(DEFAULT_GUARD_RULES, "受理甄别规则(紧急事项、其他法定途径)",
+                                   lambda _session, value: guard_rule_errors(value)),
     # Days back the duplicate hint looks for earlier cases of the same requester.
     "dedupe.lookback_days": SettingSchema(90, "判重回溯天数", integer(1, 3650)),
     # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.
@@ -209,6 +215,8 @@ SCHEMAS: dict[str, SettingSchema] = {
     # SMS templates; {placeholders} are filled from the case and task.
     "sms.template.receipt": SettingSchema("【12345】您的诉求已受理,受理号{number},查询码{query_code}。",
                                           "受理回执短信模板", template(("number", "query_code"))),
+    "sms.template.portal_code": SettingSchema("【12345】您的查询验证码为{code},10分钟内有效。如非本人操作请忽略。",
+                                              "网上查询验证码短信模板", template(("code",))),
     "sms.template.new_task": SettingSchema("【回音】您有新的待办:{number} {task},请于{due_at}前办理。",
                                            "新待办短信模板", template(_CASE_TASK)),
     "sms.template.warning_yellow": SettingSchema("【回音】黄灯预警:{number} {task}({unit})将于{due_at}到期。",

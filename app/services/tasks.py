@@ -208,12 +208,20 @@ def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, An
             raise Conflict("该任务正在暂停计时,请先恢复计时再办理")
         if task.form == "dispatch.json":  # a choice other than the 派单目录's needs its reason (audited)
             routing.check_dispatch(session, platform, actor, locked, data)
-        change = process.complete(session, platform, locked, task, data, actor.user_id)
-        notify.process_ran(session, platform, locked, change)
-        audit.record(session, platform, actor, "task.completed", case_id=locked.id,
-                     detail={"task": task.spec_name, "title": task.title, "data": change.run.submitted})
+        result = complete_locked(session, platform, actor, locked, task, data)
         session.commit()
-        return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in change.run.tasks]}
+        return result
+
+
+def complete_locked(session: Session, platform: Platform, actor: Actor, locked: Case, task: HumanTask,
+                    data: dict[str, Any], **detail: Any) -> dict[str, Any]:
+    """Complete a ready task of a locked case (the caller checked who may): the run, its notices, the audit
+    row. The citizens' portal completes 回访 and 复查申请 so, for the requester who proved the case is theirs."""
+    change = process.complete(session, platform, locked, task, data, actor.user_id)
+    notify.process_ran(session, platform, locked, change)
+    audit.record(session, platform, actor, "task.completed", case_id=locked.id,
+                 detail={"task": task.spec_name, "title": task.title, "data": change.run.submitted, **detail})
+    return {"case_id": locked.id, "status": locked.status, "tasks": [t.task_id for t in change.run.tasks]}
 
 
 def supervise(platform: Platform, actor: Actor, case_id: int, note: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from app.web import (
     health,
     knowledge,
     open311,
+    portal,
     portal_faq,
 )
 from app.web.api import bp as api_bp
@@ -60,6 +61,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(calls.bp)
     app.register_blueprint(knowledge.bp)
     app.register_blueprint(portal_faq.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # signed with api_key, never the session cookie

@@ -1,5 +1,5 @@
 """Printed documents (办理转送单, 交办函, 督办通知单 and the six notices to the requester) as PDF downloads,
-and the 送达 of a notice recorded from the case page."""
+the 送达 of a notice recorded from the case page, and a case's attachments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from app.documents import kind_for_slug
 from app.documents.kinds import SLUGS
 from app.errors import NotFound
-from app.services import documents, notices
+from app.services import attachments, documents, notices
 from app.web.context import current_actor, platform
 from app.web.downloads import file_response
 
@@ -38,3 +38,10 @@ def served(case_id: int, slug: str) -> ResponseReturnValue:
     notices.serve(platform(), current_actor(), case_id, kind.key, request.form.get("method", ""))
     flash(f"已登记{kind.title}送达。", "ok")
     return redirect(url_for("pages.case_page", case_id=case_id))
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
+def attachment(case_id: int, attachment_id: int) -> Response:
+    """An attachment of the case, for whoever may read the case (404 otherwise); always a download."""
+    found = attachments.read(platform(), current_actor(), case_id, attachment_id)
+    return file_response(found.data, found.content_type, found.filename)

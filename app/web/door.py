@@ -108,9 +108,22 @@ def refuse_unstorable_text() -> None:
             raise Invalid("提交的内容含有不能保存的字符", {shown: f"「{shown}」{fault}"})
 
 
+# The forms that carry attachments: their bodies may hold ATTACHMENT_MAX_FILES files of ATTACHMENT_MAX_BYTES.
+UPLOAD_ENDPOINTS = frozenset({"portal.submit", "pages.intake_submit"})
+
+
+def allow_uploads() -> None:
+    """Raise the body cap for the forms with attachments (before anything reads the body); each file is
+    checked against ATTACHMENT_MAX_BYTES by app.services.attachments, a larger body is 413 here."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        settings = current_app.extensions["huiyin"].settings
+        request.max_content_length = settings.ATTACHMENT_MAX_BYTES * settings.ATTACHMENT_MAX_FILES + 1024 * 1024
+
+
 def install(app: Flask) -> None:
     """Before any route is added: the bounded converter and JSON provider; the text check runs first of all."""
     app.url_map.converters["int"] = BoundedIntConverter
     app.json_provider_class = BoundedJSONProvider
     app.json = BoundedJSONProvider(app)
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable_text)
+    app.before_request_funcs[None].insert(0, allow_uploads)

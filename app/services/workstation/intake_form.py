@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +14,9 @@ from app.domain.intake import MAX_ID
 from app.domain.lights import LIGHT_LABELS, Light
 from app.errors import Invalid, NotFound
 from app.models import Case, HumanTask
-from app.services import calls, intake, requesters
+from app.services import attachments, calls, intake, requesters
 from app.services.actors import Actor, require
+from app.services.attachments import Upload
 from app.services.cases import RequesterInput, task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
@@ -46,16 +47,22 @@ PAGE_FIELDS = ("kind", "channel", "category", "subject", "content", "duplicate_o
 REQUESTER_FIELDS = ("name", "phone", "id_number", "address")
 
 
-def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], key: str | None) -> dict[str, Any]:
-    """Register the intake form through the one intake validator (as the API does); Invalid carries
-    {field: Chinese message} with the page's field names (`phone`, not `requester.phone`)."""
+def register_from_form(platform: Platform, actor: Actor, form: dict[str, str], key: str | None,
+                       files: Sequence[Upload] = ()) -> dict[str, Any]:
+    """Register the intake form through the one intake validator (as the API does), with its attachments
+    (checked by content); Invalid carries {field: Chinese message} with the page's field names (`phone`,
+    not `requester.phone`)."""
     require(actor, "case.create")
     raw: dict[str, Any] = {k: form[k] for k in PAGE_FIELDS if form.get(k)}
     raw["requester"] = {k: form[k] for k in REQUESTER_FIELDS if form.get(k)}
     if form.get("anonymous"):
         raw["requester"]["anonymous"] = True
+    for flag in ("screened", "confidential"):
+        if form.get(flag):
+            raw[flag] = True
     try:
-        return intake.register(platform, actor, raw, key)
+        return intake.register(platform, actor, raw, key, files=attachments.checked(platform, files),
+                               source="intake")
     except Invalid as e:
         raise Invalid(e.message, {_page_field(k): v for k, v in e.details.items()}) from e
 

@@ -15,7 +15,14 @@ from marshmallow import Schema, fields, validate
 from app.web.api import bp
 from app.web.api.calls import CallEventSchema
 from app.web.api.pauses import PauseDecision, PauseRequest
-from app.web.api.schemas import CaseCreate, ChannelCaseCreate, Supervision, TaskComplete, TokenRequest
+from app.web.api.schemas import (
+    CaseCreate,
+    ChannelCaseCreate,
+    PortalLookup,
+    Supervision,
+    TaskComplete,
+    TokenRequest,
+)
 
 _TYPES = {fields.String: "string", fields.Integer: "integer", fields.Dict: "object", fields.Boolean: "boolean"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -92,9 +99,17 @@ RESPONSES: dict[str, dict[str, Any]] = {
                                "active": BOOL, "revoked_at": NS, "revoked_reason": NS, "status": STR})),
     "signed_out": _obj({"tokens_revoked": INT}),
     "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
-                        "due_at": NS, "light": LIGHT}),
+                        "due_at": NS, "light": LIGHT},
+                       guard={"type": "object", "nullable": True, "properties": {
+                           "code": STR, "action": {"type": "string", "enum": ["emergency", "other_channel"]},
+                           "answer": STR}}),
     "channel_registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
                                 "due_at": NS, "light": LIGHT, "token": STR}),
+    "portal_case": _obj({"number": STR, "status": STR, "status_label": STR, "subject": STR, "created_at": STR,
+                         "due_at": NS, "lead_unit": NS,
+                         "timeline": {"type": "array", "items": _obj({"at": STR, "what": STR})},
+                         "reply": {"type": "object", "nullable": True}, "may_rate": BOOL,
+                         "may_request_review": BOOL}, kind_label=STR, guard={"type": "object", "nullable": True}),
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
     "pause": PAUSE,
@@ -243,6 +258,9 @@ def _paths() -> dict[str, Any]:
         "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌(按地址、按工号限流,429 + Retry-After)", "token",
                                            body=_json(TokenRequest()), ok="201", errors=("423",), security=[])},
         "/api/v1/me": {"get": _op("当前令牌代表的用户", "me")},
+        "/api/v1/portal/lookup": {"post": _op(
+            "公众查询(无需令牌):受理号 + 查询码 → 状态与公开的办理过程;受理号不存在与查询码错误同为 404",
+            "portal_case", body=_json(PortalLookup()), security=[])},
         "/api/v1/me/tokens": {"get": _op("本人的令牌(含已失效的,从不含令牌本身),新的在前", "own_tokens")},
         "/api/v1/me/tokens/{id}": {"delete": _op("撤销本人的一个令牌(他人的令牌答 404)", "", ok="204",
                                                  params=[_param("id", "path", ID)])},

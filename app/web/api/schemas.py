@@ -114,6 +114,13 @@ class ChannelCaseCreate(CaseCreate):
     channel = text(_limit("channel"), required=False)
 
 
+class PortalLookup(Schema):
+    """POST /api/v1/portal/lookup: a citizen's 受理号 and 查询码."""
+
+    number = text(40)
+    query_code = text(20)
+
+
 class TaskComplete(Schema):
     data = fields.Dict(required=True, error_messages=REQUIRED)
 

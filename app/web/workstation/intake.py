@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.errors import Invalid
 from app.services import workstation
+from app.services.attachments import Upload
 from app.web.api.schemas import load
 from app.web.context import current_actor, platform
 from app.web.workstation.blueprint import bp
@@ -30,8 +31,11 @@ FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address"
 
 
 def _form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> ResponseReturnValue:
+    settings = platform().settings
     return render_template("intake.html", refs=workstation.reference(platform()), v=values, errors=errors,
-                           key=values.get("request_key") or secrets.token_urlsafe(16)), status
+                           key=values.get("request_key") or secrets.token_urlsafe(16),
+                           max_files=settings.ATTACHMENT_MAX_FILES,
+                           max_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)), status
 
 
 @bp.get("/intake")
@@ -45,10 +49,12 @@ def intake_form() -> ResponseReturnValue:
 @bp.post("/intake")
 def intake_submit() -> ResponseReturnValue:
     """Register; the form's one-time key makes a double click or a refresh answer the same case."""
-    values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "duplicate_of", "call_id", "request_key",
-                                                   "knowledge_entry")}
+    values = {k: request.form.get(k, "") for k in (*FIELDS, "anonymous", "screened", "confidential", "duplicate_of",
+                                                   "call_id", "request_key", "knowledge_entry")}
+    files = [Upload(f.filename or "", f.read()) for f in request.files.getlist("attachments") if f.filename]
     try:
-        result = workstation.register_from_form(platform(), current_actor(), values, values["request_key"] or None)
+        result = workstation.register_from_form(platform(), current_actor(), values, values["request_key"] or None,
+                                                files)
     except Invalid as e:
         errors = e.details or {"__all__": e.message}
         return _form(values, errors, 422)
