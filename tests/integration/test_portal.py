@@ -235,3 +235,38 @@ def test_intake_guards_answer_and_record_without_dispatch(client, demo, content,
         assert guard["action"] in ("emergency", "other_channel")
     api = Api(client.application.test_client())
     assert api.case(case.id)["tasks"] == []
+
+
+def intake_page(client: Any, **fields: Any) -> Any:
+    csrf = csrf_token_of(client.get("/intake").get_data(as_text=True))
+    form = {"csrf_token": csrf, "request_key": "", "kind": "complaint", "channel": "phone", "subject": "厨房起火",
+            "content": "楼下饭店厨房着火了", "name": "张三", "phone": "13800138000", **fields}
+    return client.post("/intake", data=form, content_type="multipart/form-data")
+
+
+def test_the_agent_page_tells_the_emergency_number_unless_the_agent_screened_it(client, demo, auth):
+    auth.login("agent01")
+    told = intake_page(client).get_data(as_text=True)
+    assert "119" in told and "不派单" in told
+    registered = intake_page(client, screened="1").get_data(as_text=True)
+    assert "登记成功" in registered
+    with demo.db.reading() as session:
+        assert [c.status for c in session.scalars(select(Case).order_by(Case.id))] == ["transferred", "registered"]
+
+
+def test_a_staff_attachment_is_listed_and_read_only_by_readers_of_the_case(client, demo, auth):
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(png, "PNG")
+    auth.login("agent01")
+    done = intake_page(client, subject="路灯不亮", content="小区路灯坏了",
+                       attachments=[(io.BytesIO(png.getvalue()), "灯.png")])
+    assert done.status_code == 200, done.get_data(as_text=True)[:1500]
+    with demo.db.reading() as session:
+        case_id, attachment_id = session.execute(select(Attachment.case_id, Attachment.id)).one()
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "灯.png" in page
+    got = client.get(f"/cases/{case_id}/attachments/{attachment_id}")
+    assert got.status_code == 200 and got.mimetype == "image/png" and "attachment" in got.headers["Content-Disposition"]
+    auth.logout()
+    auth.login("cg01")  # a unit the case was never sent to
+    assert client.get(f"/cases/{case_id}/attachments/{attachment_id}").status_code == 404
