@@ -44,7 +44,7 @@ LEGACY_CODES: dict[str, str] = {
 ANSWERED = frozenset({FOLLOW_UP, REPLIED})
 
 # Nothing more will be done: the case is over (a 回访 or 复查 can still follow an answered one, so those stay open).
-FINISHED = frozenset({CLOSED, ARCHIVED, REJECTED, TERMINATED})
+FINISHED = frozenset({CLOSED, ARCHIVED, REJECTED, TERMINATED, TRANSFERRED, REDIRECTED})
 
 
 def status_code(value: str) -> str:

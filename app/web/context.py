@@ -17,10 +17,10 @@ from app.services.platform import Platform
 F = TypeVar("F", bound=Callable[..., Any])
 OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi", "api.portal_lookup",
                   "portal_faq.faq", "portal_faq.faq_entry", "portal_faq.faq_suggest"}  # 常见问题, rate-limited
-OPEN_BLUEPRINTS = {"portal"}  # the citizens' portal: no sign-in, rate-limited, CSRF on its forms
 PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
-# Open to everyone, and never read a session cookie: GeoReport v2 (GET public, POST signed with api_key).
-OPEN_BLUEPRINTS = {"open311"}
+# Open to everyone, and never read a staff session: GeoReport v2 (GET public, POST signed with api_key) and the
+# citizens' portal (rate-limited, CSRF on its forms; its own proof of a case in the signed cookie).
+OPEN_BLUEPRINTS = {"open311", "portal"}
 
 
 def platform() -> Platform:
@@ -60,7 +60,7 @@ def load_actor() -> Response | None:
         if g.actor is None:
             session.clear()
     endpoint = request.endpoint or ""
-    if endpoint in OPEN_ENDPOINTS or request.blueprint in OPEN_BLUEPRINTS:
+    if endpoint in OPEN_ENDPOINTS:
         return None
     if g.actor is None:
         return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))

@@ -12,7 +12,7 @@ import secrets
 import time
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.errors import Conflict, HuiyinError, Invalid, NotFound
@@ -23,6 +23,13 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 PROOF_HOURS = 2
 SUBMIT_FIELDS = ("kind", "category", "subject", "content", "name", "phone", "id_number", "address", "location",
                  "area", "lat", "lng")
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """A citizen's case, 查询码 or reply may be on the page: no cache keeps a copy (a shared phone, a proxy)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.errorhandler(HuiyinError)
