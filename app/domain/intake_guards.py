@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACTIONS", "DEFAULT_RULES", "GuardRule", "guard_for", "rule_errors", "rules_from"]
+__all__ = ["ACTIONS", "ANSWERED_KINDS", "DEFAULT_RULES", "GuardRule", "guard_for", "rule_errors", "rules_from"]
 
 ACTIONS = ("emergency", "other_channel")
 
@@ -35,12 +35,37 @@ def _norm(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).lower()
 
 
-def guard_for(texts: Iterable[str | None], rules: Sequence[GuardRule]) -> GuardRule | None:
-    """The first rule (emergencies first) a keyword of which occurs in the texts, or None."""
+# Words that make what follows a risk or a supposition, not an event ("存在火灾隐患", "万一着火", "以免起火"):
+# a keyword right after one of them, or right before 隐患, does not trigger an emergency.
+_SUPPOSING = ("万一", "以免", "防止", "避免", "如果", "一旦", "容易", "可能", "担心", "预防", "防范", "存在")
+_RISK_AFTER = ("隐患", "风险", "演练", "宣传")
+
+
+def _occurs(text: str, keyword: str, *, factual: bool) -> bool:
+    start = text.find(keyword)
+    while start >= 0:
+        before, after = text[max(0, start - 4):start], text[start + len(keyword):start + len(keyword) + 2]
+        if not factual or not (any(w in before for w in _SUPPOSING) or after.startswith(_RISK_AFTER)):
+            return True
+        start = text.find(keyword, start + 1)
+    return False
+
+
+ANSWERED_KINDS = frozenset({"consultation"})  # a question about a court or an arbitration is answered, not redirected
+
+
+def guard_for(texts: Iterable[str | None], rules: Sequence[GuardRule], kind: str | None = None) -> GuardRule | None:
+    """The first rule (emergencies first) a keyword of which occurs in the texts, or None. An emergency
+    keyword counts only as an event: not after 万一/以免/存在 …, nor before 隐患 (a fire *hazard* is an
+    ordinary appeal for the fire brigade's inspection, not a 119 call). A 咨询 (`ANSWERED_KINDS`) meets only
+    the emergency rules: "劳动仲裁要钱吗" is a question the hotline answers."""
     joined = _norm(" ".join(t for t in texts if t))
     ordered = sorted(rules, key=lambda r: ACTIONS.index(r.action) if r.action in ACTIONS else len(ACTIONS))
     for rule in ordered:
-        if any(k and _norm(k) in joined for k in rule.keywords):
+        factual = rule.action == "emergency"
+        if not factual and kind in ANSWERED_KINDS:
+            continue
+        if any(k and _occurs(joined, _norm(k), factual=factual) for k in rule.keywords):
             return rule
     return None
 
@@ -75,7 +100,8 @@ def rule_errors(value: Any) -> str | None:
 
 
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {"code": "fire", "action": "emergency", "keywords": ["着火", "失火", "起火", "火灾", "烧起来了", "火警"],
+    {"code": "fire", "action": "emergency",
+     "keywords": ["着火了", "失火了", "起火了", "烧起来了", "发生火灾", "火灾现场", "大火"],
      "answer": "您反映的是火警等紧急情况,请立即拨打 119 火警电话。本次诉求已记录为转紧急热线,不再派单办理。"},
     {"code": "injury", "action": "emergency",
      "keywords": ["有人受伤", "受伤流血", "昏迷", "晕倒在地", "心脏骤停", "急救", "救护车"],

@@ -95,7 +95,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
                 return _replay(session, platform, earlier, body_hash, data)
             guard = None if data.screened else guard_for(
-                (data.subject, data.content), rules_from(get_setting(session, "intake.guards")))
+                (data.subject, data.content), rules_from(get_setting(session, "intake.guards")), data.kind)
             if guard is not None:
                 case, version = _record_guarded(session, platform, actor, data, guard), 0
             else:
