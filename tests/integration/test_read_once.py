@@ -1,0 +1,50 @@
+"""What a page reads once per transaction (`app.db.remembered`) is never stale: a write in the same
+transaction is read back, and the next transaction reads afresh (an administrator's rename acts at once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, select, update
+
+from app.models import DictionaryEntry, Unit
+from app.services import dictionary
+from app.services.platform import Platform
+from app.services.units import every_unit
+
+
+def _counting(platform: Platform) -> list[str]:
+    seen: list[str] = []
+    event.listen(platform.db.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *_: seen.append(statement)
+                 if statement.startswith("SELECT") and "FROM dictionary_entry" in statement else None)
+    return seen
+
+
+def test_a_list_is_read_once_per_transaction_and_afresh_after_it(demo: Platform):
+    seen = _counting(demo)
+    with demo.db.reading() as session:
+        dictionary.preload(session, "kind", "channel")
+        kinds, channels = dictionary.labels(session, "kind"), dictionary.labels(session, "channel")
+        assert dictionary.label(session, "kind", "complaint") == kinds["complaint"] == "投诉"
+        assert channels
+    assert len(seen) == 1
+    with demo.db.unit_of_work() as session:
+        session.execute(update(DictionaryEntry).where(DictionaryEntry.kind == "kind",
+                                                      DictionaryEntry.code == "complaint").values(label="投诉件"))
+        session.commit()
+    with demo.db.reading() as session:
+        assert dictionary.labels(session, "kind")["complaint"] == "投诉件"  # the next request reads the new words
+    assert len(seen) == 2
+
+
+def test_a_write_in_the_same_transaction_is_read_back(demo: Platform):
+    with demo.db.unit_of_work() as session:
+        assert dictionary.labels(session, "kind")["complaint"] == "投诉"
+        entry = session.scalars(select(DictionaryEntry).where(DictionaryEntry.kind == "kind",
+                                                              DictionaryEntry.code == "complaint")).one()
+        entry.label = "投诉件"  # pending, not yet flushed
+        assert dictionary.labels(session, "kind")["complaint"] == "投诉件"
+        session.execute(update(DictionaryEntry).where(DictionaryEntry.id == entry.id).values(label="投诉(改)"))
+        assert dictionary.label(session, "kind", "complaint") == "投诉(改)"  # an UPDATE forgets what was read
+        before = len(every_unit(session))
+        session.add(Unit(code="new", name="新单位", kind="section", path="/x/", active=True))
+        assert len(every_unit(session)) == before + 1
