@@ -121,7 +121,10 @@ def check_migration(old_spec_json: str, new_spec_json: str, state_json: str, now
     _old, workflow = _load(old_spec_json, state_json, now)
     if workflow.completed:
         return MigrationCheck(False, "流程已结束", ())
-    _found, problems = _diffs(workflow, load_specs(new_spec_json))
+    try:
+        _found, problems = _diffs(workflow, load_specs(new_spec_json))
+    except Exception as exc:  # a shape SpiffWorkflow's diff cannot align: say so, never fail the listing
+        problems = [f"无法比较两个版本（{type(exc).__name__}）"]
     return MigrationCheck(not problems, "；".join(problems), _standing(workflow))
 
 
@@ -135,13 +138,19 @@ def migrate_case(old_spec_json: str, new_spec_json: str, state_json: str, now: d
     if workflow.completed:
         raise MigrationRefused("流程已结束")
     new = load_specs(new_spec_json)
-    found, problems = _diffs(workflow, new)
+    try:
+        found, problems = _diffs(workflow, new)
+    except Exception as exc:
+        raise MigrationRefused(f"无法比较两个版本（{type(exc).__name__}）") from exc
     if problems:
         raise MigrationRefused("；".join(problems))
     timers = {t.id: (t.task_spec.name, dict(t.internal_data)) for t in all_tasks(workflow)
               if t.state == TaskState.WAITING and "event_value" in t.internal_data}
-    for owner, target, diff in found:
-        migrate_workflow(diff, owner, target)
+    try:
+        for owner, target, diff in found:
+            migrate_workflow(diff, owner, target)
+    except Exception as exc:  # the workflow is discarded: nothing of the attempt is saved
+        raise MigrationRefused(f"迁移失败（{type(exc).__name__}：{exc}）") from exc
     workflow.subprocess_specs = dict(new.subprocess_specs)
     for task in all_tasks(workflow):  # a timer set before the move keeps its time
         kept = timers.get(task.id)

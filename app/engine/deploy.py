@@ -113,7 +113,9 @@ def _refusal(exc: ValidationException, root: Any, filename: str) -> DefinitionIn
     line = getattr(exc, "line_number", "")
     where = f"（第 {line} 行）" if line else ""
     reason = str(exc.args[0] if exc.args else exc)
-    return DefinitionInvalid(element, f"流程定义无效{where}：{_SPIFF_MESSAGES.get(reason, reason)}")
+    words = _SPIFF_MESSAGES.get(reason) or next(
+        (chinese for english, chinese in _SPIFF_PREFIXES if reason.startswith(english)), reason)
+    return DefinitionInvalid(element, f"流程定义无效{where}：{words}")
 
 
 def _check_flows(root: Any) -> None:
@@ -128,6 +130,8 @@ def _check_flows(root: Any) -> None:
 
 
 _SPIFF_MESSAGES = {"No start event found": "流程没有开始事件"}
+_SPIFF_PREFIXES = (("Multiple outgoing flows are not supported",
+                    "任务不能有多条出口顺序流（隐式分支）；请用网关明确分支"),)
 PYTHON_FORMATS = frozenset(("", "python", "python3", "text/python", "text/x-python", "application/x-python"))
 
 
@@ -320,7 +324,40 @@ def check_definition(
                                    checks)
     except DefinitionInvalid as exc:
         return None, [Issue.of(exc)]
-    return compiled, [*(checks.issues or []), *_warnings(specs)]
+    return compiled, [*(checks.issues or []), *_warnings(specs), *_flow_warnings(bpmn_xml)]
+
+
+_NO_INCOMING = frozenset(("startEvent", "boundaryEvent", "laneSet", "lane", "sequenceFlow", "textAnnotation",
+                          "association", "dataObject", "dataObjectReference", "dataStoreReference", "documentation",
+                          "extensionElements", "ioSpecification", "property", "group", "category"))
+_SPLITS = frozenset(("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+                     "complexGateway"))
+
+
+def _flow_warnings(bpmn_xml: bytes) -> list[Issue]:
+    """What bpmnlint also says in the browser: an element nothing leads to, and a task that splits the flow
+    without a gateway (every outgoing flow runs: usually not what was meant)."""
+    root = parse_xml(bpmn_xml, "definition")
+    found = []
+    for scope in root.xpath(".//bpmn:process | .//bpmn:subProcess", namespaces=_BPMN_NS):
+        flows = scope.xpath("./bpmn:sequenceFlow", namespaces=_BPMN_NS)
+        targets = {f.get("targetRef") for f in flows}
+        sources: dict[str, int] = {}
+        for flow in flows:
+            sources[flow.get("sourceRef")] = sources.get(flow.get("sourceRef"), 0) + 1
+        event_started = scope.get("triggeredByEvent") == "true"
+        for node in scope:
+            if not isinstance(node.tag, str) or not node.get("id"):
+                continue
+            kind = etree.QName(node).localname
+            if kind in _NO_INCOMING or (event_started and kind == "startEvent"):
+                continue
+            if node.get("id") not in targets and not (kind == "subProcess" and node.get("triggeredByEvent") == "true"):
+                found.append(Issue(node.get("id"), "没有任何顺序流指向该元素，它永远不会执行", severity="warning"))
+            if kind not in _SPLITS and sources.get(node.get("id"), 0) > 1:
+                found.append(Issue(node.get("id"), "该元素有多条出口顺序流却不是网关（隐式并行分支）；请用网关明确分支",
+                                   severity="warning"))
+    return found
 
 
 def _warnings(specs: list[Any]) -> list[Issue]:

@@ -45,6 +45,7 @@ class DryStep:
     at: datetime  # when it was reached, on the simulated clock
     answers: dict[str, Any] = field(default_factory=dict)
     done: bool = True  # False: the run stopped with it waiting
+    timers: tuple[tuple[str, datetime], ...] = ()  # timers waiting when it was reached (e.g. a boundary 催办)
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,11 @@ def _waiting(workflow: Any) -> tuple[str, list[str]]:
     return ("message" if messages else "waiting"), messages
 
 
-def _step(task: ReadyTask, status: str, at: datetime, answers: dict[str, Any], done: bool) -> DryStep:
+def _step(task: ReadyTask, status: str, at: datetime, answers: dict[str, Any], done: bool,
+          workflow: Any) -> DryStep:
+    timers = tuple((t.spec_name, t.fire_at) for t in due_timers(workflow))
     return DryStep("user", task.spec_name, task.title, task.role, task.unit_id, task.deadline_rule, status or None,
-                   at, answers, done)
+                   at, answers, done, timers)
 
 
 def dry_run(spec_json: str, start_data: dict[str, Any], answers: dict[str, Any], now: datetime, *,
@@ -195,7 +198,7 @@ def dry_run(spec_json: str, start_data: dict[str, Any], answers: dict[str, Any],
             current = ready[0]
             status = case_status(workflow, specs.order)
             if stop_at is not None and current.spec_name == stop_at:
-                steps.extend(_step(t, status, clock, {}, False) for t in ready)
+                steps.extend(_step(t, status, clock, {}, False, workflow) for t in ready)
                 return stop("stop_at", [t.spec_name for t in ready])
             if sum(1 for s in steps if s.kind == "user") >= max_steps:
                 errors.append({"element": current.spec_name,
@@ -208,16 +211,17 @@ def dry_run(spec_json: str, start_data: dict[str, Any], answers: dict[str, Any],
             try:
                 cleaned = _fill(schema, given, unit_id, task.data)
             except FormInvalid as exc:
-                steps.append(_step(current, status, clock, given, False))
+                steps.append(_step(current, status, clock, given, False, workflow))
                 errors.append({"element": current.spec_name, "message": "表单答案不符合表单要求",
                                "fields": exc.errors})
                 return stop("error", [current.spec_name])
             except FormBroken as exc:
-                steps.append(_step(current, status, clock, given, False))
+                steps.append(_step(current, status, clock, given, False, workflow))
                 errors.append({"element": current.spec_name, "message": f"表单无法使用：{exc}"})
                 return stop("error", [current.spec_name])
-            steps.append(_step(current, status, clock, cleaned, True))
+            steps.append(_step(current, status, clock, cleaned, True, workflow))
             tracker.element = current.spec_name
+            tracker.path.append(current.spec_name)
             task.data.update(cleaned)
             task.run()
             _advance(workflow, tracker)

@@ -347,7 +347,11 @@ def script_problems(source: str, mode: Literal["eval", "exec"]) -> list[ScriptPr
     try:
         tree = ast.parse(text, mode=mode)
     except SyntaxError as exc:
-        return [ScriptProblem(exc.lineno, exc.offset, f"语法错误：{exc.msg}")]
+        column = exc.offset
+        if exc.lineno and not column:  # reported at no column: the end of its line (e.g. `kind ==`)
+            lines = text.splitlines() or [""]
+            column = len(lines[min(exc.lineno, len(lines)) - 1]) + 1
+        return [ScriptProblem(exc.lineno, column, f"语法错误：{exc.msg}")]
     except (ValueError, TypeError):
         return [ScriptProblem(None, None, refused)]
     locator = _Locating()

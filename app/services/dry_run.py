@@ -86,7 +86,8 @@ def _steps(session: Session, run: engine.DryRun, started: datetime) -> list[dict
                       "unit_id": step.unit_id if isinstance(step.unit_id, int) else None,
                       "rule": step.rule, "due_at": due, "no_due_reason": why, "status": step.status,
                       "status_label": statuses.get(step.status or "", step.status or ""), "at": at.isoformat(),
-                      "answers": step.answers, "done": step.done})
+                      "answers": step.answers, "done": step.done,
+                      "timers": [{"element": name, "fire_at": _naive(when).isoformat()} for name, when in step.timers]})
         if step.done:
             done_at[step.task] = at
     return shown

@@ -12,15 +12,22 @@ from sqlalchemy import select
 
 from app import engine
 from app.clock import LOCAL_TZ
+from app.domain.deadlines import COUNTED_FROM, UNIT_LABELS
+from app.domain.roles import ROLES
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import DefinitionDraft
-from app.services import audit
+from app.models import DeadlineRule, DefinitionDraft, ProcessDefinition
+from app.services import audit, dictionary
 from app.services.actors import Actor
 from app.services.definition_files import MAX_BPMN_BYTES, MAX_FORM_BYTES
+from app.services.definitions import START_VARIABLES, TASK_ROLES
 from app.services.platform import Platform
 
 MAX_DRAFT_FORMS = 100
 MAX_SCRIPT = 20_000
+# The messages the platform sends into a running case (services/tasks.py `supervise`), with the variable the
+# payload lands in: a process may wait only for these (a message nobody sends would stop it for ever).
+MESSAGES = ({"name": "supervise", "label": "督办", "variable": "supervision",
+             "payload": ["supervision_note", "supervised_by"]},)
 
 
 def _require(actor: Actor) -> int:
@@ -139,3 +146,30 @@ def timer_preview(platform: Platform, actor: Actor, kind: str, value: Any) -> di
 
 def _local(at: datetime | None) -> str | None:
     return at.astimezone(LOCAL_TZ).replace(tzinfo=None).isoformat() if at is not None else None
+
+
+def choices(platform: Platform, actor: Actor, key: str | None = None) -> dict[str, Any]:
+    """What the properties panel offers instead of typed XML: lanes' roles, deadline rules with their text
+    and legal basis, status codes with their words, the messages the platform sends, the unit variables and
+    the forms of `key`'s latest version."""
+    _require(actor)
+    with platform.db.reading() as session:
+        rules = session.scalars(select(DeadlineRule).order_by(DeadlineRule.key)).all()
+        statuses = dictionary.status_labels(session)
+        latest = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                .order_by(ProcessDefinition.version.desc()).limit(1)) if key else None
+        forms: dict[str, Any] = json.loads(latest.forms_json) if latest is not None else {}
+    fields = sorted({name for schema in forms.values() for name in (schema.get("properties") or {})
+                     if name.endswith("_unit_id")})
+    return {
+        "roles": [{"code": code, "label": ROLES[code]} for code in ROLES if code in TASK_ROLES],
+        "rules": [{"key": r.key, "name": r.name, "limit": f"{r.amount}{UNIT_LABELS.get(r.unit, r.unit)}",
+                   "counted_from": r.counted_from, "legal_basis": r.legal_basis,
+                   "text": f"{r.name}：{r.amount}{UNIT_LABELS.get(r.unit, r.unit)}，"
+                           f"自{COUNTED_FROM.get(r.counted_from, r.counted_from)}起算"} for r in rules],
+        "statuses": [{"code": code, "label": label} for code, label in statuses.items()],
+        "messages": list(MESSAGES),
+        "unit_variables": sorted({*(v for v in START_VARIABLES if v.endswith("_unit_id")), *fields}),
+        "start_variables": list(START_VARIABLES),
+        "forms": [{"name": name, "title": schema.get("title") or name} for name, schema in sorted(forms.items())],
+    }

@@ -130,6 +130,7 @@ def test_the_dry_run_of_hotline_order_shows_each_step_with_its_due_date_and_chan
     assert sign_for["rule"] == "hotline.accept" and sign_for["due_at"] is not None
     assert body["steps"][3]["rule"] == "hotline.complaint" and body["steps"][3]["due_at"] > sign_for["due_at"]
     assert body["stopped_at"]["reason"] == "end" and "end_archived" in body["path"]
+    assert body["path"].index("accept") < body["path"].index("sign_for") < body["path"].index("end_archived")
     assert row_counts(demo) == before
 
 
@@ -302,3 +303,56 @@ def test_only_a_system_administrator_may_use_the_modeler_api(api, user):
         assert api.call(user, method, path, **extra).status_code == 403, path
     for path in ("/definitions/check", "/definitions/dry-run", "/definitions/import"):
         assert upload(api, path, hotline_xml().encode(), user=user).status_code == 403, path
+
+
+WAIT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="x">
+  <bpmn:process id="timed_wait" name="等待一天" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="l" name="dispatcher"><bpmn:flowNodeRef>accept</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>again</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="accept" name="受理">%(props)s</bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="wait" name="等一天">
+      <bpmn:timerEventDefinition id="wait_def"><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="again" name="再次受理">%(props)s</bpmn:userTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="accept"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="again"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="again" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+PROPS = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
+         'value="sign_for.json"/><spiffworkflow:property name="unitVariable" value="centre_unit_id"/>'
+         '<spiffworkflow:property name="deadlineRule" value="hotline.centre_intake"/>'
+         '</spiffworkflow:properties></bpmn:extensionElements>')
+
+
+def test_a_dry_run_stops_at_a_timer_or_fires_it_on_its_clock(api):
+    from modeler_drafts import ROOT
+
+    form = {"sign_for.json": (ROOT / "forms" / "sign_for.json").read_bytes()}
+    bpmn = (WAIT % {"props": PROPS}).encode()
+    stopped = upload(api, "/definitions/dry-run", bpmn, forms=form).get_json()
+    assert [s["task"] for s in stopped["steps"]] == ["accept"], stopped
+    assert stopped["stopped_at"]["reason"] == "timer" and stopped["stopped_at"]["elements"] == ["wait"]
+    fired = upload(api, "/definitions/dry-run", bpmn, forms=form, fire_timers="1").get_json()
+    assert [(s["kind"], s["task"]) for s in fired["steps"]] == [("user", "accept"), ("timer", "wait"),
+                                                                 ("user", "again")], fired
+    assert fired["steps"][1]["at"] == "2026-11-26T09:00:00" and fired["steps"][2]["at"] > "2026-11-26T09:00:00"
+    assert fired["steps"][0]["due_at"] is not None and fired["steps"][2]["due_at"] >= fired["steps"][0]["due_at"]
+    assert fired["stopped_at"]["reason"] == "end"
+
+
+def test_the_properties_panel_gets_its_choices_from_the_server(api):
+    body = api.call("sysadmin", "GET", "/definitions/choices", query_string={"key": "hotline_order"}).get_json()
+    assert {r["code"] for r in body["roles"]} == {"agent", "handler", "leader", "dispatcher"}
+    complaint = next(r for r in body["rules"] if r["key"] == "hotline.complaint")
+    assert complaint["legal_basis"] and complaint["limit"].endswith("工作日")
+    assert {"code": "handling", "label": "办理中"} in body["statuses"] or any(
+        s["code"] == "handling" for s in body["statuses"])
+    assert [m["name"] for m in body["messages"]] == ["supervise"]
+    assert "lead_unit_id" in body["unit_variables"] and "sign_for.json" in [f["name"] for f in body["forms"]]
+    assert api.call("cg01", "GET", "/definitions/choices").status_code == 403

@@ -150,6 +150,12 @@ def run_dry() -> ResponseReturnValue:
                                    fire_timers=fire, stop_at=request.form.get("stop_at") or None))
 
 
+@bp.get("/definitions/choices")
+def choices() -> ResponseReturnValue:
+    """What the modeler's properties panel offers (roles, rules, statuses, messages, unit variables, forms)."""
+    return jsonify(modeler.choices(platform(), current_actor(), request.args.get("key") or None))
+
+
 @bp.post("/definitions/check-script")
 def check_script() -> ResponseReturnValue:
     body = load(ScriptCheck())

@@ -91,7 +91,8 @@ KNOWLEDGE_ITEM = _obj({"id": INT, "title": STR, "answer": STR, "unit": STR, "sco
 ISSUE = _obj({"element": STR, "message": STR, "line": NI, "column": NI})
 DRY_STEP = _obj({"kind": {"type": "string", "enum": ["user", "timer"]}, "task": STR, "title": STR, "lane": STR,
                  "unit": NS, "unit_id": NI, "rule": NS, "due_at": NS, "no_due_reason": NS, "status": NS,
-                 "status_label": STR, "at": STR, "answers": OBJ, "done": BOOL})
+                 "status_label": STR, "at": STR, "answers": OBJ, "done": BOOL,
+                 "timers": {"type": "array", "items": _obj({"element": STR, "fire_at": STR})}})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -156,6 +157,14 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "script_checked": _obj({"ok": BOOL, "errors": {"type": "array", "items": _obj({"line": NI, "column": NI,
                                                                                   "message": STR})}}),
     "timer_preview": _obj({"words": STR, "at": NS, "expression": STR}),
+    "choices": _obj({"roles": {"type": "array", "items": _obj({"code": STR, "label": STR})},
+                     "rules": {"type": "array", "items": _obj({"key": STR, "name": STR, "limit": STR,
+                                                               "counted_from": STR, "legal_basis": STR, "text": STR})},
+                     "statuses": {"type": "array", "items": _obj({"code": STR, "label": STR})},
+                     "messages": {"type": "array", "items": _obj({"name": STR, "label": STR, "variable": STR})},
+                     "unit_variables": {"type": "array", "items": STR},
+                     "start_variables": {"type": "array", "items": STR},
+                     "forms": {"type": "array", "items": _obj({"name": STR, "title": STR})}}),
     "definition_diff": _obj({"key": STR, "from": INT, "to": INT, "added": {"type": "array", "items": STR},
                              "removed": {"type": "array", "items": STR}, "changed": {"type": "array", "items": STR},
                              "changes": OBJ}),
@@ -370,6 +379,9 @@ def _paths() -> dict[str, Any]:
         "/api/v1/definitions/dry-run": {"post": _op(
             "试运行草稿(内存中运行,不建件、不写库):各步骤的泳道、单位、按工作日历的到期时间、状态,停在何处",
             "dry_run", body=dry_upload)},
+        "/api/v1/definitions/choices": {"get": _op(
+            "建模器属性面板的选项:泳道角色、时限规则(含说明与依据)、状态编码与名称、平台发送的消息、单位变量、表单",
+            "choices", params=_query("key"))},
         "/api/v1/definitions/check-script": {"post": _op(
             "受限 Python 脚本(exec)或条件表达式(eval)的编译检查,错误给出行列", "script_checked",
             body=_json(_obj({"source": STR}, mode={"type": "string", "enum": ["exec", "eval"]})))},
