@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Float, ForeignKey, LargeBinary, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, LargeBinary, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
@@ -60,7 +60,19 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     accepted_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What reports count, mirrored from the process data by app/services/process.py (never read from labels).
+    responded_at: Mapped[datetime | None]  # the lead unit first completed a step of its own (签收/办理)
+    replied_at: Mapped[datetime | None]  # the requester was first answered (status 已答复/待回访)
+    replied_on_time: Mapped[bool | None]  # answered before the step's due time
+    accepted_on_time: Mapped[bool | None]  # given a lead unit before the centre's intake step was due
+    followed_up_at: Mapped[datetime | None]  # the last 回访 (satisfaction recorded)
+    satisfaction: Mapped[str | None] = mapped_column(String(20))  # satisfied, basically_satisfied, unsatisfied
+    resolved: Mapped[bool | None]
+    return_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    extension_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    supervision_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     requester: Mapped[Requester] = relationship(lazy="joined")
     assisting_units: Mapped[list[Unit]] = relationship(secondary=case_assisting_unit)

@@ -15,7 +15,7 @@ from app import engine
 from app.clock import LOCAL_TZ
 from app.domain.calendar import WorkCalendar
 from app.domain.masking import SENSITIVE_KINDS
-from app.domain.statuses import status_code
+from app.domain.statuses import ANSWERED, status_code
 from app.errors import Conflict, HuiyinError, Invalid, NotFound
 from app.models import (
     Case,
@@ -38,6 +38,9 @@ UNIT_FIELDS = {"lead_unit_id": "承办单位", "assisting_unit_ids": "协办单�
                "re_review_unit_id": "复核单位"}
 
 
+SUPERVISE_MESSAGE = "supervise"  # the message a 督办 sends (app/services/tasks.py)
+COUNTERS = ("return_count", "reopen_count", "extension_count")  # process variables mirrored onto the case
+SATISFACTION_CODES = frozenset({"satisfied", "basically_satisfied", "unsatisfied"})  # forms/follow_up.json
 UNSTARTED = "unstarted"  # serializer_version of a case whose process never started; state_json = its start data
 
 
@@ -122,6 +125,8 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.complete_task, spec_json, state.state_json, task.id, form_data,
                        engine_now(platform))
+    if case.responded_at is None and case.lead_unit_id is not None and task.unit_id == case.lead_unit_id:
+        case.responded_at = now  # 响应: the lead unit acted on the case for the first time
     return save(session, platform, case, state, run)
 
 
@@ -130,6 +135,8 @@ def send_message(session: Session, platform: Platform, case: Case, name: str,
     state, spec_json = load_state(session, case)
     run = _engine_call(engine.send_message, spec_json, state.state_json, name, payload,
                        engine_now(platform))
+    if name == SUPERVISE_MESSAGE:
+        case.supervision_count = (case.supervision_count or 0) + 1
     return save(session, platform, case, state, run)
 
 
@@ -206,6 +213,27 @@ def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datet
                         [{"case_id": case.id, "unit_id": u} for u in sorted(assisting - current)])
     if run.finished and case.closed_at is None:
         case.closed_at = now
+    _mirror_outcome(case, run, now)
+
+
+def _mirror_outcome(case: Case, run: engine.EngineRun, now: datetime) -> None:
+    """What reports count (answered, on time, 回访 result, returns/reopens/extensions) as columns, so a
+    monthly report is a query over cases, not a walk through a million engine states. Read from the
+    process data the definition sets and the status code it names — never from labels."""
+    if case.accepted_on_time is None and case.accepted_at is not None:
+        case.accepted_on_time = case.due_at is None or case.accepted_at <= case.due_at
+    if case.replied_at is None and (case.status in ANSWERED or run.data.get("handling_outcome") == "direct_reply"):
+        case.replied_at = now
+        case.replied_on_time = case.due_at is None or now <= case.due_at  # due_at: the step just completed
+    satisfaction = run.data.get("satisfaction")
+    if isinstance(satisfaction, str) and satisfaction in SATISFACTION_CODES and "resolved" in run.submitted:
+        case.satisfaction = satisfaction
+        case.resolved = bool(run.data.get("resolved"))
+        case.followed_up_at = now
+    for name in COUNTERS:
+        value = run.data.get(name)
+        if _is_id(value) or value == 0:
+            setattr(case, name, value)
 
 
 def _reclassify(session: Session, platform: Platform, case: Case, run: engine.EngineRun) -> None:
