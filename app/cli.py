@@ -51,6 +51,9 @@ def register_cli(app: Flask) -> None:
     from app.cli_channels import channels_group
 
     app.cli.add_command(channels_group)
+    from app.cli_definitions import definitions_group
+
+    app.cli.add_command(definitions_group)
 
 
 @click.command("db-upgrade")

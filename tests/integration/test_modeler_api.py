@@ -356,3 +356,17 @@ def test_the_properties_panel_gets_its_choices_from_the_server(api):
     assert [m["name"] for m in body["messages"]] == ["supervise"]
     assert "lead_unit_id" in body["unit_variables"] and "sign_for.json" in [f["name"] for f in body["forms"]]
     assert api.call("cg01", "GET", "/definitions/choices").status_code == 403
+
+
+def test_the_console_lists_moves_and_undoes_as_the_api_does(app, api, units):
+    waiting = to_sign_for(api, units)
+    deploy_v2(api)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["definitions", "migrations", "hotline_order", "--to", "2"])
+    assert listed.exit_code == 0 and "签收" in listed.output and "可迁移" in listed.output, listed.output
+    moved = runner.invoke(args=["definitions", "migrate", "hotline_order", str(waiting), "--to", "2"])
+    assert moved.exit_code == 0 and "已迁移" in moved.output, moved.output
+    migration_id = moved.output.split("迁移记录 ")[1].split(")")[0]
+    undone = runner.invoke(args=["definitions", "undo-migration", migration_id])
+    assert undone.exit_code == 0 and "已回到第 1 版" in undone.output, undone.output
+    assert runner.invoke(args=["definitions", "undo-migration", migration_id]).exit_code != 0
