@@ -108,12 +108,12 @@ def lookup(platform: Platform, number: str, query_code: str, ip: str | None) -> 
     number, query_code = number.strip()[:40], query_code.strip().upper()[:20]
     rate_limits.hit(platform, "portal_lookup", {"address": ip, "number": number, "code": query_code})
     with platform.db.reading() as session:
-        case = session.scalar(select(Case).where(Case.number == number)) if number else None
-        expected = case.query_code if case is not None else _DUMMY_CODE
-        matches = hmac.compare_digest(expected.encode(), query_code.encode())
-        if case is None or not matches or not query_code:
+        # The same small read either way (id and code only); the case itself only once the code is right.
+        row = session.execute(select(Case.id, Case.query_code).where(Case.number == number)).first()
+        matches = hmac.compare_digest((row.query_code if row else _DUMMY_CODE).encode(), query_code.encode())
+        if row is None or not matches or not query_code:
             raise NotFound(NOT_FOUND)
-        return public_view(session, platform, case)
+        return public_view(session, platform, session.get_one(Case, row.id))
 
 
 def case_id_of(platform: Platform, number: str) -> int | None:
