@@ -53,7 +53,7 @@ def test_a_complaint_goes_from_intake_to_closure_through_the_pages(desk: Any, se
     agent.shot("01-intake")
     submit(page, "保存登记")
     number = page.locator("#case-number").inner_text()
-    assert re.fullmatch(r"12345-\d{8}-\d{6}", number) and re.fullmatch(r"[2-9A-Z]{10}",
+    assert re.fullmatch(r"12345-\d{8}-\d{6}", number) and re.fullmatch(r"[2-9A-Z]{12}",
                                                                        page.locator("#query-code").inner_text())
     agent.shot("02-intake-done")
 

@@ -239,7 +239,7 @@ def test_full_width_digits_and_a_lower_case_x_are_accepted_and_the_numbers_shown
     assert response.status_code == 200
     page = text_of(response)
     assert "登记成功" in page
-    assert re.search(r"受理号 12345-20261125-\d{6}", page) and re.search(r"查询码 [2-9A-Z]{10}", page)
+    assert re.search(r"受理号 12345-20261125-\d{6}", page) and re.search(r"查询码 [2-9A-Z]{12}\b", page)
 
 
 def test_a_missing_name_or_phone_in_the_wrong_shape_is_shown_next_to_its_field(app, client, auth: Auth, demo):
