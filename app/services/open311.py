@@ -5,7 +5,8 @@
 - POST requests needs `api_key`, a channel key of channel `open311` (services/channels.py), and goes through the
   one intake like every channel: fields renamed (description → content, address_string → location, lat/long,
   first_name/last_name → the requester's name, phone), kind from the setting `open311.kind`; a retry is answered
-  the first case (the Idempotency-Key header, or else the same body on the same day);
+  the first case (the Idempotency-Key header, or else the same body on the same day); an intake guard's answer
+  (an emergency: call 119; a matter for the courts) is the `service_notice`, and such a case is `closed`;
 - GET requests shows only cases that came in through Open311, never a 举报, and never personal data: no name,
   phone or email, and digits in the description that look like a phone or ID number are starred out;
 - status is `open` until the case is finished (`statuses.open311_status`).
@@ -106,8 +107,9 @@ def create_request(platform: Platform, form: Mapping[str, str], ip: str | None,
                                   media_url=media_url)
     except Invalid as e:
         raise _renamed(e) from e
-    notice = "；".join([*notices, *receipt.get("notices", {}).values()]) or \
-        f"已受理,受理号 {receipt['number']},查询码 {receipt['query_code']}"
+    guard = receipt.get("guard")  # an emergency or a matter for another channel: recorded, not dispatched
+    said = [guard["answer"]] if guard else [f"已受理,受理号 {receipt['number']},查询码 {receipt['query_code']}"]
+    notice = "；".join([*said, *notices, *receipt.get("notices", {}).values()])
     return [{"service_request_id": receipt["number"], "token": receipt["token"], "service_notice": notice,
              "account_id": (form.get("account_id") or "").strip()[:80] or None}]
 

@@ -315,3 +315,13 @@ def test_a_json_body_is_taken_like_the_form(app, client):
     answer = client.post(f"{BASE}/requests.json", json={**REPORT, "api_key": key, "lat": 39.9612, "long": 116.4178})
 
     assert answer.status_code == 201, answer.get_json()
+
+
+def test_an_emergency_is_answered_in_the_service_notice_and_listed_closed(app, client):
+    key = _key(app)
+
+    [created] = _post(client, key, description="楼下着火了,浓烟很大").get_json()
+    [listed] = client.get(f"{BASE}/requests/{created['service_request_id']}.json").get_json()
+
+    assert "119" in created["service_notice"]
+    assert listed["status"] == "closed"

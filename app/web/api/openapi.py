@@ -93,19 +93,21 @@ DRY_STEP = _obj({"kind": {"type": "string", "enum": ["user", "timer"]}, "task": 
                  "unit": NS, "unit_id": NI, "rule": NS, "due_at": NS, "no_due_reason": NS, "status": NS,
                  "status_label": STR, "at": STR, "answers": OBJ, "done": BOOL,
                  "timers": {"type": "array", "items": _obj({"element": STR, "fire_at": STR})}})
+# What a registration answers (POST /cases; a channel's adds its `token`).
+RECEIPT = _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR, "due_at": NS,
+                "light": LIGHT},
+               guard={"type": "object", "nullable": True, "properties": {
+                   "code": STR, "action": {"type": "string", "enum": ["emergency", "other_channel"]},
+                   "answer": STR}})
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
     "own_tokens": _items(_obj({"id": INT, "created_at": STR, "expires_at": NS, "last_used_at": NS, "ip": NS,
                                "active": BOOL, "revoked_at": NS, "revoked_reason": NS, "status": STR})),
     "signed_out": _obj({"tokens_revoked": INT}),
-    "registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
-                        "due_at": NS, "light": LIGHT},
-                       guard={"type": "object", "nullable": True, "properties": {
-                           "code": STR, "action": {"type": "string", "enum": ["emergency", "other_channel"]},
-                           "answer": STR}}),
-    "channel_registered": _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR,
-                                "due_at": NS, "light": LIGHT, "token": STR}),
+    "registered": RECEIPT,
+    "channel_registered": {**RECEIPT, "required": [*RECEIPT["required"], "token"],
+                           "properties": {**RECEIPT["properties"], "token": STR}},
     "portal_case": _obj({"number": STR, "status": STR, "status_label": STR, "subject": STR, "created_at": STR,
                          "due_at": NS, "lead_unit": NS,
                          "timeline": {"type": "array", "items": _obj({"at": STR, "what": STR})},
