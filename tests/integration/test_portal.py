@@ -20,7 +20,9 @@ from app.models import Attachment, AuditEvent, Case, SmsMessage
 from app.services import attachments
 from app.services.actors import Actor
 from app.services.admin import DayEntry, confirm_year
+from app.services.documents import document_pdf
 from tests.conftest import csrf_token_of
+from tests.integration.test_documents import actor, dispatch, pdf_text
 
 PHONE = "13900139000"
 ID_NUMBER = "11010519491231002X"
@@ -149,7 +151,8 @@ def test_a_handlers_reply_is_shown_then_unsatisfied_reopens_the_case(client, dem
     assert api.ready(case_id) == ["sign_for"]
 
 
-def test_a_petitioner_asks_for_review_within_the_window(client, demo):
+def replied_petition(client: Any, demo: Any) -> tuple[str, str, int, Api]:
+    """A 网上信访 answered by 市住建局, as the citizen submitted it (2027 confirmed: its 60 日 run into January)."""
     confirm_year(demo, Actor(label="sysadmin", permissions=frozenset({"calendar.edit"})), 2027,
                  [DayEntry(date(2027, 1, 1), False, "元旦")], "测试")
     number, code = receipt(submit(client, petition="1", category="城乡建设/房屋质量").get_data(as_text=True))
@@ -165,6 +168,11 @@ def test_a_petitioner_asks_for_review_within_the_window(client, demo):
     api.complete("zj01", case_id, "handle", handle_action="reply", handling_notes="已核实")
     api.complete("zj01", case_id, "reply", reply_outcome="not_support", reply_opinion="不予支持。",
                  reply_basis="《信访工作条例》第三十二条")
+    return number, code, case_id, api
+
+
+def test_a_petitioner_asks_for_review_within_the_window(client, demo):
+    number, code, case_id, api = replied_petition(client, demo)
     citizen = client.application.test_client()
     page = citizen.get(lookup(citizen, number, code).headers["Location"]).get_data(as_text=True)
     rated = citizen.post(f"/portal/cases/{number}/rating",
@@ -176,6 +184,20 @@ def test_a_petitioner_asks_for_review_within_the_window(client, demo):
                          data={"csrf_token": csrf_token_of(page), "reason": "处理意见认定事实不清"})
     assert asked.status_code == 200 and "复查申请已提交" in asked.get_data(as_text=True)
     assert api.case(case_id)["status"] == "reviewing"
+    assert "已申请复查" in asked.get_data(as_text=True)
+
+
+def test_review_is_refused_after_the_30_day_window(client, demo, clock):
+    number, code, _, _ = replied_petition(client, demo)
+    citizen = client.application.test_client()
+    page = citizen.get(lookup(citizen, number, code).headers["Location"]).get_data(as_text=True)
+    citizen.post(f"/portal/cases/{number}/rating",
+                 data={"csrf_token": csrf_token_of(page), "satisfaction": "satisfied", "comment": ""})
+    clock.advance(days=40)
+    shown = citizen.get(f"/portal/cases/{number}").get_data(as_text=True)
+    assert "review-form" not in shown
+    late = citizen.post(f"/portal/cases/{number}/review", data={"csrf_token": csrf_token_of(page), "reason": "迟了"})
+    assert late.status_code == 409 and "已超过复查申请期限" in late.get_data(as_text=True)
 
 
 def test_lookup_by_phone_id_tail_and_sms_code(client, demo):
@@ -270,3 +292,14 @@ def test_a_staff_attachment_is_listed_and_read_only_by_readers_of_the_case(clien
     auth.logout()
     auth.login("cg01")  # a unit the case was never sent to
     assert client.get(f"/cases/{case_id}/attachments/{attachment_id}").status_code == 404
+
+
+def test_the_transfer_form_lists_the_attachments(client, demo, tmp_path):
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, "PNG")
+    number, _ = receipt(submit(client, files=[(png.getvalue(), "现场照片.png")]).get_data(as_text=True))
+    with demo.db.reading() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+    dispatch(demo, case_id)
+    text = pdf_text(document_pdf(demo, actor(demo, "cg01"), case_id, "transfer_form").pdf, tmp_path)
+    assert "附件" in text and "现场照片.png" in text
