@@ -3,7 +3,7 @@
 Map of the package:
 - deploy.py        deploy_definition: size/DOCTYPE refusal, XSD-validated parse, checks, spec JSON
 - validation.py    per-task deploy checks: forms, deadline rules, lanes, scripts
-- runtime.py       start_workflow, complete_task, send_message, fire_due_timers → EngineRun
+- runtime.py       start_workflow, complete_task, send_message, fire_due_timers, replace_unit → EngineRun
 - projection.py    ReadyTask / DueTimer rows and the case status from `caseStatus`
 - serialization.py spec JSON and instance state JSON; specs cached per version; engine re-attached
 - forms.py         form data against JSON Schema, Chinese messages per field
@@ -36,7 +36,14 @@ from app.engine.errors import (
 from app.engine.foreign import Dropped, ImportedDefinition, import_definition
 from app.engine.policy import ScriptProblem, script_problems
 from app.engine.projection import DueTimer, ReadyTask
-from app.engine.runtime import EngineRun, complete_task, fire_due_timers, send_message, start_workflow
+from app.engine.runtime import (
+    EngineRun,
+    complete_task,
+    fire_due_timers,
+    replace_unit,
+    send_message,
+    start_workflow,
+)
 from app.engine.serialization import SERIALIZER_VERSION
 from app.engine.timers import preview_timer
 
@@ -80,6 +87,7 @@ __all__ = [
     "deploy_definition",
     "describe_definition",
     "fire_due_timers",
+    "replace_unit",
     "send_message",
     "start_workflow",
 ]

@@ -174,6 +174,26 @@ def send_message(spec_json: str, state_json: str, name: str, payload: dict[str, 
     return _result(workflow, specs, tracker)
 
 
+def _swap_unit(data: dict[str, Any], old: int, new: int) -> None:
+    for key, value in list(data.items()):
+        if key.endswith("_unit_id") and type(value) is int and value == old:
+            data[key] = new
+        elif key.endswith("_unit_ids") and isinstance(value, list) and old in value:
+            data[key] = list(dict.fromkeys(new if type(v) is int and v == old else v for v in value))
+
+
+def replace_unit(spec_json: str, state_json: str, old: int, new: int, now: datetime) -> EngineRun:
+    """The instance with every unit variable (`…_unit_id`, `…_unit_ids`) naming `old` made to name `new`, in
+    every task's data and the workflow's: a merged unit's open case goes on at the unit it went into, and the
+    steps still to come are given there too. Nothing runs."""
+    specs, workflow = _load(spec_json, state_json, now)
+    for task in all_tasks(workflow):
+        _swap_unit(task.data, old, new)
+    for flow in (workflow, *workflow.subprocesses.values()):
+        _swap_unit(flow.data, old, new)
+    return _result(workflow, specs, _Tracker())
+
+
 def fire_due_timers(spec_json: str, state_json: str, now: datetime) -> EngineRun:
     """Fire every timer whose time has come by `now` (SpiffWorkflow never fires them on its own)."""
     specs, workflow = _load(spec_json, state_json, now)

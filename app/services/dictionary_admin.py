@@ -1,4 +1,4 @@
-"""Keeping the data dictionary: add, edit, enable/disable entries, and CSV import/export of a city's catalogue.
+"""Keeping the data dictionary: add, edit, enable/disable entries, and CSV/XLSX import/export of a city's catalogue.
 
 An entry is never deleted (old cases carry its code): a retired one is disabled. Every change is audited
 with before/after. An import checks every row first; one bad row refuses the whole file, naming the row.
@@ -7,8 +7,6 @@ Readers (intake, dispatch, reports) query the table on each use, so a change sho
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Invalid, NotPermitted
 from app.models import DictionaryEntry
-from app.services import audit
+from app.services import audit, tabular
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -134,53 +132,155 @@ def save_entry(platform: Platform, actor: Actor, values: dict[str, Any]) -> dict
         return dict(change["after"])
 
 
-def export_csv(platform: Platform, kind: str | None = None) -> str:
-    """Every entry (or one kind's) as CSV with a BOM (Excel opens it in UTF-8), parents before children."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for k in ([kind] if kind else list(KINDS)):
-        for r in tree(platform, k):
-            writer.writerow([r["kind"], r["code"], r["label"], r["parent"] or "", r["sort"],
-                             "1" if r["active"] else "0"])
-    return "\ufeff" + out.getvalue()
+HEADERS = {"kind": "kind", "类别": "kind", "code": "code", "编码": "code", "label": "label", "名称": "label",
+           "parent": "parent", "上级编码": "parent", "上级": "parent", "sort": "sort", "排序": "sort",
+           "active": "active", "启用": "active"}
+FIELD_NAMES = {"kind": "类别", "code": "编码", "label": "名称", "parent": "上级编码", "sort": "排序", "active": "启用"}
+FIXED_KINDS = {"case_status"}  # codes the application defines: a file may rename them, never add one
+MAX_ROWS = 20_000
+MAX_ERRORS = 50
 
 
-def import_csv(platform: Platform, actor: Actor, data: bytes) -> dict[str, Any]:
-    """Load a catalogue (columns kind, code, label, parent, sort, active; parents on earlier rows or already
-    known): all rows or none. A bad row answers 422 naming it (`第 3 行`)."""
+def export(platform: Platform, actor: Actor, kind: str | None = None, fmt: str = "csv") -> bytes:
+    """Every entry (or one kind's) as CSV (BOM, for Excel) or XLSX, parents before children; imports back."""
     if not actor.can("dictionary.edit"):
         raise NotPermitted("没有维护数据字典的权限")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid("文件应为 UTF-8 编码的 CSV", {"file": "文件应为 UTF-8 编码的 CSV"}) from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("kind", "code", "label") if c not in (reader.fieldnames or [])]
+    rows = [[r["kind"], r["code"], r["label"], r["parent"] or "", r["sort"], 1 if r["active"] else 0]
+            for k in ([kind] if kind else list(KINDS)) for r in tree(platform, k)]
+    return tabular.write(fmt, COLUMNS, rows, sheet="数据字典")
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        field = HEADERS.get(name.strip().lower()) or HEADERS.get(name.strip())
+        if field and field not in columns:
+            columns[field] = i
+    missing = [c for c in ("kind", "code", "label") if c not in columns]
     if missing:
-        message = f"缺少列:{'、'.join(missing)}(应有列 {','.join(COLUMNS)})"
+        message = f"第 1 行应为表头,缺少列:{'、'.join(missing)}(应有列 {','.join(COLUMNS)})"
         raise Invalid(message, {"file": message})
-    added = changed = 0
-    changes: list[dict[str, Any]] = []
+    return columns
+
+
+def _refusal(errors: list[tuple[int, str, str]]) -> Invalid:
+    shown = errors[:MAX_ERRORS]
+    lines = [f"第 {n} 行 {FIELD_NAMES.get(field, field)}:{message}" for n, field, message in shown]
+    more = f"(另有 {len(errors) - len(shown)} 处错误未列出)" if len(errors) > len(shown) else ""
+    return Invalid("文件未导入,请改正后重新上传:" + ";".join(lines) + more,
+                   {f"row {n} {field}": line for (n, field, _), line in zip(shown, lines, strict=True)})
+
+
+def import_catalogue(platform: Platform, actor: Actor, data: bytes, filename: str = "") -> dict[str, Any]:
+    """Load a catalogue from CSV or XLSX (header row, then kind, code, label, parent, sort, active; parents on
+    earlier rows or already known): every row is checked first, and one fault refuses the whole file (422,
+    each fault by row and field); else all rows in one transaction. The same file again changes nothing
+    (entries are matched by kind and code); an entry missing from the file is left as it is, never deleted.
+    Batched: the kinds' entries are read once and new ones inserted one tree level at a time."""
+    if not actor.can("dictionary.edit"):
+        raise NotPermitted("没有维护数据字典的权限")
+    table = tabular.read_rows(data, filename, max_rows=MAX_ROWS + 1)
+    columns = _columns(table[0])
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list[tuple[int, str, str]] = []
+    for number, cells in enumerate(table[1:], start=2):
+        values = {f: cells[i] if i < len(cells) else "" for f, i in columns.items()}
+        found: dict[str, str] = {}
+        row = _fields(values, found)
+        errors.extend((number, field, message) for field, message in found.items())
+        rows.append((number, row))
+    if not rows:
+        raise Invalid("文件中没有数据行", {"file": "文件中没有数据行"})
     with platform.db.unit_of_work() as session:
-        for number, raw in enumerate(reader, start=2):  # row 1 is the header
-            errors: dict[str, str] = {}
-            row = _fields(raw, errors)
-            change = {} if errors else _apply(session, row, errors)
-            if errors:
-                session.rollback()
-                message = f"第 {number} 行:" + ";".join(errors.values())
-                raise Invalid(message, {f"row {number}": message})
-            if change["before"] is None:
-                added += 1
-            elif change["before"] != change["after"]:
-                changed += 1
-            else:
-                continue
-            changes.append(change)
-        if added == changed == 0 and reader.line_num <= 1:
-            raise Invalid("文件中没有数据行", {"file": "文件中没有数据行"})
+        kinds = sorted({r["kind"] for _, r in rows if r["kind"] in KINDS})
+        known = {(e.kind, e.code): e for e in session.scalars(
+            select(DictionaryEntry).where(DictionaryEntry.kind.in_(kinds)))}
+        codes = {e.id: e.code for e in known.values()}
+        plan = _plan(rows, known, codes, errors)
+        if errors:
+            raise _refusal(sorted(errors))
+        added, changes = _write(session, plan, known, codes)
+        changed = sum(1 for c in changes if c["before"] is not None)
         audit.record(session, platform, actor, "dictionary.imported",
-                     detail={"added": added, "changed": changed, "changes": changes})
+                     detail={"file": filename[:200], "rows": len(rows), "added": len(changes) - changed,
+                             "changed": changed, "changes": changes})
         session.commit()
-    return {"added": added, "changed": changed}
+    return {"rows": len(rows), "added": added, "changed": changed, "unchanged": len(rows) - added - changed}
+
+
+def _plan(rows: list[tuple[int, dict[str, Any]]], known: dict[tuple[str, str], DictionaryEntry],
+          codes: dict[int, str], errors: list[tuple[int, str, str]]) -> list[tuple[dict[str, Any], int]]:
+    """Each good row with its generation (0: its parent is already stored or none; n: its parent is new in
+    the file at generation n-1); faults (duplicates, unknown parents, loops) appended to `errors`."""
+    seen: dict[tuple[str, str], int] = {}
+    generation: dict[tuple[str, str], int] = {}
+    parents = {key: codes.get(e.parent_id or 0) for key, e in known.items()}
+    plan = []
+    for number, row in rows:
+        key, parent = (row["kind"], row["code"]), row["parent"]
+        if row["kind"] not in KINDS:
+            continue
+        if key in seen:
+            errors.append((number, "code", f"编码与第 {seen[key]} 行重复:{row['code']}"))
+            continue
+        seen[key] = number
+        if row["kind"] in FIXED_KINDS and key not in known:
+            errors.append((number, "code", f"{KINDS[row['kind']]}由系统定义,只能改名或调整排序,不能新增:{row['code']}"))
+            continue
+        level = 0
+        if parent:
+            parent_key = (row["kind"], parent)
+            if parent == row["code"]:
+                errors.append((number, "parent", "上级编码不能是自身"))
+                continue
+            if parent_key in generation:
+                level = generation[parent_key] + 1 if parent_key not in known else 0
+            elif parent_key not in known:
+                errors.append((number, "parent", f"上级编码不存在(须已在字典中或在前面的行):{parent[:80]}"))
+                continue
+        generation[key] = level
+        parents[key] = parent or None
+        plan.append((row, level))
+    for row, _ in plan:  # an existing entry moved under its own subtree would make a loop
+        key, hops = (row["kind"], row["code"]), 0
+        node = parents.get(key)
+        while node is not None and hops <= len(parents):
+            if node == row["code"]:
+                errors.append((seen[key], "parent", f"上级编码会形成循环:{row['parent']}"))
+                break
+            node, hops = parents.get((row["kind"], node)), hops + 1
+    return plan
+
+
+def _write(session: Session, plan: list[tuple[dict[str, Any], int]], known: dict[tuple[str, str], DictionaryEntry],
+           codes: dict[int, str]) -> tuple[int, list[dict[str, Any]]]:
+    """Insert the new entries a generation at a time (one flush each) and update the changed ones."""
+    ids = {key: e.id for key, e in known.items()}
+    changes: list[dict[str, Any]] = []
+    added = 0
+    for level in sorted({g for _, g in plan}):
+        fresh = []
+        for row, g in plan:
+            if g != level:
+                continue
+            key = (row["kind"], row["code"])
+            parent_id = ids[(row["kind"], row["parent"])] if row["parent"] else None
+            entry = known.get(key)
+            if entry is None:
+                entry = DictionaryEntry(kind=row["kind"], code=row["code"], label=row["label"], parent_id=parent_id,
+                                        sort=row["sort"], active=row["active"])
+                fresh.append((key, entry))
+                changes.append({"before": None, "after": {k: row[k] for k in ("kind", "code", "label", "parent")}})
+                continue
+            before = _entry(entry, codes)
+            entry.label, entry.parent_id, entry.sort, entry.active = row["label"], parent_id, row["sort"], row["active"]
+            after = _entry(entry, codes)
+            if after != before:
+                changes.append({"before": {k: v for k, v in before.items() if after[k] != v or k in ("kind", "code")},
+                                "after": {k: v for k, v in after.items() if before[k] != v or k in ("kind", "code")}})
+        session.add_all(e for _, e in fresh)
+        session.flush()
+        for key, entry in fresh:
+            ids[key], codes[entry.id] = entry.id, entry.code
+        added += len(fresh)
+    return added, changes

@@ -111,6 +111,25 @@ def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
     return row[0], DefinitionVersion(*row[1:]).spec_json(session)
 
 
+def reassign_unit(session: Session, platform: Platform, case: Case, old: int, new: int) -> bool:
+    """A merged unit's open case (locked by the caller): the engine's unit variables name the unit it went
+    into, so the steps still to come are given there and the next run does not send its tasks back. False
+    when the case has no readable running process (an incident: its administrator sees to it)."""
+    try:
+        state, spec_json = load_state(session, case)
+        run = _engine_call(engine.replace_unit, spec_json, state.state_json, old, new, _engine_now(platform))
+    except (Conflict, ProcessIncident):
+        return False
+    state.state_json, state.serializer_version = run.state_json, run.serializer_version
+    state.revision += 1
+    state.updated_at = platform.clock.now()
+    units = {t.task_id: t.unit_id for t in run.tasks}
+    for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")):
+        if _is_id(units.get(row.id)):
+            row.unit_id = units[row.id]
+    return True
+
+
 def complete(session: Session, platform: Platform, case: Case, task: HumanTask, form_data: dict[str, Any],
              user_id: int | None) -> RunChange:
     """Complete one ready task (compare-and-set on its row: a second completion gets Conflict). Units the

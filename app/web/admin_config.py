@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.errors import Invalid
 from app.services import dictionary_admin, routing
 from app.services.workstation import reference
 from app.web.context import current_actor, platform, requires
+from app.web.downloads import spreadsheet
 
 bp = Blueprint("admin_config", __name__, url_prefix="/admin")
 
@@ -50,21 +51,22 @@ def dictionary_import() -> ResponseReturnValue:
     kind = request.form.get("kind") or "category"
     try:
         if upload is None or not upload.filename:
-            raise Invalid("请选择要导入的 CSV 文件", {"file": "请选择要导入的 CSV 文件"})
-        done = dictionary_admin.import_csv(platform(), current_actor(), upload.read())
+            raise Invalid("请选择要导入的 CSV 或 XLSX 文件", {"file": "请选择要导入的 CSV 或 XLSX 文件"})
+        done = dictionary_admin.import_catalogue(platform(), current_actor(), upload.read(), upload.filename)
     except Invalid as e:
         return _dictionary(kind, {"file": e.message}, None, 422)
-    flash(f"导入完成:新增 {done['added']} 条,修改 {done['changed']} 条", "ok")
+    flash(f"导入完成:共 {done['rows']} 行,新增 {done['added']} 条,修改 {done['changed']} 条,"
+          f"未变 {done['unchanged']} 条", "ok")
     return redirect(url_for("admin_config.dictionary_page", kind=kind))
 
 
-@bp.get("/dictionary/export.csv")
+@bp.get("/dictionary/export.<any(csv, xlsx):fmt>")
 @requires("dictionary.edit")
-def dictionary_export() -> ResponseReturnValue:
+def dictionary_export(fmt: str) -> ResponseReturnValue:
     kind = request.args.get("kind") or None
-    body = dictionary_admin.export_csv(platform(), kind if kind in dictionary_admin.KINDS else None)
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=dictionary-{kind or 'all'}.csv"})
+    kind = kind if kind in dictionary_admin.KINDS else None
+    data = dictionary_admin.export(platform(), current_actor(), kind, fmt)
+    return spreadsheet(data, f"dictionary-{kind or 'all'}", fmt)
 
 
 def _routing(errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from app.errors import Invalid
 from app.services import units
 from app.web.context import current_actor, platform, requires
+from app.web.downloads import spreadsheet, uploaded
 
 bp = Blueprint("admin_units", __name__, url_prefix="/admin/units")
 
@@ -77,7 +78,8 @@ def merge(unit_id: int) -> ResponseReturnValue:
     except Invalid as e:
         return _page(422, e)
     return _done(f"已合并:转移待办 {moved['tasks']} 件、主办件 {moved['lead_cases']} 件、协办件 "
-                 f"{moved['assisting_cases']} 件、账号 {moved['users']} 个、下级单位 {moved['units']} 个")
+                 f"{moved['assisting_cases']} 件(其中流程 {moved['processes']} 个)、账号 {moved['users']} 个、"
+                 f"下级单位 {moved['units']} 个、派单目录规则 {moved['rules']} 条")
 
 
 @bp.post("/<int:unit_id>/deactivate")
@@ -97,14 +99,16 @@ def activate(unit_id: int) -> ResponseReturnValue:
 @bp.post("/import")
 @requires("unit.manage")
 def import_units() -> ResponseReturnValue:
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None and upload.filename else request.form.get("csv", "").encode()
+    data, filename = uploaded()
     try:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise Invalid("CSV 应为 UTF-8 编码", {"file": "CSV 应为 UTF-8 编码"}) from e
-        count = units.import_units(platform(), current_actor(), text)
+        done = units.import_units(platform(), current_actor(), data, filename)
     except Invalid as e:
         return _page(422, e)
-    return _done(f"已导入 {count} 个单位")
+    return _done(f"已导入:共 {done['rows']} 行,新增 {done['added']} 个单位,修改 {done['changed']} 个,"
+                 f"未变 {done['unchanged']} 个")
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@requires("unit.manage")
+def export_units(fmt: str) -> ResponseReturnValue:
+    return spreadsheet(units.export_units(platform(), current_actor(), fmt), "units", fmt)

@@ -12,6 +12,7 @@ from app.domain.roles import ROLES
 from app.errors import Invalid, NotPermitted
 from app.services import units, users
 from app.web.context import current_actor, platform, requires
+from app.web.downloads import spreadsheet, uploaded
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
@@ -47,20 +48,20 @@ def create_user() -> ResponseReturnValue:
 @bp.post("/import")
 @requires("user.manage")
 def import_users() -> ResponseReturnValue:
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None and upload.filename else request.form.get("csv", "").encode()
+    data, filename = uploaded()
     try:
-        issued = users.import_users(platform(), current_actor(), _text(data))
+        done = users.import_users(platform(), current_actor(), data, filename)
     except Invalid as e:
         return _page(422, error=e)
-    return _page(issued=issued)
+    flash(f"已导入:共 {done.rows} 行,新建 {len(done.issued)} 个账号,修改 {done.changed} 个,未变 {done.unchanged} 个",
+          "ok")
+    return _page(issued=done.issued)
 
 
-def _text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise Invalid("CSV 应为 UTF-8 编码", {"file": "CSV 应为 UTF-8 编码"}) from e
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@requires("user.manage")
+def export_users(fmt: str) -> ResponseReturnValue:
+    return spreadsheet(users.export_users(platform(), current_actor(), fmt), "users", fmt)
 
 
 @bp.post("/<int:user_id>/roles")

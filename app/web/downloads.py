@@ -6,7 +6,9 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, request
+
+from app.services import tabular
 
 _NOT_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -32,3 +34,17 @@ def file_response(data: bytes, mimetype: str, filename: str, *, attachment: bool
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def spreadsheet(data: bytes, stem: str, fmt: str) -> Response:
+    """An export (CSV or XLSX, from app.services.tabular) as a download named `stem.fmt`."""
+    mimetype = tabular.FORMATS[fmt] + ("; charset=utf-8" if fmt == "csv" else "")
+    return file_response(data, mimetype, f"{stem}.{fmt}")
+
+
+def uploaded(field: str = "file", pasted: str = "csv") -> tuple[bytes, str]:
+    """An import's bytes and file name: the uploaded file, else the CSV text pasted into the form."""
+    upload = request.files.get(field)
+    if upload is not None and upload.filename:
+        return upload.read(), upload.filename
+    return request.form.get(pasted, "").encode("utf-8"), "粘贴的内容.csv"

@@ -96,9 +96,9 @@ def test_a_bad_import_row_stores_nothing_and_names_the_row(demo):
     sysadmin = _actor(demo, "sysadmin")
     rows = "编码,名称,类型,上级编码\nsw,市水务局,bureau,centre\nsw.gs,供水科,section,sw\n"
     with pytest.raises(Invalid) as e:
-        units.import_units(demo, sysadmin, rows + "bad,坏,planet,sw\n")
-    assert "第 3 行" in e.value.message and "sw" not in _units(demo)
-    assert units.import_units(demo, sysadmin, rows) == 2
+        units.import_units(demo, sysadmin, (rows + "bad,坏,planet,sw\n").encode())
+    assert "第 4 行 类型" in e.value.message and "sw" not in _units(demo)  # row 1 is the header
+    assert units.import_units(demo, sysadmin, rows.encode())["added"] == 2
     assert _units(demo)["sw.gs"].parent_id == _units(demo)["sw"].id
 
 
@@ -121,3 +121,37 @@ def test_the_units_page_and_api(client, auth, demo):
     assert client.post("/admin/units", data=form).status_code == 302
     again = client.post("/admin/units", data=form)
     assert again.status_code == 422 and "编码已存在" in again.get_data(as_text=True)
+
+
+def test_a_merged_units_running_case_goes_on_at_the_new_unit_with_its_rules_and_deadline(demo):
+    """A real process: the next steps after the merge are given to the new unit (the engine's unit variables
+    follow), the 派单目录 rules naming the old unit now name the new one, the deadline period goes on."""
+    from app.models import CaseDeadline, RoutingRule
+    from tests.integration.test_pages import complete, ready, transferred
+
+    u = _units(demo)
+    cgj, zjj, sthjj = u["cgj"].id, u["zjj"].id, u["sthjj"].id
+    with demo.db.unit_of_work() as session:
+        session.add(RoutingRule(category="城市管理", area_unit_id=u["dcq"].id, lead_unit_id=cgj, mode="direct",
+                                assisting_unit_ids=[sthjj, cgj], valid_from=None, valid_to=None))
+        session.commit()
+    running, finished = transferred(demo), _case_with_tasks(demo, "cgj", closed=True)
+    with demo.db.reading() as session:
+        periods = {p.rule_key: p.due_at for p in session.scalars(
+            select(CaseDeadline).where(CaseDeadline.case_id == running, CaseDeadline.unit_id == cgj))}
+    assert list(periods) == ["hotline.accept"]  # 签收's period at 市城管局
+
+    moved = units.merge_unit(demo, _actor(demo, "sysadmin"), cgj, zjj)
+    assert (moved["processes"], moved["rules"], moved["deadlines"]) == (1, 1, len(periods))
+    assert ready(demo, running, "sign_for").unit_id == zjj
+    complete(demo, "zj01", running, "sign_for")  # the next run leaves the work where it now is
+    assert ready(demo, running, "handle").unit_id == zjj
+    with demo.db.reading() as session:
+        assert session.get(Case, running).lead_unit_id == zjj
+        rule = session.scalars(select(RoutingRule)).one()
+        assert (rule.lead_unit_id, rule.assisting_unit_ids) == (zjj, [sthjj])
+        after = {p.rule_key: (p.unit_id, p.due_at) for p in session.scalars(
+            select(CaseDeadline).where(CaseDeadline.case_id == running, CaseDeadline.rule_key.in_(periods)))}
+        assert after == {k: (zjj, due) for k, due in periods.items()}  # goes on, not afresh
+        assert session.get(Case, finished).lead_unit_id == cgj  # history as it happened, under the old name
+        assert session.get(Unit, cgj).name == "市城管局"

@@ -111,8 +111,8 @@ def test_a_bad_csv_row_stores_nothing_and_names_the_row(demo):
     secadmin = _actor(demo, "secadmin")
     good = "工号,姓名,单位编码,角色\nimp01,甲,cgj,handler\nimp02,乙,zjj,handler|leader\n"
     with pytest.raises(Invalid) as e:
-        users.import_users(demo, secadmin, good + "imp03,丙,nowhere,handler\n")
-    assert "第 3 行" in e.value.message
+        users.import_users(demo, secadmin, (good + "imp03,丙,nowhere,handler\n").encode())
+    assert "第 4 行 单位编码" in e.value.message  # row 1 is the header
     assert _user(demo, "imp01") is None
-    issued = users.import_users(demo, secadmin, good)
+    issued = users.import_users(demo, secadmin, good.encode()).issued
     assert sorted(issued) == ["imp01", "imp02"] and _user(demo, "imp02").role_codes == {"handler", "leader"}

@@ -32,7 +32,10 @@ EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 3}
 CALLER = {"/api/v1/cases": "agent01", "/api/v1/calls/events": "bridge", "/api/v1/calls": "agent01",
           "/api/v1/calls/stats": "agent01", "/api/v1/incidents": "sysadmin", "/api/v1/deadline-rules": "sysadmin",
           "/api/v1/calendar": "sysadmin", "/api/v1/settings": "sysadmin", "/api/v1/definitions": "sysadmin",
-          "/api/v1/messages": "sysadmin", "/api/v1/audit-events": "auditor", "/api/v1/cases/{id}/supervise": "leader01",
+          "/api/v1/messages": "sysadmin", "/api/v1/audit-events": "auditor", "/api/v1/audit": "auditor",
+          "/api/v1/dictionary/import": "sysadmin", "/api/v1/dictionary/export": "sysadmin",
+          "/api/v1/units/import": "sysadmin", "/api/v1/units/export": "sysadmin", "/api/v1/users": "secadmin",
+          "/api/v1/cases/{id}/supervise": "leader01",
           "/api/v1/knowledge": "agent01", "/api/v1/knowledge/suggest": "agent01", "/api/v1/knowledge/{id}": "agent01",
           "/api/v1/knowledge/{id}/feedback": "agent01",
           # A caller of their own for what ends tokens, so no other operation's token is revoked under it.

@@ -18,6 +18,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     channel,
     definitions,
     dictionary,
+    imports,
     knowledge,
     openapi,
     pauses,

@@ -11,7 +11,8 @@ from app.web.api import bp
 from app.web.context import current_actor, platform
 
 
-@bp.get("/audit-events")
+@bp.get("/audit")
+@bp.get("/audit-events")  # the first name, kept for existing clients
 def list_audit_events() -> ResponseReturnValue:
     actor = current_actor()  # who asks first: a stranger gets 401, not a lesson in filters
     return jsonify(audit.list_events(platform(), actor, audit.parse_filter(request.args)))

@@ -188,6 +188,9 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "knowledge_entry": _obj({"id": INT, "title": STR, "questions": {"type": "array", "items": STR}, "answer": STR,
                              "unit": STR, "state": STR, "state_label": STR, "use_count": INT}),
     "knowledge_feedback": _obj({"id": INT, "entry": INT}),
+    "imported": _obj({"rows": INT, "added": INT, "changed": INT, "unchanged": INT}),
+    "users_imported": _obj({"rows": INT, "changed": INT, "unchanged": INT, "created": {
+        "type": "array", "items": _obj({"staff_no": STR, "one_time_password": STR})}}),
     "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
 }
 
@@ -206,7 +209,7 @@ def _op(summary: str, answer: str, *, body: dict[str, Any] | None = None, ok: st
         params: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = (), also_ok: tuple[str, ...] = (),
         **extra: Any) -> dict[str, Any]:
     """One operation: its success answer, every error status it may give (with the Error shape)."""
-    json_of = {"application/json": {"schema": RESPONSES[answer]}} if answer else None
+    json_of = {"application/json": {"schema": RESPONSES[answer]}} if answer else extra.pop("responses_content", None)
     responses: dict[str, Any] = {status: {"description": "成功", **({"content": json_of} if json_of else {})}
                                  for status in (ok, *also_ok)}
     for status in sorted({*ALWAYS, *errors}):
@@ -265,6 +268,14 @@ def _paths() -> dict[str, Any]:
         "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 200}}
     call_filter = _query("linkedid", "outcome", "queue", "agent", **dates)
+    audit_filter = _query("actor", "case_id", "action", since={"type": "string", "format": "date"},
+                          until={"type": "string", "format": "date"}, before_id=ID,
+                          limit={"type": "integer", "minimum": 1, "maximum": 200})
+    sheet_upload = {"multipart/form-data": {"schema": _obj({"file": {"type": "string", "format": "binary"}})}}
+    export_params = [_param("format", "query", {"type": "string", "enum": ["csv", "xlsx"]}, "缺省 csv")]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    sheet_answer = {"text/csv": binary,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}
     return {
         "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌(按地址、按工号限流,429 + Retry-After)", "token",
                                            body=_json(TokenRequest()), ok="201", errors=("423",), security=[])},
@@ -421,11 +432,26 @@ def _paths() -> dict[str, Any]:
         "/api/v1/supervision": {"get": _op("电子监察:各单位当月各类预警数(领导;month=YYYY-MM,缺省为本月)",
                                            "supervision", params=_query(month={"type": "string",
                                                                                "pattern": "^[0-9]{4}-[0-9]{2}$"}))},
-        "/api/v1/audit-events": {"get": _op("审计日志(审计员;新的在前,before_id 翻页)", "audit_events",
-                                            params=_query("actor", "case_id", "action", since={
-                                                "type": "string", "format": "date"}, until={
-                                                "type": "string", "format": "date"}, before_id=ID, limit={
-                                                "type": "integer", "minimum": 1, "maximum": 200}))},
+        "/api/v1/audit": {"get": _op("审计日志(审计员;新的在前,before_id 翻页)", "audit_events", params=audit_filter)},
+        "/api/v1/audit-events": {"get": _op("同 /api/v1/audit(旧路径,保留)", "audit_events", params=audit_filter)},
+        "/api/v1/dictionary/import": {"post": _op(
+            "导入数据字典(系统管理员;CSV/XLSX,表头 kind,code,label,parent,sort,active):先逐行检查,任何一行有误答 422"
+            "(details 按「row 行号 列」给出)且不写入;否则一次全部导入。按类别+编码更新,再次导入不重复,从不删除",
+            "imported", body=sheet_upload)},
+        "/api/v1/dictionary/export": {"get": _op(
+            "导出数据字典(系统管理员;kind 缺省为全部;format=csv|xlsx),可原样再导入", "", params=export_params + [
+                _param("kind", "query", STR)], responses_content=sheet_answer)},
+        "/api/v1/units/import": {"post": _op(
+            "批量导入组织机构(系统管理员;CSV/XLSX:编码,名称,类型,上级编码):全部检查后一次写入,已有编码的单位按文件更新",
+            "imported", body=sheet_upload)},
+        "/api/v1/units/export": {"get": _op("导出组织机构(系统管理员;format=csv|xlsx)", "", params=export_params,
+                                            responses_content=sheet_answer)},
+        "/api/v1/users/import": {"post": _op(
+            "批量导入用户(安全管理员;CSV/XLSX:工号,姓名,单位编码,角色 以 | 分隔):全部检查(含三权分立)后一次写入;"
+            "新工号的一次性密码只在此答复中出现一次,已有工号按文件更新并保留密码", "users_imported",
+            body=sheet_upload)},
+        "/api/v1/users/export": {"get": _op("导出用户清单(安全管理员;不含密码;format=csv|xlsx)", "",
+                                            params=export_params, responses_content=sheet_answer)},
         "/api/v1/knowledge": {"get": _op(
             "检索知识库(分词、同义词、繁简;按匹配度、分类与新鲜度排序;category、unit、area 筛选)", "knowledge",
             params=[_param("q", "query", {"type": "string", "maxLength": 2000}, "检索词", required=True),
