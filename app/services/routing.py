@@ -82,16 +82,43 @@ def best_rule(session: Session, category: str | None, area_unit_id: int | None, 
     return chosen
 
 
+def district_of(session: Session, area_unit_id: int | None) -> Unit | None:
+    """The active district (区县) an area lies in: the area itself, or the nearest district above a street."""
+    area = session.get(Unit, area_unit_id) if area_unit_id else None
+    if area is None:
+        return None
+    ids = [int(p) for p in area.path.strip("/").split("/") if p.isdigit()]
+    above = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids), Unit.kind == "district",
+                                                                 Unit.active.is_(True)))}
+    return next((above[i] for i in reversed(ids) if i in above), None)
+
+
 def proposal(session: Session, category: str | None, area_unit_id: int | None, today: date) -> dict[str, Any] | None:
-    """What the dispatch page pre-fills: the lead unit, assisting units, mode and the rule that chose them."""
+    """What the dispatch page pre-fills: the unit to send to, assisting units, mode and the rule that chose them.
+
+    经区县转派 (via_district): the case goes first to the district the address lies in (the case's area, else the
+    rule's), which passes it on; the rule's lead unit travels as `final_unit_id` and in the note. With no
+    district to go through (no area, or the lead is the district itself) it is sent straight to the lead unit,
+    and the note says so."""
     rule = best_rule(session, category, area_unit_id, today)
     if rule is None:
         return None
     lead = session.get(Unit, rule.lead_unit_id)
-    return {"rule_id": rule.id, "rule": rule_text(session, rule), "unit_id": rule.lead_unit_id,
-            "unit_name": lead.name if lead else "", "mode": rule.mode, "mode_label": MODES.get(rule.mode, rule.mode),
-            "assisting_unit_ids": list(rule.assisting_unit_ids or []),
-            "directly_designated": rule.directly_designated}
+    lead_name = lead.name if lead else ""
+    found = {"rule_id": rule.id, "rule": rule_text(session, rule), "unit_id": rule.lead_unit_id,
+             "unit_name": lead_name, "mode": rule.mode, "mode_label": MODES.get(rule.mode, rule.mode),
+             "assisting_unit_ids": list(rule.assisting_unit_ids or []),
+             "directly_designated": rule.directly_designated, "final_unit_id": None, "final_unit_name": None,
+             "note": ""}
+    if rule.mode == "via_district":
+        district = district_of(session, area_unit_id or rule.area_unit_id)
+        if district is not None and district.id != rule.lead_unit_id:
+            found.update(unit_id=district.id, unit_name=district.name, final_unit_id=rule.lead_unit_id,
+                         final_unit_name=lead_name,
+                         note=f"经区县转派:派至{district.name},由其转派{lead_name}承办(依据派单目录)")
+        else:
+            found["note"] = f"经区县转派:诉求未定所在区县,直接派至{lead_name}"
+    return found
 
 
 def try_route(platform: Platform, actor: Actor, category: Any, area: Any) -> dict[str, Any]:
@@ -108,9 +135,8 @@ def try_route(platform: Platform, actor: Actor, category: Any, area: Any) -> dic
         found = proposal(session, category.strip(), area_id, platform.clock.now().date())
     if found is None:
         return {"unit_id": None, "mode": None, "rule": None, "rule_id": None}
-    return {"unit_id": found["unit_id"], "unit_name": found["unit_name"], "mode": found["mode"],
-            "rule": found["rule"], "rule_id": found["rule_id"],
-            "assisting_unit_ids": found["assisting_unit_ids"], "directly_designated": found["directly_designated"]}
+    return {key: found[key] for key in ("unit_id", "unit_name", "mode", "rule", "rule_id", "assisting_unit_ids",
+                                        "directly_designated", "final_unit_id", "final_unit_name", "note")}
 
 
 def _unit_id(value: Any, field: str, errors: dict[str, str], *, required: bool) -> int | None:

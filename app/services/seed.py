@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.documents.kinds import KINDS as DOCUMENT_KINDS
 from app.domain import knowledge as knowledge_rules
 from app.domain import notices
 from app.domain.calendar import official_calendar_entries
@@ -72,8 +73,16 @@ DICTIONARY = {
     "channel": {"phone": "电话", "web": "网站", "app": "APP", "wechat": "微信", "letter": "来信",
                 "visit": "来访", "mailbox": "市长信箱", "weibo": "微博", "sms": "短信",
                 "open311": "Open311"},
-    "reject_reason": {"litigation": "涉法涉诉", "terminated": "已三级终结", "out_of_scope": "不属于受理范围",
-                      "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122"},
+    "reject_reason": {"litigation": "涉法涉诉", "repeat_terminated": "已三级终结", "out_of_scope": "不属于受理范围",
+                      "duplicate": "重复件", "emergency": "紧急事项已转110/119/120/122",
+                      "discipline": "纪检监察事项", "other": "其他"},  # the codes forms/accept.json offers
+    "satisfaction": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},  # follow_up
+    "document_type": {k.key: k.title for k in DOCUMENT_KINDS.values()},
+    # 退回 and 延期 are asked in words on the handle form; these are the usual grounds, for reports to group by
+    "return_reason": {"not_our_duty": "非本单位职责", "other_area": "属其他区县或单位管辖",
+                      "unclear": "诉求不清、无法办理", "other": "其他"},
+    "extension_reason": {"complex": "情况复杂,需进一步调查", "coordination": "需多部门协调",
+                         "appraisal": "需鉴定、检测", "other": "其他"},
     STATUS_KIND: STATUS_LABELS,
     FLAG_KIND: FLAG_LABELS,
     knowledge_rules.DICTIONARY_KIND: knowledge_rules.STATES,

@@ -95,6 +95,8 @@ def _request_texts() -> Iterator[tuple[str, str]]:
         if len(items) > (current_app.config.get("MAX_FORM_PARTS") or 1000):
             raise RequestEntityTooLarge()  # werkzeug counts multipart parts only, not url-encoded fields
         for name, value in items:
+            if not isinstance(name, str) or not isinstance(value, str):
+                continue  # a multipart part whose header werkzeug could not read names nothing storable
             yield name, name
             yield name, value
 

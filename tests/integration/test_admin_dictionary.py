@@ -101,3 +101,27 @@ def test_only_the_system_administrator_opens_the_configuration_pages(app, client
     refused = post_form(client, "/admin/routing", "/admin/routing",
                         {"category": "城乡建设/供水", "lead_unit_id": "999999", "mode": "direct"})
     assert refused.status_code == 422 and "单位不存在:999999" in text_of(refused)
+
+
+def test_every_list_the_issue_names_is_seeded_with_the_codes_the_forms_offer(client, demo):
+    import json
+
+    from app.documents.kinds import KINDS as DOCUMENT_KINDS
+    from app.services.definitions import FORMS
+
+    headers = token(client, "agent01")
+
+    def codes(kind: str) -> dict[str, str]:
+        return {i["code"]: i["label"] for i in client.get(f"/api/v1/dictionary/{kind}", headers=headers)
+                .get_json()["items"]}
+
+    def offered(form: str, field: str) -> set[str]:
+        schema = json.loads((FORMS / form).read_text(encoding="utf-8"))
+        return {o["const"] for o in schema["properties"][field]["oneOf"]}
+
+    assert codes("satisfaction") == {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+    assert set(codes("satisfaction")) == offered("follow_up.json", "satisfaction")
+    assert offered("accept.json", "rejection_reason") <= set(codes("reject_reason"))  # a notice names its grounds
+    assert codes("document_type") == {k.key: k.title for k in DOCUMENT_KINDS.values()}
+    for kind in ("return_reason", "extension_reason", "pause_reason"):
+        assert codes(kind), kind

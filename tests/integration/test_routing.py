@@ -64,7 +64,8 @@ def test_the_most_specific_valid_rule_wins(client, demo, clock):
     assert anywhere["rule"] == "城乡建设 × 任意区域 → 市住建局"
     # district beats any area; a street inside the district hits the district rule…
     in_district = tried(client, admin, "城乡建设/供水", dcq)
-    assert (in_district["unit_id"], in_district["mode"]) == (cgj, "via_district")
+    assert (in_district["final_unit_id"], in_district["mode"]) == (cgj, "via_district")
+    assert in_district["unit_id"] == dcq  # 经区县转派: to the district first
     assert in_district["rule"] == "城乡建设/供水 × 东城区 → 市城管局"
     # …unless the street has its own rule: street over district, even for a shallower category
     assert tried(client, admin, "城乡建设/供水", hpl)["unit_id"] == hpl
@@ -142,3 +143,29 @@ def test_a_confirmed_proposal_dispatches_without_a_reason(app, client, auth, dem
     response = post_form(client, "/dispatch", f"/tasks/{task.id}", {
         "origin": "dispatch", "next": "/dispatch", "dispatch_mode": "transfer", "lead_unit_id": str(zjj)})
     assert response.status_code == 302 and ready(demo, case_id, "sign_for").unit_id == zjj
+
+
+def test_via_the_district_proposes_the_district_with_the_final_unit_as_a_note(app, client, auth, demo):
+    admin = token(client, "sysadmin")
+    dcq, hpl, zjj = unit_id(demo, "dcq"), unit_id(demo, "dcq.hpl"), unit_id(demo, "zjj")
+    add_rule(client, admin, category="城乡建设/供水", lead_unit_id=zjj, mode="via_district")
+    through = tried(client, admin, "城乡建设/供水", hpl)  # a street: its district passes the case on
+    assert (through["unit_id"], through["mode"], through["final_unit_id"]) == (dcq, "via_district", zjj)
+    assert through["rule"] == "城乡建设/供水 × 任意区域 → 市住建局"
+    assert through["note"] == "经区县转派:派至东城区,由其转派市住建局承办(依据派单目录)"
+    nowhere = tried(client, admin, "城乡建设/供水", None)  # no address district: straight to the lead unit
+    assert (nowhere["unit_id"], nowhere["final_unit_id"]) == (zjj, None) and "直接派至市住建局" in nowhere["note"]
+
+    case_id = accepted(client, demo, "城乡建设/供水", hpl)
+    auth.login("dispatch01")
+    page = client.get("/dispatch")
+    html = page.get_data(as_text=True)
+    assert "经区县转派:派至东城区,由其转派市住建局承办" in text_of(page)
+    assert f'<option value="{dcq}" selected>' in html  # the district pre-filled, the final unit in 派单意见
+    task = ready(demo, case_id, "dispatch")
+    done = post_form(client, "/dispatch", f"/tasks/{task.id}", {
+        "origin": "dispatch", "next": "/dispatch", "dispatch_mode": "transfer", "lead_unit_id": str(dcq),
+        "dispatch_note": through["note"]})
+    assert done.status_code == 302 and ready(demo, case_id, "sign_for").unit_id == dcq  # confirmed: no override
+    with demo.db.reading() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "routing.overridden")).all() == []

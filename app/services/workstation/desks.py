@@ -103,8 +103,11 @@ def proposal_values(proposed: dict[str, Any] | None) -> dict[str, Any] | None:
     if proposed is None:
         return None
     assisting = proposed["assisting_unit_ids"]
-    return {"dispatch_mode": "co_handle" if assisting else "transfer", "lead_unit_id": proposed["unit_id"],
-            "assisting_unit_ids": assisting, "directly_designated": proposed["directly_designated"]}
+    values = {"dispatch_mode": "co_handle" if assisting else "transfer", "lead_unit_id": proposed["unit_id"],
+              "assisting_unit_ids": assisting, "directly_designated": proposed["directly_designated"]}
+    if proposed.get("final_unit_id"):  # 经区县转派: the district reads which unit the catalogue means
+        values["dispatch_note"] = proposed["note"]
+    return values
 
 
 def supervise_by_number(platform: Platform, actor: Actor, number: str, note: str) -> dict[str, Any]:

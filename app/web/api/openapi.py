@@ -136,7 +136,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "setting": _obj({"key": STR, "value": {}}),
     "dictionary": _items(_obj({"code": STR, "label": STR, "parent": NS, "active": BOOL, "sort": INT})),
     "routing_try": _obj({"unit_id": NI, "mode": {"type": "string", "enum": ["direct", "via_district"],
-                                                  "nullable": True}, "rule": NS, "rule_id": NI}),
+                                                  "nullable": True}, "rule": NS, "rule_id": NI},
+                        final_unit_id=NI, final_unit_name=NS, note=STR),
     "routing_rule": ROUTING_RULE,
     "routing_rules": _items(ROUTING_RULE),
     "dictionary_entry": _obj({"kind": STR, "code": STR, "label": STR}),
@@ -362,7 +363,8 @@ def _paths() -> dict[str, Any]:
             body=_json(_obj({"label": {"type": "string", "minLength": 1, "maxLength": 100}})),
             params=[_param("kind", "path", STR), _param("code", "path", STR)])},
         "/api/v1/routing/try": {"post": _op(
-            "试派:事项分类 category(编码)+ 区域 area(区县/街道单位编号,可空)命中的派单目录规则", "routing_try",
+            "试派:事项分类 category(编码)+ 区域 area(区县/街道单位编号,可空)命中的派单目录规则;经区县转派时 unit_id"
+            " 为所在区县,final_unit_id 为规则的承办单位", "routing_try",
             body=_json(_obj({"category": STR}, area=NI)))},
         "/api/v1/routing/rules": {
             "get": _op("派单目录(含各规则被改派次数)", "routing_rules"),
