@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import make_url, select
 
 from app import migrate
+from app.cli_imports import import_sheet
 from app.cli_supervision import supervision_group
 from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_at
@@ -43,6 +44,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(incidents_group)
     app.cli.add_command(supervision_group)
+    app.cli.add_command(import_sheet)
     from app import cli_backups
 
     for command in (cli_backups.backup, cli_backups.restore, cli_backups.keys_group):

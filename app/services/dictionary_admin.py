@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.errors import Invalid, NotPermitted
@@ -254,7 +254,8 @@ def _plan(rows: list[tuple[int, dict[str, Any]]], known: dict[tuple[str, str], D
 
 def _write(session: Session, plan: list[tuple[dict[str, Any], int]], known: dict[tuple[str, str], DictionaryEntry],
            codes: dict[int, str]) -> tuple[int, list[dict[str, Any]]]:
-    """Insert the new entries a generation at a time (one flush each) and update the changed ones."""
+    """Insert the new entries a generation at a time (one multi-row INSERT … RETURNING each: the ORM's unit of
+    work would insert a self-referencing table row by row) and update the changed ones."""
     ids = {key: e.id for key, e in known.items()}
     changes: list[dict[str, Any]] = []
     added = 0
@@ -267,9 +268,8 @@ def _write(session: Session, plan: list[tuple[dict[str, Any], int]], known: dict
             parent_id = ids[(row["kind"], row["parent"])] if row["parent"] else None
             entry = known.get(key)
             if entry is None:
-                entry = DictionaryEntry(kind=row["kind"], code=row["code"], label=row["label"], parent_id=parent_id,
-                                        sort=row["sort"], active=row["active"])
-                fresh.append((key, entry))
+                fresh.append({"kind": row["kind"], "code": row["code"], "label": row["label"],
+                              "parent_id": parent_id, "sort": row["sort"], "active": row["active"]})
                 changes.append({"before": None, "after": {k: row[k] for k in ("kind", "code", "label", "parent")}})
                 continue
             before = _entry(entry, codes)
@@ -278,9 +278,10 @@ def _write(session: Session, plan: list[tuple[dict[str, Any], int]], known: dict
             if after != before:
                 changes.append({"before": {k: v for k, v in before.items() if after[k] != v or k in ("kind", "code")},
                                 "after": {k: v for k, v in after.items() if before[k] != v or k in ("kind", "code")}})
-        session.add_all(e for _, e in fresh)
-        session.flush()
-        for key, entry in fresh:
-            ids[key], codes[entry.id] = entry.id, entry.code
+        if fresh:
+            session.flush()  # the changed rows first
+            for kind, code, new_id in session.execute(insert(DictionaryEntry).returning(
+                    DictionaryEntry.kind, DictionaryEntry.code, DictionaryEntry.id), fresh):
+                ids[(kind, code)], codes[new_id] = new_id, code
         added += len(fresh)
     return added, changes

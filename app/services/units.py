@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import remembered
@@ -354,24 +354,31 @@ def import_units(platform: Platform, actor: Actor, data: bytes, filename: str = 
             raise Invalid(message, {"file": message} | {f"row {i + 1}": e for i, e in enumerate(shown)})
         added: list[str] = []
         changed: list[dict[str, Any]] = []
+        paths = {u.code: u.path for u in by_code.values()}
         for generation in sorted({r.generation for r in planned}):
-            fresh = []
+            fresh: list[dict[str, Any]] = []
             for row in (r for r in planned if r.generation == generation):
                 unit = by_code.get(row.code)
                 if unit is None:
-                    unit = Unit(code=row.code, name=row.name, kind=row.kind,
-                                parent=by_code[row.parent] if row.parent else None, path="")
-                    fresh.append(unit)
-                    by_code[row.code] = unit
+                    fresh.append({"code": row.code, "name": row.name, "kind": row.kind, "path": "",
+                                  "parent_id": by_code[row.parent].id if row.parent else None})
                     added.append(row.code)
                 else:
                     change = _update(session, unit, row, by_code)
                     if change:
                         changed.append(change)
-            session.add_all(fresh)
-            session.flush()
-            for unit in fresh:
-                unit.path = (unit.parent.path if unit.parent else "/") + f"{unit.id}/"
+                    paths[row.code] = unit.path
+            if fresh:  # one multi-row INSERT … RETURNING, then one batch of path UPDATEs
+                session.flush()
+                made = session.execute(insert(Unit).returning(Unit.id, Unit.code), fresh).all()
+                parent_of: dict[str, int | None] = {f["code"]: f["parent_id"] for f in fresh}
+                by_id = {u.id: u.code for u in by_code.values()}
+                for new_id, code in made:
+                    parent = by_id.get(parent_of[code] or 0)
+                    paths[code] = (paths[parent] if parent else "/") + f"{new_id}/"
+                session.execute(update(Unit), [{"id": new_id, "path": paths[code]} for new_id, code in made])
+                for unit in session.scalars(select(Unit).where(Unit.id.in_([i for i, _ in made]))):
+                    by_code[unit.code] = unit
         audit.record(session, platform, actor, "unit.imported",
                      detail={"file": filename[:200], "rows": len(planned), "added": added, "changed": changed})
         session.commit()

@@ -7,13 +7,14 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.domain.roles import ROLES, RoleConflict, check_role_set
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import Role, Unit, User
+from app.models import Role, Unit, User, user_role
 from app.services import audit, tabular
 from app.services.actors import Actor
 from app.services.platform import Platform
@@ -277,14 +278,12 @@ def import_users(platform: Platform, actor: Actor, data: bytes, filename: str = 
             raise _refusal(errors)
         roles = {r.code: r for r in session.scalars(select(Role))}
         now = platform.clock.now()
-        fresh, changed = [], []
+        fresh: list[_Row] = []
+        changed = []
         for row in rows:
             user = known.get(row.staff_no)
             if user is None:
-                fresh.append(User(staff_no=row.staff_no, name=row.name, unit_id=units[row.unit_code].id,
-                                  password_hash=hashes[row.staff_no], password_changed_at=now,
-                                  must_change_password=True, created_at=now,
-                                  roles=[roles[c] for c in sorted(row.roles)]))
+                fresh.append(row)
                 continue
             before = {"name": user.name, "unit": user.unit.code, "roles": sorted(user.role_codes)}
             after = {"name": row.name, "unit": row.unit_code, "roles": sorted(row.roles)}
@@ -293,13 +292,27 @@ def import_users(platform: Platform, actor: Actor, data: bytes, filename: str = 
                 user.roles = [roles[c] for c in sorted(row.roles)]
                 changed.append({"user": user.staff_no, "before": {k: v for k, v in before.items() if after[k] != v},
                                 "after": {k: v for k, v in after.items() if before[k] != v}})
-        session.add_all(fresh)
-        session.flush()
+        _insert(session, fresh, units, hashes, now)
         audit.record(session, platform, actor, "user.imported",
-                     detail={"file": filename[:200], "rows": len(rows), "created": [u.staff_no for u in fresh],
+                     detail={"file": filename[:200], "rows": len(rows), "created": [r.staff_no for r in fresh],
                              "changed": changed})
         session.commit()
-    return Imported(len(rows), {u.staff_no: issued[u.staff_no] for u in fresh}, len(changed))
+    return Imported(len(rows), {r.staff_no: issued[r.staff_no] for r in fresh}, len(changed))
+
+
+def _insert(session: Session, fresh: list[_Row], units: dict[str, Unit], hashes: dict[str, str],
+            now: datetime) -> None:
+    """The new accounts in one multi-row INSERT … RETURNING and their roles in one more (the ORM's unit of work
+    inserts row by row on SQLite when it must match generated ids)."""
+    if not fresh:
+        return
+    session.flush()
+    made = dict(session.execute(insert(User).returning(User.staff_no, User.id), [
+        {"staff_no": r.staff_no, "name": r.name, "unit_id": units[r.unit_code].id, "password_hash": hashes[r.staff_no],
+         "password_changed_at": now, "must_change_password": True, "active": True, "failed_logins": 0,
+         "created_at": now} for r in fresh]).all())
+    session.execute(insert(user_role), [{"user_id": made[r.staff_no], "role_code": code}
+                                        for r in fresh for code in sorted(r.roles)])
 
 
 def _target(session: Session, actor: Actor, user_id: int) -> User:

@@ -251,3 +251,21 @@ def test_the_audit_contract_path_answers_the_auditor_only(client):
     for other in ("sysadmin", "secadmin", "agent01"):
         assert client.get("/api/v1/audit", headers=token(client, other)).status_code == 403
     assert client.get("/api/v1/audit").status_code == 401
+
+
+def test_a_large_file_loads_from_the_shell_as_the_named_administrator(app, demo, tmp_path):
+    runner = app.test_cli_runner()
+    sheet = tmp_path / "账号.xlsx"
+    sheet.write_bytes(xlsx(*USERS))
+    out = tmp_path / "passwords.csv"
+    refused = runner.invoke(args=["import-sheet", "users", str(sheet), "--as", "sysadmin"])
+    assert refused.exit_code == 1 and "安全管理员" in refused.output
+    done = runner.invoke(args=["import-sheet", "users", str(sheet), "--as", "secadmin", "--passwords", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "共 3 行:新增 3" in done.output and out.read_text(encoding="utf-8").count("\n") == 4
+    assert (out.stat().st_mode & 0o777) == 0o600
+    assert audited(demo, "user.imported")[0]["file"] == "账号.xlsx"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,code,label\ncategory,x y,坏\n", encoding="utf-8")
+    failed = runner.invoke(args=["import-sheet", "dictionary", str(bad), "--as", "sysadmin"])
+    assert failed.exit_code == 1 and "第 2 行 编码" in failed.output
