@@ -117,7 +117,7 @@ def reassign_unit(session: Session, platform: Platform, case: Case, old: int, ne
     when the case has no readable running process (an incident: its administrator sees to it)."""
     try:
         state, spec_json = load_state(session, case)
-        run = _engine_call(engine.replace_unit, spec_json, state.state_json, old, new, _engine_now(platform))
+        run = _engine_call(engine.replace_unit, spec_json, state.state_json, old, new, engine_now(platform))
     except (Conflict, ProcessIncident):
         return False
     state.state_json, state.serializer_version = run.state_json, run.serializer_version

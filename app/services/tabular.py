@@ -23,6 +23,7 @@ CSV_MIME = "text/csv"
 FORMATS = {"csv": CSV_MIME, "xlsx": XLSX_MIME}
 ACTIVE = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
 MAX_COLUMNS = 12  # no sheet of ours is wider; cells further right are ignored
+MAX_UNPACKED = 64 * 1024 * 1024  # an XLSX of 20,000 rows unpacks to a few MB; more is a zip bomb
 
 
 def _refuse(message: str) -> Invalid:
@@ -87,6 +88,13 @@ def _csv_rows(data: bytes, max_rows: int) -> list[list[str]]:
 def _xlsx_rows(data: bytes, max_rows: int) -> list[list[str]]:
     from openpyxl import load_workbook  # imported on use: only imports and exports need it
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:
+            unpacked = sum(item.file_size for item in packed.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse("无法读取 XLSX 文件(不是有效的 zip),请确认是 Excel 2007 及以后的 .xlsx 格式") from None
+    if unpacked > MAX_UNPACKED:
+        raise _refuse("XLSX 文件解压后过大,请拆分后再导入")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:

@@ -269,3 +269,13 @@ def test_a_large_file_loads_from_the_shell_as_the_named_administrator(app, demo,
     bad.write_text("kind,code,label\ncategory,x y,坏\n", encoding="utf-8")
     failed = runner.invoke(args=["import-sheet", "dictionary", str(bad), "--as", "sysadmin"])
     assert failed.exit_code == 1 and "第 2 行 编码" in failed.output
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(client):
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as packed:
+        packed.writestr("xl/worksheets/sheet1.xml", b"<" + b"a" * (70 * 1024 * 1024))
+    answer = api_upload(client, "/api/v1/dictionary/import", token(client, "sysadmin"), out.getvalue(), "炸弹.xlsx")
+    assert answer.status_code == 422 and "过大" in answer.get_json()["details"]["file"]

@@ -189,7 +189,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "knowledge_entry": _obj({"id": INT, "title": STR, "questions": {"type": "array", "items": STR}, "answer": STR,
                              "unit": STR, "state": STR, "state_label": STR, "use_count": INT}),
     "knowledge_feedback": _obj({"id": INT, "entry": INT}),
-    "imported": _obj({"rows": INT, "added": INT, "changed": INT, "unchanged": INT}),
+    "sheet_imported": _obj({"rows": INT, "added": INT, "changed": INT, "unchanged": INT}),
     "users_imported": _obj({"rows": INT, "changed": INT, "unchanged": INT, "created": {
         "type": "array", "items": _obj({"staff_no": STR, "one_time_password": STR})}}),
     "audit_verified": _obj({"intact": BOOL, "checked": INT, "problems": {"type": "array", "items": STR}}),
@@ -272,11 +272,10 @@ def _paths() -> dict[str, Any]:
     audit_filter = _query("actor", "case_id", "action", since={"type": "string", "format": "date"},
                           until={"type": "string", "format": "date"}, before_id=ID,
                           limit={"type": "integer", "minimum": 1, "maximum": 200})
-    sheet_upload = {"multipart/form-data": {"schema": _obj({"file": {"type": "string", "format": "binary"}})}}
+    sheet_upload = {"multipart/form-data": {"schema": _obj({"file": binary})}}
     export_params = [_param("format", "query", {"type": "string", "enum": ["csv", "xlsx"]}, "缺省 csv")]
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    sheet_answer = {"text/csv": binary,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary}
+    sheet_answer = {"text/csv": {"schema": binary},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": binary}}
     return {
         "/api/v1/auth/token": {"post": _op("以工号和密码换取令牌(按地址、按工号限流,429 + Retry-After)", "token",
                                            body=_json(TokenRequest()), ok="201", errors=("423",), security=[])},
@@ -439,13 +438,13 @@ def _paths() -> dict[str, Any]:
         "/api/v1/dictionary/import": {"post": _op(
             "导入数据字典(系统管理员;CSV/XLSX,表头 kind,code,label,parent,sort,active):先逐行检查,任何一行有误答 422"
             "(details 按「row 行号 列」给出)且不写入;否则一次全部导入。按类别+编码更新,再次导入不重复,从不删除",
-            "imported", body=sheet_upload)},
+            "sheet_imported", body=sheet_upload)},
         "/api/v1/dictionary/export": {"get": _op(
             "导出数据字典(系统管理员;kind 缺省为全部;format=csv|xlsx),可原样再导入", "", params=export_params + [
                 _param("kind", "query", STR)], responses_content=sheet_answer)},
         "/api/v1/units/import": {"post": _op(
             "批量导入组织机构(系统管理员;CSV/XLSX:编码,名称,类型,上级编码):全部检查后一次写入,已有编码的单位按文件更新",
-            "imported", body=sheet_upload)},
+            "sheet_imported", body=sheet_upload)},
         "/api/v1/units/export": {"get": _op("导出组织机构(系统管理员;format=csv|xlsx)", "", params=export_params,
                                             responses_content=sheet_answer)},
         "/api/v1/users/import": {"post": _op(
