@@ -1,8 +1,8 @@
 """The 系统管理员's calendar page (/admin/calendar): the year view (working days, holidays, 调休 workdays, each
 region's local holidays, office hours); a year entered by pasting the State Council notice ("2027-01-01 休"
-/ "2027-02-07 班") or uploading it as a file, compared with chinese-calendar when it knows the year and shown
-with the deadline repair it would make, then confirmed (year and repair in one transaction); local holidays
-of a 区县/街道 previewed and set the same way."""
+/ "2027-02-07 班") or uploading it (text, CSV or XLSX), compared with chinese-calendar when it knows the year
+and shown with the deadline repair it would make, then confirmed (year and repair in one transaction); local
+holidays of a 区县/街道 previewed and set the same way."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from app.domain.calendar import CalendarYearMissing, official_calendar_entries
 from app.errors import Invalid
-from app.services import admin
+from app.services import admin, tabular
 from app.web.context import current_actor, platform, requires
 
 bp = Blueprint("admin_calendar", __name__, url_prefix="/admin/calendar")
@@ -41,15 +41,18 @@ def parse(year: int, text: str) -> list[admin.DayEntry]:
 
 
 def _uploaded_text() -> str | None:
-    """The uploaded notice file as text (UTF-8, with or without BOM, or GB18030 as Chinese Windows saves it)."""
+    """The uploaded notice as lines: an XLSX's first sheet (日期 | 休/班 | 说明, a header row skipped), or a
+    text/CSV file (UTF-8, with or without BOM, or GB18030 as Chinese Windows saves it)."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return None
     data = upload.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         raise Invalid("文件过大(最多 64 KB)", {"file": "文件过大(最多 64 KB)"})
-    if data[:4] == b"PK\x03\x04":
-        raise Invalid("请上传文本或 CSV 文件(每行一个日期),XLSX 请先另存为 CSV", {"file": "应为文本或 CSV 文件"})
+    if data[:4] == b"PK\x03\x04" or upload.filename.lower().endswith((".xlsx", ".xlsm")):
+        rows = tabular.without_header(tabular.read_rows(data, upload.filename, max_rows=400), "日期", "date")
+        # a date cell comes back as a date-time at midnight: the day is what the notice means
+        return "\n".join(" ".join([cells[0].removesuffix("T00:00:00"), *cells[1:]]) for _, cells in rows)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import pytest
 from lifecycle_driver import Api, unit_ids
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from app.models import AuditEvent, CalendarYear, HumanTask, LocalHoliday
@@ -69,7 +70,7 @@ def test_a_pasted_year_shows_its_repair_before_it_is_confirmed_and_confirming_ap
     assert client.get("/admin/calendar").status_code == 403
 
 
-def test_a_notice_file_is_read_and_compared_with_chinese_calendar(client, auth, demo):
+def test_a_notice_file_text_or_xlsx_is_read_and_compared_with_chinese_calendar(client, auth, demo):
     auth.login("sysadmin")
     _, token = page(client)
     notice = "2026-01-01,休,元旦\r\n2026-01-04,班\r\n".encode("gb18030")  # as Chinese Windows saves a CSV
@@ -79,9 +80,21 @@ def test_a_notice_file_is_read_and_compared_with_chinese_calendar(client, auth, 
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "2026-01-01,休,元旦" in html  # the file's lines, ready to confirm
     assert "<td>2026-01-02</td><td>未录入</td><td>休</td>" in html  # chinese-calendar knows 2026: a day missed
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["日期", "类型", "说明"], [date(2026, 1, 1), "休", "元旦"], ["2026-01-04", "班", None]):
+        sheet.append(row)
+    sheet_file = io.BytesIO()
+    book.save(sheet_file)
     xlsx = client.post("/admin/calendar", content_type="multipart/form-data", data={
+        "year": "2026", "confirm": "0", "csrf_token": token, "file": (io.BytesIO(sheet_file.getvalue()), "通知.xlsx")})
+    html = xlsx.get_data(as_text=True)
+    assert xlsx.status_code == 200 and "2026-01-01 休 元旦\n2026-01-04 班" in html  # header skipped, day cell read
+    assert "<td>2026-01-02</td><td>未录入</td><td>休</td>" in html
+    broken = client.post("/admin/calendar", content_type="multipart/form-data", data={
         "year": "2026", "confirm": "0", "csrf_token": token, "file": (io.BytesIO(b"PK\x03\x04rest"), "a.xlsx")})
-    assert xlsx.status_code == 422 and "另存为 CSV" in xlsx.get_data(as_text=True)
+    assert broken.status_code == 422 and "XLSX" in broken.get_data(as_text=True)
 
 
 def dispatched_to(api: Api, unit_id: int) -> int:
