@@ -279,3 +279,13 @@ def test_a_zip_bomb_is_refused_before_it_is_read(client):
         packed.writestr("xl/worksheets/sheet1.xml", b"<" + b"a" * (70 * 1024 * 1024))
     answer = api_upload(client, "/api/v1/dictionary/import", token(client, "sysadmin"), out.getvalue(), "炸弹.xlsx")
     assert answer.status_code == 422 and "过大" in answer.get_json()["details"]["file"]
+
+
+def test_words_loaded_from_a_file_show_on_the_next_request(client, demo):
+    admin = token(client, "sysadmin")
+    renamed = xlsx(HEADER, ["case_status", "registered", "已登记待受理", None, 0, 1])
+    assert api_upload(client, "/api/v1/dictionary/import", admin, renamed, "状态.xlsx").get_json()["changed"] == 1
+    body = {"kind": "complaint", "channel": "phone", "category": "城乡建设/供水", "subject": "停水",
+            "content": "停水。", "requester": {"name": "张三丰"}}
+    made = client.post("/api/v1/cases", headers=token(client, "agent01"), json=body).get_json()
+    assert (made["status"], made["status_label"]) == ("registered", "已登记待受理")
