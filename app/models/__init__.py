@@ -23,7 +23,13 @@ from app.models.config import (
     Setting,
 )
 from app.models.counter import Counter
-from app.models.knowledge import KnowledgeEntry, KnowledgeFeedback, KnowledgeSynonym, KnowledgeUse
+from app.models.knowledge import (
+    KnowledgeEntry,
+    KnowledgeFeedback,
+    KnowledgeSynonym,
+    KnowledgeTerm,
+    KnowledgeUse,
+)
 from app.models.org import Permission, Role, Unit, User, role_permission, user_role
 from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
@@ -46,7 +52,7 @@ __all__ = [
     "Counter", "DeadlineRule", "DefinitionDraft",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
-    "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeUse",
+    "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeTerm", "KnowledgeUse",
     "PauseRule", "PortalChallenge", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",

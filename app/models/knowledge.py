@@ -79,3 +79,12 @@ class KnowledgeSynonym(Base):
     __tablename__ = "knowledge_synonym"
     id: Mapped[int] = mapped_column(primary_key=True)
     words: Mapped[str] = mapped_column(String(300))
+
+
+class KnowledgeTerm(Base):
+    """How many entries hold each search token (the row '' counts the entries): a search drops the tokens nearly
+    every entry holds, so the index answers a few thousand rows at most, not the whole base."""
+
+    __tablename__ = "knowledge_term"
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    entries: Mapped[int] = mapped_column(default=0)

@@ -14,16 +14,21 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, delete, func, insert, literal_column, or_, select, table, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import knowledge as rules
-from app.models import KnowledgeEntry, KnowledgeSynonym
+from app.models import KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm
 from app.models.knowledge import FTS_TABLE
 
 # SQLite only: the FTS5 table, rowid = entry id
 FTS = table(FTS_TABLE, column("rowid"), column("questions"), column("answer"))
 CANDIDATES = 100  # the best this many by text are ranked again by category and freshness
 MAX_QUERY_TOKENS = 40  # a pasted page of text searches by its first words, not by every bigram
+MAX_USED = 12  # the rarest this many tokens go to the index
+COMMON = 0.08  # a token more than this share of the entries hold tells little: left out …
+KEEP = 3  # … unless fewer than this many tokens would be left
+MAX_TERM = 100  # characters: knowledge_term.term
 
 
 def synonyms(session: Session) -> dict[str, str]:
@@ -31,12 +36,38 @@ def synonyms(session: Session) -> dict[str, str]:
     return rules.synonym_map(session.scalars(select(KnowledgeSynonym.words)))
 
 
+def _terms(question_tokens: str | None, answer_tokens: str | None) -> set[str]:
+    return {t for t in f"{question_tokens or ''} {answer_tokens or ''}".split() if len(t) <= MAX_TERM}
+
+
+def count_terms(session: Session, before: set[str], after: set[str], *, new_entry: bool) -> None:
+    """Keep knowledge_term's counts: +1 for each token the entry gained, -1 for each it lost ('' counts entries).
+    In term order, so two writers touching the same terms queue rather than deadlock."""
+    changes = {t: 1 for t in after - before} | {t: -1 for t in before - after}
+    if new_entry:
+        changes[""] = 1
+    if not changes:
+        return
+    table = KnowledgeTerm.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for step in (1, -1):
+        rows = [{"term": t, "entries": max(step, 0)} for t, d in sorted(changes.items()) if d == step]
+        if not rows:
+            continue
+        stmt = dialect.insert(KnowledgeTerm).values(rows)
+        session.execute(stmt.on_conflict_do_update(index_elements=[table.c.term],
+                                                   set_={"entries": table.c.entries + step}))
+
+
 def index_entry(session: Session, entry: KnowledgeEntry, words: Mapping[str, str]) -> None:
-    """Write the entry's tokens and its row of the database's index (after the entry has an id)."""
+    """Write the entry's tokens, its row of the database's index and the token counts (after it has an id)."""
+    new_entry = not entry.question_tokens and not entry.answer_tokens
+    before = _terms(entry.question_tokens, entry.answer_tokens)
     entry.question_tokens = rules.token_string(
         "\n".join([entry.title, *[str(q) for q in entry.questions or []], entry.keywords or ""]), words)
     entry.answer_tokens = rules.token_string(entry.answer, words)
     session.flush()
+    count_terms(session, before, _terms(entry.question_tokens, entry.answer_tokens), new_entry=new_entry)
     if session.get_bind().dialect.name == "postgresql":
         vector = func.setweight(func.to_tsvector("simple", entry.question_tokens), literal_column("'A'")).op("||")(
             func.setweight(func.to_tsvector("simple", entry.answer_tokens), literal_column("'D'")))
@@ -96,7 +127,17 @@ def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def query_tokens(session: Session, query: str) -> list[str]:
-    return rules.tokens(query, synonyms(session))[:MAX_QUERY_TOKENS]
+    """The query's tokens that can tell entries apart: those no entry holds are dropped, and those more than
+    COMMON of the entries hold (本市, 投诉) too, unless fewer than KEEP would be left; the rarest first."""
+    wanted = [t for t in rules.tokens(query, synonyms(session)) if len(t) <= MAX_TERM][:MAX_QUERY_TOKENS]
+    if not wanted:
+        return []
+    counts = dict(session.execute(select(KnowledgeTerm.term, KnowledgeTerm.entries).where(
+        KnowledgeTerm.term.in_([*wanted, ""]))).all())
+    total = counts.pop("", 0)
+    present = sorted((t for t in wanted if counts.get(t, 0) > 0), key=lambda t: (counts[t], wanted.index(t)))
+    informative = [t for t in present if counts[t] <= COMMON * total]
+    return (informative if len(informative) >= KEEP else present[:max(KEEP, len(informative))])[:MAX_USED]
 
 
 def candidates(session: Session, tokens: Sequence[str], filters: Filters,

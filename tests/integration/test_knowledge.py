@@ -5,13 +5,14 @@ the 直接答复 path with the entry recorded."""
 from __future__ import annotations
 
 import io
+from collections import Counter
 from typing import Any
 
 import pytest
 from lifecycle_driver import Api
 from sqlalchemy import func, select
 
-from app.models import AuditEvent, Case, HumanTask, KnowledgeEntry, KnowledgeUse, SmsMessage, Unit
+from app.models import AuditEvent, Case, HumanTask, KnowledgeEntry, KnowledgeTerm, KnowledgeUse, SmsMessage, Unit
 from app.services import knowledge
 from app.services.actors import Actor
 from tests.conftest import csrf_token_of
@@ -64,6 +65,11 @@ def _sign_out(client) -> None:  # type: ignore[no-untyped-def]
 def _act(client, entry_id: int, action: str) -> None:  # type: ignore[no-untyped-def]
     token = csrf_token_of(client.get(f"/knowledge/{entry_id}").get_data(as_text=True))
     assert client.post(f"/knowledge/{entry_id}/state", data={"action": action, "csrf_token": token}).status_code == 302
+
+
+def _entries(platform) -> int:  # type: ignore[no-untyped-def]
+    with platform.db.reading() as session:
+        return session.scalar(select(func.count()).select_from(KnowledgeEntry)) or 0
 
 
 def _titles(api: Api, q: str, user: str = "agent01") -> list[str]:
@@ -211,6 +217,13 @@ def test_editors_keep_their_own_units_entries_and_reviewers_publish(api, demo, c
     assert entry_id not in [i["id"] for i in suggested["items"]]
     bad = client.post("/knowledge", data={"title": "", "answer": "", "valid_from": "2026-13-01", "csrf_token": token})
     assert bad.status_code == 422 and "请填写标题" in bad.get_data(as_text=True)
+    with demo.db.reading() as session:  # the token counts a search prunes by follow every write
+        counted: Counter[str] = Counter()
+        for q, a in session.execute(select(KnowledgeEntry.question_tokens, KnowledgeEntry.answer_tokens)):
+            counted.update(set(f"{q} {a}".split()))
+        stored = dict(session.execute(select(KnowledgeTerm.term, KnowledgeTerm.entries)).all())
+    assert stored.pop("") == _entries(demo)
+    assert {t: n for t, n in stored.items() if n} == dict(counted)
 
 
 def test_a_citys_knowledge_base_goes_in_and_out_as_csv_and_xlsx(demo, client, auth):
