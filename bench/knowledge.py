@@ -176,13 +176,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--schema", default=SCHEMA, help="the PostgreSQL schema to recreate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         if args.only in (None, "sqlite"):
             run("sqlite", sqlite_url(tmp), tmp, args.entries, args.queries)
         if args.only in (None, "postgresql"):
-            run("postgresql", postgres_url(SCHEMA), tmp, args.entries, args.queries)
+            run("postgresql", postgres_url(args.schema), tmp, args.entries, args.queries)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A city's existing knowledge base in and out: CSV (UTF-8 or GB18030, as Excel saves it) and XLSX.
+"""A city's existing knowledge base in and out: CSV (UTF-8) and XLSX, read and written by services/tabular.py.
 
 One row per entry, the columns named in Chinese (`COLUMNS`); several phrasings in one cell, one a line.
 An import is all or nothing: any row at fault refuses the file, naming the row and the field. Units are
@@ -7,9 +7,6 @@ named by code or by name. Imported entries are drafts, or published at once when
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -17,85 +14,44 @@ from sqlalchemy import select
 from app.domain import knowledge as rules
 from app.errors import Invalid
 from app.models import KnowledgeEntry, Unit
-from app.services import audit, knowledge, knowledge_index
+from app.services import audit, knowledge, knowledge_index, tabular
 from app.services.actors import Actor, require
 from app.services.platform import Platform
 
-# field → column title
-COLUMNS = {"id": "编号", "title": "标题", "questions": "常见问法", "answer": "答复口径", "category": "事项分类",
+# field → column title; the imported ones first (tabular reads at most MAX_COLUMNS), 编号 and 状态 only go out
+COLUMNS = {"title": "标题", "questions": "常见问法", "answer": "答复口径", "category": "事项分类",
            "unit": "所属单位", "area": "适用区域", "legal_basis": "政策依据", "keywords": "关键词",
-           "valid_from": "生效日期", "valid_until": "失效日期", "state": "状态", "internal_note": "内部备注"}
+           "valid_from": "生效日期", "valid_until": "失效日期", "internal_note": "内部备注", "id": "编号",
+           "state": "状态"}
 MAX_ROWS = 20000
-MAX_BYTES = 20 * 1024 * 1024
 
 
-def _rows(platform: Platform, actor: Actor) -> Iterator[list[str]]:
+def _rows(platform: Platform, actor: Actor) -> list[list[str]]:
     with platform.db.reading() as session:
         units = {u.id: u.code for u in session.scalars(select(Unit))}
         words = knowledge.state_labels(session)
-        yield list(COLUMNS.values())
-        for e in session.scalars(select(KnowledgeEntry).where(knowledge.visible_entries(actor))
-                                 .order_by(KnowledgeEntry.id)):
-            yield [str(e.id), e.title, "\n".join(e.questions or []), e.answer, e.category or "", units[e.unit_id],
-                   units.get(e.area_unit_id or 0, ""), e.legal_basis, e.keywords, knowledge.plain(e.valid_from) or "",
-                   knowledge.plain(e.valid_until) or "", words.get(e.state, e.state), e.internal_note]
+        return [[e.title, "\n".join(e.questions or []), e.answer, e.category or "", units[e.unit_id],
+                 units.get(e.area_unit_id or 0, ""), e.legal_basis, e.keywords, knowledge.plain(e.valid_from) or "",
+                 knowledge.plain(e.valid_until) or "", e.internal_note, str(e.id), words.get(e.state, e.state)]
+                for e in session.scalars(select(KnowledgeEntry).where(knowledge.visible_entries(actor))
+                                         .order_by(KnowledgeEntry.id))]
 
 
-def export_csv(platform: Platform, actor: Actor) -> bytes:
-    """Every entry the actor may read, as CSV with a BOM (Excel opens it as UTF-8)."""
+def export_file(platform: Platform, actor: Actor, fmt: str) -> bytes:
+    """Every entry the actor may read, as CSV (UTF-8 with BOM) or XLSX, in the columns an import reads back."""
     require(actor, "knowledge.read")
-    out = io.StringIO()
-    csv.writer(out).writerows(_rows(platform, actor))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return tabular.write(fmt, list(COLUMNS.values()), _rows(platform, actor), "知识库")
 
 
-def export_xlsx(platform: Platform, actor: Actor) -> bytes:
-    require(actor, "knowledge.read")
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("知识库")
-    for row in _rows(platform, actor):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _read(data: bytes, filename: str) -> list[dict[str, str]]:
-    """The rows of a CSV or XLSX file as {column title: text}."""
-    if not data:
-        raise Invalid("请选择要导入的 CSV 或 XLSX 文件", {"file": "请选择要导入的 CSV 或 XLSX 文件"})
-    if len(data) > MAX_BYTES:
-        raise Invalid("文件过大(最大 20 MB)", {"file": "文件过大(最大 20 MB)"})
-    if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as e:  # openpyxl raises many kinds for a file that is not a workbook
-            raise Invalid("无法读取 XLSX 文件", {"file": "无法读取 XLSX 文件,请确认是 Excel 2007 及以上格式"}) from e
-        values = [["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise Invalid("无法识别文件编码", {"file": "无法识别文件编码,请保存为 UTF-8 或 GBK 的 CSV"})
-        values = list(csv.reader(io.StringIO(text)))
-    if not values:
-        raise Invalid("文件是空的", {"file": "文件是空的"})
-    header = [h.strip() for h in values[0]]
+def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV or XLSX file as (row number, {column title: text})."""
+    rows = tabular.read_rows(data, filename, max_rows=MAX_ROWS + 1)
+    header = rows[0]
     if "标题" not in header or "答复口径" not in header:
         message = "第一行应为列名,至少包括「标题」和「答复口径」:" + "、".join(COLUMNS.values())
         raise Invalid(message, {"file": message})
-    rows = [dict(zip(header, row, strict=False)) for row in values[1:] if any(c.strip() for c in row)]
-    if len(rows) > MAX_ROWS:
-        raise Invalid(f"一次最多导入 {MAX_ROWS} 条", {"file": f"一次最多导入 {MAX_ROWS} 条"})
-    return rows
+    return [(number, dict(zip(header, cells, strict=False)))
+            for number, cells in tabular.without_header(rows, *header[:1])]
 
 
 def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
@@ -112,7 +68,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
         words = knowledge_index.synonyms(session)
         problems: list[str] = []
         count = 0
-        for number, row in enumerate(rows, start=2):
+        for number, row in rows:
             raw: dict[str, Any] = {field: row.get(title, "") for field, title in COLUMNS.items()}
             for field, key in (("unit", "unit_id"), ("area", "area_unit_id")):
                 name = (raw.pop(field) or "").strip()

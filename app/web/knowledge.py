@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.errors import Conflict, Invalid
-from app.services import knowledge, knowledge_desk, knowledge_io
+from app.services import knowledge, knowledge_desk, knowledge_io, tabular
 from app.services.workstation import knowledge_pages
 from app.web.api.schemas import load
 from app.web.context import current_actor, platform
@@ -134,13 +134,8 @@ def knowledge_suggest() -> ResponseReturnValue:
 
 @bp.get("/knowledge/export.<any(csv, xlsx):kind>")
 def knowledge_export(kind: str) -> ResponseReturnValue:
-    if kind == "xlsx":
-        data = knowledge_io.export_xlsx(platform(), current_actor())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        data = knowledge_io.export_csv(platform(), current_actor())
-        mimetype = "text/csv; charset=utf-8"
-    return Response(data, mimetype=mimetype,
+    data = knowledge_io.export_file(platform(), current_actor(), kind)
+    return Response(data, mimetype=tabular.FORMATS[kind],
                     headers={"Content-Disposition": f"attachment; filename=knowledge.{kind}"})
 
 
