@@ -77,6 +77,9 @@ def _segmenter() -> Any:
     return _jieba
 
 
+segmenter = _segmenter  # the same jieba for other readers of Chinese text (hot words of a report)
+
+
 def fold(text: str) -> str:
     """One spelling for the same words: full-width → half-width, lower case, 繁体 → 简体."""
     import zhconv

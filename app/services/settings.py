@@ -151,6 +151,16 @@ def office_hours(_: Session, value: Any) -> str | None:
     return None
 
 
+def score_weights(_: Session, value: Any) -> str | None:
+    """{"response", "resolution", "satisfaction"}: numbers from 0 to 1 adding up to 1."""
+    message = '应为 {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4} 这样三项相加为 1 的权重'
+    keys = {"response", "resolution", "satisfaction"}
+    if not isinstance(value, dict) or set(value) != keys or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in value.values()):
+        return message
+    return None if abs(sum(value.values()) - 1) < 1e-9 else message
+
+
 @dataclass(frozen=True)
 class SettingSchema:
     default: Any
@@ -254,6 +264,11 @@ SCHEMAS: dict[str, SettingSchema] = {
     "backup.hour": SettingSchema(2, "数据备份时刻(几点起)", integer(0, 23)),
     # … keeping the newest N backup files.
     "backup.keep": SettingSchema(8, "保留的备份份数", integer(1, 1000)),
+    # 北京接诉即办 practice: 满意率 = (满意 + factor × 基本满意) / 有效回访 (app/domain/rates.py) …
+    "reports.basic_satisfaction_factor": SettingSchema(0.9, "满意率中基本满意的折算系数", number(0, 1)),
+    # … and the score = weights · (响应率, 解决率, 满意率).
+    "reports.score_weights": SettingSchema({"response": 0.1, "resolution": 0.5, "satisfaction": 0.4},
+                                           "综合得分权重(响应率、解决率、满意率)", score_weights),
 }
 DEFAULTS: dict[str, Any] = {key: schema.default for key, schema in SCHEMAS.items()}
 

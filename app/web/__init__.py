@@ -30,6 +30,7 @@ from app.web import (
     open311,
     portal,
     portal_faq,
+    reports,
 )
 from app.web.api import bp as api_bp
 from app.web.workstation import bp as workstation_bp
@@ -59,6 +60,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(admin_config.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(knowledge.bp)
     app.register_blueprint(portal_faq.bp)
     app.register_blueprint(portal.bp)

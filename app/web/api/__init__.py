@@ -23,6 +23,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     openapi,
     pauses,
     portal,
+    reports,
     routing,
     supervision,
     tasks,

@@ -125,6 +125,10 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "call_event": _obj({"call_id": INT, "kind": STR, "duplicate": BOOL, "created": {"type": "array", "items": STR}}),
     "calls": _items(_obj({"id": INT, "linkedid": STR, "outcome": NS}), total=INT, page=INT, per_page=INT),
     "call_stats": _obj({"by": STR, "rows": {"type": "array", "items": OBJ}, "total": OBJ}),
+    "monthly_report": _obj({"period": OBJ, "rates": OBJ, "counts": OBJ, "definitions": {"type": "array", "items": OBJ},
+                            "as_of": STR, "balance": _obj({
+                                "carried_over": INT, "new": INT, "closed": INT, "returned": INT, "terminated": INT,
+                                "open_at_end": INT, "ok": BOOL})}, unit={"type": "object", "nullable": True}),
     "incidents": _items(_obj({"case_id": INT, "number": STR, "incident": STR, "since": STR})),
     "rule": _obj({"key": STR, "name": STR, "amount": INT, "unit": STR}),
     "calendar": _obj({"year": INT, "entries": INT, "repair": _obj({"cause": OBJ, "count": INT, "turning_red": INT})}),
@@ -330,6 +334,11 @@ def _paths() -> dict[str, Any]:
         "/api/v1/calls/stats": {"get": _op("通话统计(by=day|queue|agent):接通率、15秒接通率、平均等待、平均通话",
                                            "call_stats", params=[*call_filter, _param(
                                                "by", "query", {"type": "string", "enum": ["day", "queue", "agent"]})])},
+        "/api/v1/reports/monthly": {"get": _op(
+            "月报(领导、派单员):及时受理率、按期办结率、重复信访、参评率、满意率、响应率、解决率、综合得分与平衡校验",
+            "monthly_report", errors=("404",), params=[
+                _param("month", "query", {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, "月份 YYYY-MM", True),
+                _param("unit", "query", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "单位(含下级)")])},
         "/api/v1/incidents": {"get": _op("异常件列表(系统管理员)", "incidents")},
         "/api/v1/incidents/{case_id}/retry": {"post": _op("重试异常件(系统管理员)", "case_status",
                                                           params=[_param("case_id", "path", ID)],
