@@ -129,9 +129,21 @@ def _check_flows(root: Any) -> None:
                                             f"顺序流 {flow.get('id')} 的 {end} 指向不存在的元素 {flow.get(end)}")
 
 
-_SPIFF_MESSAGES = {"No start event found": "流程没有开始事件"}
+_SPIFF_MESSAGES = {"No start event found": "流程没有开始事件",
+                   "There is no support implemented for this task type.": "不支持该类型的元素",
+                   "A SubWorkflow Must contain an End event": "子流程必须有结束事件",
+                   "Conditional event definition with missing condition": "条件事件缺少条件",
+                   "Unknown Time Specification": "定时器缺少时长、日期或循环",
+                   "Correlation identifier is missing from bpmn xml": "消息关联缺少标识",
+                   "Error identifier is missing from bpmn xml": "错误事件缺少标识",
+                   "Escalation identifier is missing from bpmn xml": "升级事件缺少标识",
+                   "Signal identifier is missing from bpmn xml": "信号事件缺少标识"}
 _SPIFF_PREFIXES = (("Multiple outgoing flows are not supported",
-                    "任务不能有多条出口顺序流（隐式分支）；请用网关明确分支"),)
+                    "任务不能有多条出口顺序流（隐式分支）；请用网关明确分支"),
+                   ("Duplicate process ID", "流程编号重复（主文件与子流程文件中有同名流程）"),
+                   ("Cannot resolve dataInputAssociation", "数据输入关联无法解析"),
+                   ("Cannot resolve dataOutputAssociation", "数据输出关联无法解析"),
+                   ("Time Specification Error", "定时器的时间格式有误"))
 PYTHON_FORMATS = frozenset(("", "python", "python3", "text/python", "text/x-python", "application/x-python"))
 
 

@@ -28,6 +28,8 @@ OURS = frozenset((
     "http://www.w3.org/2001/XMLSchema-instance",
     "http://spiffworkflow.org/bpmn/schema/1.0/core",
     "http://www.w3.org/XML/1998/namespace",
+    "http://bpmn.io/schema/bpmn/biocolor/1.0",  # colours on the diagram: drawing only, kept
+    "http://www.omg.org/spec/BPMN/non-normative/color/1.0",
 ))
 MODELERS = {
     "camunda.org": "Camunda", "flowable.org": "Flowable", "activiti.org": "Activiti", "signavio.com": "Signavio",
