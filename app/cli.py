@@ -19,7 +19,7 @@ from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_at
 from app.errors import NotFound
 from app.models import Unit, User
-from app.services import audit, auth, incidents, seed
+from app.services import audit, auth, duplicates, incidents, seed
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule, office_hours, unit_calendar
 from app.services.platform import Platform
@@ -45,6 +45,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(incidents_group)
     app.cli.add_command(supervision_group)
     app.cli.add_command(import_sheet)
+    app.cli.add_command(dedupe_group)
     from app import cli_backups
 
     for command in (cli_backups.backup, cli_backups.restore, cli_backups.keys_group):
@@ -241,3 +242,15 @@ def incidents_list() -> None:
 def incidents_retry(case_id: int) -> None:
     """Run the case's process again once the cause (e.g. a fixed definition) is dealt with."""
     click.echo(f"当前状态:{incidents.retry(_platform(), ADMIN_ACTOR, case_id)}")
+
+
+@click.group("dedupe")
+def dedupe_group() -> None:
+    """判重 index."""
+
+
+@dedupe_group.command("reindex")
+@with_appcontext
+def dedupe_reindex() -> None:
+    """Index every case for the duplicate search (after an upgrade, or after the place aliases changed)."""
+    click.echo(f"已索引 {duplicates.reindex(_platform())} 件诉求")

@@ -3,7 +3,7 @@
 org (units, users, roles) · auth (sessions, API tokens, password history, rate limits) · cases (case, requester) ·
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
 settings, deadline rules, calendar) · knowledge (知识库) · outbox (SMS) · channels (integration keys) ·
-portal (attachments, SMS look-up codes) ·
+portal (attachments, SMS look-up codes) · dedupe (the 判重 index) ·
 pauses (pause rules and pauses, escalation rungs).
 """
 
@@ -23,6 +23,7 @@ from app.models.config import (
     Setting,
 )
 from app.models.counter import Counter
+from app.models.dedupe import DedupeBand, DedupePlace
 from app.models.knowledge import (
     KnowledgeEntry,
     KnowledgeFeedback,
@@ -50,6 +51,7 @@ __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
     "CaseMigration",
     "Counter", "DeadlineRule", "DefinitionDraft",
+    "DedupeBand", "DedupePlace",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
     "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeTerm", "KnowledgeUse",

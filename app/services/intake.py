@@ -24,8 +24,8 @@ from app.domain.intake_guards import GuardRule, guard_for, rules_from
 from app.domain.masking import SENSITIVE_KINDS
 from app.domain.uploads import CheckedUpload
 from app.errors import Invalid, NotPermitted
-from app.models import AuditEvent, Case, DictionaryEntry, HumanTask, IdempotentRequest, Requester, Unit
-from app.services import attachments, audit, calls, incidents, knowledge_desk, notify, process, requesters
+from app.models import AuditEvent, Case, DictionaryEntry, HumanTask, IdempotentRequest, Unit
+from app.services import attachments, audit, calls, duplicates, incidents, knowledge_desk, notify, process
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -105,8 +105,9 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                 session.add(IdempotentRequest(key=key, case_id=case.id, body_hash=body_hash,
                                               created_at=platform.clock.now()))
             session.flush()
+            found = _judged(session, platform, actor, case, data)
             result = registration_receipt(session, case, platform.clock.now()) | {
-                "notices": data.notices, "guard": _guard_detail(guard)}
+                "notices": data.notices, "guard": _guard_detail(guard), "duplicates": found}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
                          detail={"number": case.number, "kind": data.kind, "channel": data.channel,
@@ -114,7 +115,8 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                                  "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply,
                                  "knowledge_entry": data.knowledge_entry,
                                  "source": source, "screened": data.screened,
-                                 "guard": _guard_detail(guard)})
+                                 "guard": _guard_detail(guard),
+                                 "dedupe": found.pop("_recorded")})
             session.commit()
             return result
     except IntegrityError:
@@ -125,6 +127,20 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
             if earlier is None:
                 raise
             return _replay(session, platform, earlier, body_hash, _checked(session, platform, raw))
+
+
+def _judged(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
+    """判重 at every intake: index the new case, judge it against every earlier case; the caller is shown the
+    candidates they may see, the audit event records the best three (ids and scores) for later readers."""
+    duplicates.index_case(session, case)
+    r = data.requester
+    finding = duplicates.find(session, platform, duplicates.Draft(
+        content=case.content, subject=case.subject, location=case.location, category=case.category,
+        phone=r.phone, id_number=r.id_number), exclude=case.id)
+    seen = duplicates.visible_ids(session, actor, [c.case_id for c in finding.candidates])
+    return {"candidates": [c.as_json() for c in finding.candidates if c.case_id in seen],
+            "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].case_id in seen,
+            "_recorded": [{"case_id": c.case_id, "score": c.score} for c in finding.candidates[:3]]}
 
 
 def _stored_key(actor: Actor, idempotency_key: str | None) -> str | None:
@@ -230,8 +246,9 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     r = data.requester
     requester_in = RequesterInput(name=r.name, phone=r.phone, id_number=r.id_number, address=r.address)
     _refuse_terminated_matter(session, platform, requester_in, data.category)
+    original = None
     if data.duplicate_of is not None:
-        find_case(session, actor, data.duplicate_of)  # must exist and be visible
+        original = find_case(session, actor, data.duplicate_of)  # must exist and be visible
     _check_area(session, data.area)
     centre = _registering_unit(session, actor)
     requester = new_requester(session, platform, requester_in)
@@ -258,7 +275,10 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
         **extra,
     })
     session.flush()
-    notify.case_registered(session, platform, case)
+    if original is not None:  # 重复件: the requester is told the original's progress (with this case's numbers)
+        notify.duplicate_linked(session, platform, case, original)
+    else:
+        notify.case_registered(session, platform, case)
     if change is not None:
         notify.process_ran(session, platform, case, change)
     if data.direct_reply is not None:
@@ -280,13 +300,7 @@ def _check_direct_reply(case: Case) -> None:
 def _refuse_terminated_matter(session: Session, platform: Platform, r: RequesterInput,
                               category: str | None) -> None:
     """三级终结 (信访工作条例 art. 36 ¶3): the same matter by the same person is not accepted again."""
-    same_person = requesters.same_requester(platform, r)
-    if same_person is None or not category:
-        return
-    earlier = session.scalar(select(Case.number).join(Requester).where(
-        same_person, Case.category == category, Case.status == statuses.TERMINATED).limit(1))
-    if earlier:
-        message = f"该事项已经复核终结(受理号 {earlier}),依据《信访工作条例》第三十六条不再受理"
+    if message := duplicates.terminated_matter(session, platform, r, category):
         raise Invalid(message, {"category": message})
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.domain.statuses import ANSWERED
 from app.models import Case, HumanTask
 from app.services import outbox
+from app.services.dictionary import status_label
 from app.services.platform import Platform
 
 if TYPE_CHECKING:
@@ -26,6 +27,16 @@ def case_registered(session: Session, platform: Platform, case: Case) -> None:
     if phone and phone.startswith("1"):  # mobiles only
         outbox.enqueue(session, platform, dedupe_key=f"receipt:{case.id}", template="receipt", phone=phone,
                        case_id=case.id, values={"number": case.number, "query_code": case.query_code})
+
+
+def duplicate_linked(session: Session, platform: Platform, case: Case, original: Case) -> None:
+    """A 重复件's requester is told the original's progress, with this case's own numbers (instead of the receipt)."""
+    phone = _requester_phone(platform, case)
+    if phone and phone.startswith("1"):  # mobiles only
+        outbox.enqueue(session, platform, dedupe_key=f"receipt:{case.id}", template="duplicate", phone=phone,
+                       case_id=case.id, values={"number": case.number, "query_code": case.query_code,
+                                                "original": original.number,
+                                                "status": status_label(session, original.status)})
 
 
 def status_changed(session: Session, platform: Platform, case: Case, before: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.intake_guards import DEFAULT_RULES as DEFAULT_GUARD_RULES
 from app.domain.intake_guards import rule_errors as guard_rule_errors
+from app.domain.similarity import PROBLEM_WORDS
 from app.models import DictionaryEntry, ProcessDefinition, Setting, User
 
 Check = Callable[[Session, Any], str | None]  # None when the value is good, else why not (Chinese)
@@ -161,6 +162,29 @@ def score_weights(_: Session, value: Any) -> str | None:
     return None if abs(sum(value.values()) - 1) < 1e-9 else message
 
 
+def place_aliases(_: Session, value: Any) -> str | None:
+    """Another name of an estate or place → the name cases use, e.g. {"北塘小区": "北塘家园"}."""
+    if not isinstance(value, dict) or len(value) > 5000:
+        return '应为对象,如 {"北塘小区": "北塘家园"}'
+    if any(not isinstance(k, str) or not isinstance(v, str) or not 2 <= len(k.strip()) <= 60
+           or not 2 <= len(v.strip()) <= 60 for k, v in value.items()):
+        return "别名和名称都应为 2 到 60 个字符的文字"
+    return None
+
+
+def problem_words(_: Session, value: Any) -> str | None:
+    """A problem → the words that name it, e.g. {"电梯": ["电梯", "困人"]}."""
+    if not isinstance(value, dict) or not 1 <= len(value) <= 500:
+        return '应为 1 到 500 项的对象,如 {"电梯": ["电梯", "困人"]}'
+    for name, words in value.items():
+        if not isinstance(name, str) or not 1 <= len(name) <= 20:
+            return "问题名应为 1 到 20 个字符"
+        if not isinstance(words, list) or not 1 <= len(words) <= 100 or any(
+                not isinstance(w, str) or not 1 <= len(w.strip()) <= 20 for w in words):
+            return f"「{name}」的词应为 1 到 100 个、每个 1 到 20 个字符的文字"
+    return None
+
+
 @dataclass(frozen=True)
 class SettingSchema:
     default: Any
@@ -213,8 +237,14 @@ SCHEMAS: dict[str, SettingSchema] = {
     # registration recorded as transferred (emergency) or redirected (other channel), never dispatched.
     "intake.guards": SettingSchema(DEFAULT_GUARD_RULES, "受理甄别规则(紧急事项、其他法定途径)",
                                    lambda _session, value: guard_rule_errors(value)),
-    # Days back the duplicate hint looks for earlier cases of the same requester.
+    # Days back the duplicate hint looks for earlier cases of the same requester or about the same matter.
     "dedupe.lookback_days": SettingSchema(90, "判重回溯天数", integer(1, 3650)),
+    # The least score (0–1) at which the best candidate is called the same matter (is_duplicate).
+    "dedupe.threshold": SettingSchema(0.62, "判重阈值", number(0.3, 1)),
+    # Other names of estates and places, folded onto the name cases use (小区 aliases).
+    "dedupe.place_aliases": SettingSchema({}, "判重地名别名", place_aliases),
+    # Problems and the words that name them: two appeals naming only different problems are other matters.
+    "dedupe.problem_words": SettingSchema(PROBLEM_WORDS, "判重问题词", problem_words),
     # PBX queue member interface or extension → 工号, e.g. {"PJSIP/8001": "agent01", "8002": "agent02"}.
     "telephony.agent_map": SettingSchema({}, "分机与工号对照", agent_map),
     # 诉求类型 of a case registered from a voicemail.
@@ -227,6 +257,10 @@ SCHEMAS: dict[str, SettingSchema] = {
                                           "受理回执短信模板", template(("number", "query_code"))),
     "sms.template.portal_code": SettingSchema("【12345】您的查询验证码为{code},10分钟内有效。如非本人操作请忽略。",
                                               "网上查询验证码短信模板", template(("code",))),
+    "sms.template.duplicate": SettingSchema("【12345】您反映的事项与受理号{original}为同一事项,已并案办理,"
+                                            "目前{status}。本次受理号{number},查询码{query_code}。",
+                                            "重复件告知短信模板",
+                                            template(("original", "status", "number", "query_code"))),
     "sms.template.new_task": SettingSchema("【回音】您有新的待办:{number} {task},请于{due_at}前办理。",
                                            "新待办短信模板", template(_CASE_TASK)),
     "sms.template.warning_yellow": SettingSchema("【回音】黄灯预警:{number} {task}({unit})将于{due_at}到期。",

@@ -182,7 +182,8 @@ def test_the_duplicate_hint_lists_the_requesters_recent_cases_by_phone_or_id_num
     assert by_phone["items"][0] == {"id": recent, "number": number_of(demo, recent), "subject": "今天的诉求",
                                     "status": "registered", "status_label": "待受理",
                                     "created": f"{now:%Y-%m-%d %H:%M}",
-                                    "light": "green", "light_label": "绿灯"}
+                                    "light": "green", "light_label": "绿灯",
+                                    "score": by_phone["items"][0]["score"], "reasons": ["同一诉求人"]}
     by_id = duplicate_hint(client, id_number="11010519491231002x").get_json()
     assert by_id["items"] == []  # the case with that ID number is older than 90 days
     assert old not in [c["id"] for c in by_phone["items"]]

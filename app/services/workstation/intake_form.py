@@ -13,14 +13,13 @@ from app.domain.identity import InvalidIdNumber, InvalidPhone, normalise_id_numb
 from app.domain.intake import MAX_ID
 from app.domain.lights import LIGHT_LABELS, Light
 from app.errors import Invalid, NotFound
-from app.models import Case, HumanTask
-from app.services import attachments, calls, intake, requesters
+from app.models import HumanTask
+from app.services import attachments, calls, duplicates, intake
 from app.services.actors import Actor, require
 from app.services.attachments import Upload
-from app.services.cases import RequesterInput, task_light, worst_light
+from app.services.cases import task_light, worst_light
 from app.services.platform import Platform
 from app.services.scope import visible_cases
-from app.services.settings import get_setting
 from app.services.workstation.display import format_time, status_labels
 
 
@@ -71,27 +70,33 @@ def _page_field(name: str) -> str:
     return "__all__" if name == "Idempotency-Key" else name.removeprefix("requester.")
 
 
-def duplicate_hint(platform: Platform, actor: Actor, phone: str, id_number: str) -> dict[str, Any]:
-    """The same requester's cases of the last N days (setting dedupe.lookback_days) the actor may see."""
+def duplicate_hint(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[str, Any]:
+    """判重 as the agent types: earlier cases of the same requester or about the same matter (place and problem)
+    within the window (setting dedupe.lookback_days), ranked with their reasons, those the actor may see."""
     require(actor, "case.create")
+    phone, id_number = typed.get("phone", "").strip(), typed.get("id_number", "").strip()
     errors = check_requester("-", phone, id_number, platform.clock.now())
-    if errors or not (phone.strip() or id_number.strip()):
-        return {"items": [], "errors": errors, "days": 0}
+    draft = duplicates.Draft(content=typed.get("content", "").strip(), subject=typed.get("subject", "").strip(),
+                             location=typed.get("location", "").strip() or None,
+                             category=typed.get("category", "").strip() or None,
+                             phone=None if "phone" in errors else phone or None,
+                             id_number=None if "id_number" in errors else id_number or None)
+    if not (draft.phone or draft.id_number or draft.content or draft.location):
+        return {"items": [], "errors": errors, "days": 0, "is_duplicate": False}
     now = platform.clock.now()
     with platform.db.reading() as session:
-        days = int(get_setting(session, "dedupe.lookback_days"))
-        earlier = requesters.earlier_cases_of(session, platform, RequesterInput(name="-", phone=phone.strip() or None,
-                                                                            id_number=id_number.strip() or None), days)
-        visible = set(session.scalars(select(Case.id).where(Case.id.in_([c.id for c in earlier]),
-                                                            visible_cases(actor))))
-        lights = _case_lights(session, visible, now)
+        finding = duplicates.find(session, platform, draft, visible=visible_cases(actor), limit=HINT_ROWS)
+        lights = _case_lights(session, [c.case_id for c in finding.candidates], now)
         words = status_labels(session)
-        items = [{"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
-                  "status_label": words.get(c.status, c.status),
-                  "created": format_time(c.created_at), "light": lights.get(c.id),
-                  "light_label": LIGHT_LABELS.get(lights.get(c.id) or "", "无")}
-                 for c in earlier if c.id in visible]
-    return {"items": items, "errors": {}, "days": days}
+        items = [{"id": c.case_id, "number": c.number, "subject": c.subject, "status": c.status,
+                  "status_label": words.get(c.status, c.status), "created": format_time(c.created_at),
+                  "light": lights.get(c.case_id), "light_label": LIGHT_LABELS.get(lights.get(c.case_id) or "", "无"),
+                  "score": c.score, "reasons": list(c.reasons)}
+                 for c in finding.candidates]
+    return {"items": items, "errors": errors, "days": finding.days, "is_duplicate": finding.is_duplicate}
+
+
+HINT_ROWS = 10
 
 
 def _case_lights(session: Session, case_ids: Iterable[int], now: datetime) -> dict[int, Light | None]:

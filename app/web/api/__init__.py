@@ -1,6 +1,7 @@
 """JSON API under /api/v1: bearer tokens only, errors as {code, message, details}.
 
-schemas (marshmallow, Chinese messages) · access (tokens) · cases · tasks · pauses · definitions · audit · openapi.
+schemas (marshmallow, Chinese messages) · access (tokens) · cases · duplicates (判重) · tasks · pauses ·
+definitions · audit · openapi.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     channel,
     definitions,
     dictionary,
+    duplicates,
     imports,
     knowledge,
     openapi,

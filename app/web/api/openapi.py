@@ -93,12 +93,15 @@ DRY_STEP = _obj({"kind": {"type": "string", "enum": ["user", "timer"]}, "task": 
                  "unit": NS, "unit_id": NI, "rule": NS, "due_at": NS, "no_due_reason": NS, "status": NS,
                  "status_label": STR, "at": STR, "answers": OBJ, "done": BOOL,
                  "timers": {"type": "array", "items": _obj({"element": STR, "fire_at": STR})}})
+DUPLICATES = _obj({"candidates": {"type": "array", "items": _obj({
+    "case_id": INT, "number": STR, "score": {"type": "number"}, "reasons": {"type": "array", "items": STR}})},
+    "is_duplicate": BOOL}, days=INT)
 # What a registration answers (POST /cases; a channel's adds its `token`).
 RECEIPT = _obj({"id": INT, "number": STR, "query_code": STR, "status": STR, "status_label": STR, "due_at": NS,
                 "light": LIGHT},
                guard={"type": "object", "nullable": True, "properties": {
                    "code": STR, "action": {"type": "string", "enum": ["emergency", "other_channel"]},
-                   "answer": STR}})
+                   "answer": STR}}, duplicates=DUPLICATES)
 RESPONSES: dict[str, dict[str, Any]] = {
     "token": _obj({"token": STR, "token_type": STR, "expires_in": INT}),
     "me": _obj({"staff_no": STR, "name": STR, "roles": {"type": "array", "items": STR}, "scope": STR}),
@@ -113,6 +116,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
                          "timeline": {"type": "array", "items": _obj({"at": STR, "what": STR})},
                          "reply": {"type": "object", "nullable": True}, "may_rate": BOOL,
                          "may_request_review": BOOL}, kind_label=STR, guard={"type": "object", "nullable": True}),
+    "duplicates": DUPLICATES,
     "case": CASE,
     "case_status": _obj({"case_id": INT, "status": STR}),
     "pause": PAUSE,
@@ -303,6 +307,11 @@ def _paths() -> dict[str, Any]:
                 _param("X-Channel-Key", "header", {"type": "string", "minLength": 1, "maxLength": 200},
                        "渠道密钥(flask --app wsgi channels create 生成)", required=True), idem],
             errors=("409",))},
+        "/api/v1/duplicates": {"post": _op(
+            "判重:草稿的疑似重复件(同一诉求人,或同一地点同一问题),按得分排序并附理由;只列调用者可见的诉求件",
+            "duplicates", body=_json(_obj({"content": STR}, subject=STR, location=STR, category=STR,
+                                          requester=_obj({}, phone=STR, id_number=STR)))),
+        },
         "/api/v1/cases/{id}": {"get": _op("诉求件详情:状态、灯、到期时间、当前任务、时间线", "case", params=[
             *case_id, _param("reveal", "query", {"type": "string", "enum": ["0", "1"]}, "1 = 显示完整信息")])},
         "/api/v1/cases/{id}/supervise": {"post": _op("督办", "case_status", body=_json(Supervision()),

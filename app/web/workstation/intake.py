@@ -17,13 +17,17 @@ from app.web.workstation.blueprint import bp
 
 
 class DuplicateQuery(Schema):
-    """What the hint posts: the numbers typed so far (either may be empty)."""
+    """What the hint posts: the numbers, place and text typed so far (any may be empty)."""
 
     class Meta:
         unknown = EXCLUDE
 
     phone = fields.String(load_default="", validate=validate.Length(max=40))
     id_number = fields.String(load_default="", validate=validate.Length(max=40))
+    subject = fields.String(load_default="", validate=validate.Length(max=200))
+    content = fields.String(load_default="", validate=validate.Length(max=20000))
+    location = fields.String(load_default="", validate=validate.Length(max=200))
+    category = fields.String(load_default="", validate=validate.Length(max=80))
 
 
 FIELDS = ("kind", "channel", "category", "name", "phone", "id_number", "address", "subject", "content",
@@ -64,9 +68,9 @@ def intake_submit() -> ResponseReturnValue:
 
 @bp.post("/intake/duplicates")
 def duplicates() -> ResponseReturnValue:
-    """JSON: the requester's cases of the last 90 days, for the hint under the phone and ID fields.
+    """JSON: earlier cases of the same requester or the same matter, for the hint under the form.
 
     A POST with a JSON body (and the CSRF header), so the phone and ID numbers never reach an access log.
     """
     typed = load(DuplicateQuery())
-    return jsonify(workstation.duplicate_hint(platform(), current_actor(), typed["phone"], typed["id_number"]))
+    return jsonify(workstation.duplicate_hint(platform(), current_actor(), typed))

@@ -1,11 +1,14 @@
-/* Duplicate hint: on leaving the phone or ID field, list the requester's cases of the last 90 days,
-   each with a button that saves this registration as its 重复件. */
+/* Duplicate hint (判重): on leaving the phone, ID, place, subject or content field, list earlier cases of the
+   same requester or about the same matter, ranked, with their reasons, each with a button that saves this
+   registration as its 重复件. */
 (function () {
   "use strict";
   var form = document.getElementById("intake-form");
   if (!form) { return; }
   var hint = document.getElementById("duplicate-hint");
   var phone = document.getElementById("phone"), idNumber = document.getElementById("id_number");
+  var matter = ["subject", "content", "location", "category"].map(function (id) { return document.getElementById(id); })
+    .filter(function (node) { return node; });
   var last = "";
   var anonymous = document.getElementById("anonymous"), name = document.getElementById("name");
   function anonymity() {  /* an anonymous requester gives no name: the browser must not ask for one */
@@ -24,9 +27,10 @@
   function show(data) {
     hint.textContent = "";
     if (!data.items || data.items.length === 0) { hint.hidden = true; return; }
-    hint.appendChild(el("h2", "疑似重复：该诉求人近 " + data.days + " 天内有 " + data.items.length + " 件诉求"));
+    hint.appendChild(el("h2", (data.is_duplicate ? "很可能是重复件" : "疑似重复") + "：近 " + data.days +
+      " 天内有 " + data.items.length + " 件相关诉求"));
     var table = el("table"), head = el("tr");
-    ["受理号", "标题", "状态", "灯", "登记时间", ""].forEach(function (h) { head.appendChild(el("th", h)); });
+    ["受理号", "标题", "理由", "状态", "灯", "登记时间", ""].forEach(function (h) { head.appendChild(el("th", h)); });
     table.appendChild(head);
     data.items.forEach(function (c) {
       var tr = el("tr");
@@ -35,6 +39,7 @@
       link.target = "_blank";
       var first = el("td"); first.appendChild(link); tr.appendChild(first);
       tr.appendChild(el("td", c.subject));
+      tr.appendChild(el("td", (c.reasons || []).join("；")));
       tr.appendChild(el("td", c.status_label));
       var lightCell = el("td");
       lightCell.appendChild(el("span", c.light_label, c.light ? "light light-" + c.light : "muted"));
@@ -61,8 +66,9 @@
   // POSTed as JSON, never in the URL: phone and ID numbers must not land in access logs.
   function check() {
     var typed = {phone: phone.value.trim(), id_number: idNumber.value.trim()};
+    matter.forEach(function (node) { typed[node.id] = node.value.trim(); });
     var body = JSON.stringify(typed);
-    if (body === last || (!typed.phone && !typed.id_number)) { return; }
+    if (body === last || (!typed.phone && !typed.id_number && !typed.content && !typed.location)) { return; }
     last = body;
     fetch(form.getAttribute("data-duplicates"), {
       method: "POST", credentials: "same-origin", body: body,
@@ -74,5 +80,6 @@
   }
   phone.addEventListener("blur", check);
   idNumber.addEventListener("blur", check);
+  matter.forEach(function (node) { node.addEventListener(node.tagName === "SELECT" ? "change" : "blur", check); });
   if (phone.value.trim()) { check(); }  // prefilled from an answered call
 })();
