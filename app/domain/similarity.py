@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 __all__ = [
     "PROBLEM_WORDS",
@@ -76,7 +77,9 @@ def fold(text: str | None) -> str:
     """The one normal form of a text for comparing: full/half width, case, numerals, punctuation."""
     if not text:
         return ""
-    return _DROP.sub("", numerals_to_digits(unicodedata.normalize("NFKC", text).lower()))
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _DROP.sub("", numerals_to_digits(text.lower()))
 
 
 # --- places -----------------------------------------------------------------------------------------------------
@@ -270,13 +273,28 @@ _FILLER = re.compile("|".join(re.escape(w) for w in sorted(FILLER, key=len, reve
 
 def problems(text: str, words: Mapping[str, Iterable[str]]) -> frozenset[str]:
     """The problems a folded text names, by the problem-word table."""
-    return frozenset(problem for problem, names in words.items() if any(fold(n) in text for n in names))
+    table = tuple((problem, tuple(names)) for problem, names in words.items())
+    return frozenset(problem for problem, pattern in _patterns(table) if pattern.search(text))
+
+
+@lru_cache(maxsize=16)
+def _patterns(table: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One compiled pattern per problem, folded once per table (the table is a setting: it rarely changes)."""
+    compiled = []
+    for problem, names in table:
+        folded = sorted({fold(n) for n in names} - {""}, key=len, reverse=True)
+        if folded:
+            compiled.append((problem, re.compile("|".join(re.escape(n) for n in folded))))
+    return tuple(compiled)
 
 
 def problem_shingles(subject: str, content: str, place: Place | None = None) -> frozenset[str]:
     """The character bigrams of what the appeal is about: subject + content folded, the place named in the text,
     filler words and bare numbers removed, synonyms folded — the place is compared on its own."""
-    text = fold(subject) + "|" + fold(content)
+    return _shingles(fold(subject) + "|" + fold(content), place)
+
+
+def _shingles(text: str, place: Place | None) -> frozenset[str]:
     if place is not None:
         for name in sorted({place.site, place.rest, place.site + (place.spot or "")}, key=len, reverse=True):
             if len(name) >= _MIN_KEY:
@@ -335,8 +353,9 @@ def appeal(subject: str, content: str, location: str | None, category: str | Non
            words: Mapping[str, Iterable[str]] | None = None) -> Appeal:
     """Parse one appeal once: its place, its problem bigrams, the problems it names."""
     place = parse_place(location, aliases)
-    named = problems(fold(subject) + fold(content), PROBLEM_WORDS if words is None else words)
-    return Appeal(problem_shingles(subject, content, place), named, place, category)
+    folded = fold(subject) + "|" + fold(content)
+    named = problems(folded, PROBLEM_WORDS if words is None else words)
+    return Appeal(_shingles(folded, place), named, place, category)
 
 
 @dataclass(frozen=True)

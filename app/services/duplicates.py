@@ -38,7 +38,7 @@ BANDS, ROWS = 16, 2  # a pair shares a band with P = 1-(1-J²)^16: J=0.2 → 0.4
 PER_KEY = 60  # the newest cases read per band or place key: bounded work however common a key is
 PER_REQUESTER = 50
 SHOWN = 5
-JUDGED = 150  # the candidates with the most key hits are judged; the rest share too little
+JUDGED = 80  # the candidates with the most key hits are judged (~0.5 ms each); the rest share too little
 CONTENT_MAX = 20000
 
 
