@@ -9,7 +9,8 @@ flagged; recall = right / appeals that have an earlier one with their label.
 
 `--cases 1000000`: bulk-loads that many synthetic cases (requester, case, dedupe_band, dedupe_place rows; a
 year of registrations; texts from place × problem × phrasing templates, so keys repeat as real ones do)
-into a PostgreSQL bench schema with COPY, then times `duplicates.check` for drafts of the labelled set and
+into a PostgreSQL bench schema (the distinct texts with COPY, the rows by INSERT … SELECT over
+generate_series), then times `duplicates.check` for drafts of the labelled set and
 synthetic ones (p50/p95/max). Run it with `nice`.
 
 Run: ``.venv/bin/python bench/duplicates.py [--only sqlite|postgresql] [--cases N] [--queries 300]``;
@@ -26,7 +27,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,52 +160,61 @@ def _copy(conn: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]
 
 
 def fill(p: Platform, cases: int, rng: random.Random) -> None:
-    """`cases` synthetic cases over the year before now, with their index rows, loaded with COPY."""
+    """`cases` synthetic cases over the year before now, with their index rows. The distinct texts (one per ten
+    cases) and their keys are parsed here and COPYed into scratch tables; PostgreSQL then makes every case and
+    index row itself with INSERT … SELECT over generate_series (a case's time is a function of its id)."""
     import psycopg
 
     with p.db.reading() as session:
         centre = session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))).first()
     url = p.settings.DATABASE_URL.replace("postgresql+psycopg://", "postgresql://", 1)
     distinct = max(1, cases // 10)  # each text about ten times: keys repeat as real complaints do
-    texts = [synthetic(rng) for _ in range(distinct)]
-    rules = {"aliases": {}, "words": similarity.PROBLEM_WORDS}
-    keys = []
-    for location, subject, content, category in texts:
-        a = similarity.appeal(subject, content, location, category, rules["aliases"], rules["words"])
-        keys.append((sorted(set(similarity.minhash_bands(a.shingles, duplicates.BANDS, duplicates.ROWS))),
-                     sorted(similarity.index_keys(a))))
+    texts, bands, places = [], [], []
+    for t in range(distinct):
+        location, subject, content, category = synthetic(rng)
+        a = similarity.appeal(subject, content, location, category, {}, similarity.PROBLEM_WORDS)
+        texts.append((t, location, subject, content, category))
+        bands.extend((t, k) for k in set(similarity.minhash_bands(a.shingles, duplicates.BANDS, duplicates.ROWS)))
+        places.extend((t, k) for k in similarity.index_keys(a))
     now = p.clock.now()
-    batch = 100_000
+    created = f"timestamp '{now:%Y-%m-%d %H:%M:%S}' - ((g::bigint * 7919) % {365 * 86400}) * interval '1 second'"
     with psycopg.connect(url) as conn:
         first = conn.execute('SELECT coalesce(max(id), 0) FROM "case"').fetchone()[0] + 1  # type: ignore[index]
-        for start in range(0, cases, batch):
-            ids = range(first + start, first + min(cases, start + batch))
-            requesters, rows, bands, places = [], [], [], []
-            for i in ids:
-                t = rng.randrange(distinct)
-                location, subject, content, category = texts[t]
-                at = now - timedelta(seconds=rng.randrange(365 * 86400))
-                requesters.append((i, "市民", f"{rng.getrandbits(128):032x}", at))
-                rows.append((i, f"B-{i:09d}", f"Q{i:011d}", "complaint", "phone", category, subject, content, i,
-                             "handling", "hotline_order", centre, location, "normal", at))
-                bands.extend((k, at, i) for k in keys[t][0])
-                places.extend((k, at, i) for k in keys[t][1])
-            _copy(conn, "requester", ["id", "name", "phone_hash", "created_at"], requesters)
-            _copy(conn, "case", ["id", "number", "query_code", "kind", "channel", "category", "subject", "content",
-                                 "requester_id", "status", "process_key", "registering_unit_id", "location",
-                                 "sensitivity", "created_at"], rows)
-            _copy(conn, "dedupe_band", ["band_key", "created_at", "case_id"], bands)
-            _copy(conn, "dedupe_place", ["place_key", "created_at", "case_id"], places)
+        for ddl in ("CREATE TEMP TABLE bench_text (t int, location text, subject text, content text, category text)",
+                    "CREATE TEMP TABLE bench_band (t int, band_key bigint)",
+                    "CREATE TEMP TABLE bench_place (t int, place_key text)"):
+            conn.execute(ddl)
+        _copy(conn, "bench_text", ["t", "location", "subject", "content", "category"], texts)
+        _copy(conn, "bench_band", ["t", "band_key"], bands)
+        _copy(conn, "bench_place", ["t", "place_key"], places)
+        conn.execute("CREATE INDEX ON bench_band (t)")
+        conn.execute("CREATE INDEX ON bench_place (t)")
+        last = first + cases - 1
+        span = f"generate_series({first}, {last}) AS g"
+        steps = {
+            "requester": f"INSERT INTO requester (id, name, phone_hash, created_at) "
+                         f"SELECT g, '市民', md5(g::text), {created} FROM {span}",
+            "case": f'INSERT INTO "case" (id, number, query_code, kind, channel, category, subject, content, '
+                    f"requester_id, status, process_key, registering_unit_id, location, sensitivity, created_at) "
+                    f"SELECT g, 'B-' || g, 'Q' || g, 'complaint', 'phone', x.category, x.subject, x.content, g, "
+                    f"'handling', 'hotline_order', {centre}, x.location, 'normal', {created} "
+                    f"FROM {span} JOIN bench_text x ON x.t = g % {distinct}",
+            "dedupe_band": f"INSERT INTO dedupe_band (band_key, created_at, case_id) SELECT b.band_key, {created}, g "
+                           f"FROM {span} JOIN bench_band b ON b.t = g % {distinct}",
+            "dedupe_place": f"INSERT INTO dedupe_place (place_key, created_at, case_id) "
+                            f"SELECT k.place_key, {created}, g FROM {span} JOIN bench_place k ON k.t = g % {distinct}",
+        }
+        for table, sql in steps.items():
+            started = time.perf_counter()
+            conn.execute(sql)
             conn.commit()
-            print(f"# loaded {start + len(ids)} cases", flush=True)
+            print(f"# {table} filled in {time.perf_counter() - started:.0f} s", flush=True)
         conn.execute("SELECT setval(pg_get_serial_sequence('case', 'id'), (SELECT max(id) FROM \"case\"))")
         conn.execute("SELECT setval(pg_get_serial_sequence('requester', 'id'), (SELECT max(id) FROM requester))")
         conn.commit()
         conn.autocommit = True
-        conn.execute('ANALYZE "case"')
-        conn.execute("ANALYZE requester")
-        conn.execute("ANALYZE dedupe_band")
-        conn.execute("ANALYZE dedupe_place")
+        for table in ('"case"', "requester", "dedupe_band", "dedupe_place"):
+            conn.execute(f"ANALYZE {table}")
 
 
 def latency(p: Platform, queries: int, rng: random.Random) -> dict[str, float]:

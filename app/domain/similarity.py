@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 
 __all__ = [
     "PROBLEM_WORDS",
@@ -273,8 +274,12 @@ _FILLER = re.compile("|".join(re.escape(w) for w in sorted(FILLER, key=len, reve
 
 def problems(text: str, words: Mapping[str, Iterable[str]]) -> frozenset[str]:
     """The problems a folded text names, by the problem-word table."""
-    table = tuple((problem, tuple(names)) for problem, names in words.items())
-    return frozenset(problem for problem, pattern in _patterns(table) if pattern.search(text))
+    if _last[0] is not words:  # one table per search: build (or fetch) its patterns once, not per candidate
+        _last[:] = [words, _patterns(tuple((problem, tuple(names)) for problem, names in words.items()))]
+    return frozenset(problem for problem, pattern in _last[1] if pattern.search(text))
+
+
+_last: list[Any] = [None, ()]
 
 
 @lru_cache(maxsize=16)
