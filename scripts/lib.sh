@@ -56,12 +56,36 @@ BPMN_JS_VERSION=18.31.1  # pinned: the viewer is part of what the tests check
 # CJK Ext-A/B (生僻字 in names are real data) and DejaVu the common emoji, both fallbacks of the templates.
 PDF_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-hanazono fonts-dejavu-core)
 
+# The browser modeler (issue 11): bpmn-js Modeler + properties panel + bpmnlint, bundled by esbuild from
+# app/web/static/modeler/ into app/web/static/vendor/modeler/. Pinned; bpmnlint 12 needs a package the
+# registry does not serve (@bpmn-io/lint-core), so 11.15 it is.
+MODELER_PACKAGES=("bpmn-js@$BPMN_JS_VERSION" bpmn-js-properties-panel@5.65.3 @bpmn-io/properties-panel@3.55.0
+                  bpmnlint@11.15.0 esbuild@0.28.2)
+
 ensure_bpmn_js() {
-  # The process diagram viewer (bpmn-js 18 prebuilt bundles) under the static folder; node_modules is never committed.
+  # The diagram viewer and the modeler bundle under the static folder; node_modules and the bundle are never committed.
   local prefix="$ROOT/app/web/static/vendor"
-  grep -qs "\"version\": \"$BPMN_JS_VERSION\"" "$prefix/node_modules/bpmn-js/package.json" && return 0
-  command -v npm >/dev/null 2>&1 || apt_install npm
-  say "Installing bpmn-js $BPMN_JS_VERSION into app/web/static/vendor"
-  mkdir -p "$prefix"
-  npm install --prefix "$prefix" --no-audit --no-fund --silent "bpmn-js@$BPMN_JS_VERSION" >/dev/null
+  local wanted; wanted="$(printf '%s\n' "${MODELER_PACKAGES[@]}")"
+  if [ "$(cat "$prefix/.packages" 2>/dev/null)" != "$wanted" ] \
+     || ! grep -qs "\"version\": \"$BPMN_JS_VERSION\"" "$prefix/node_modules/bpmn-js/package.json"; then
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    say "Installing bpmn-js $BPMN_JS_VERSION and the modeler's packages into app/web/static/vendor"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-audit --no-fund --silent "${MODELER_PACKAGES[@]}" >/dev/null
+    printf '%s\n' "$wanted" > "$prefix/.packages"
+  fi
+  build_modeler
+}
+
+build_modeler() {
+  # Rebuild the modeler bundle when its sources or the packages changed (a checksum stamp beside it).
+  local prefix="$ROOT/app/web/static/vendor" src="$ROOT/app/web/static/modeler"
+  local digest; digest="$( { cat "$prefix/.packages" 2>/dev/null || true; cat "$src"/*.js "$src"/*.json; } | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$prefix/modeler/.stamp" 2>/dev/null)" = "$digest" ] && return 0
+  say "Building the modeler bundle (esbuild)"
+  mkdir -p "$prefix/modeler"
+  NODE_PATH="$prefix/node_modules" "$prefix/node_modules/esbuild/bin/esbuild" "$src/index.js" --bundle \
+    --minify --format=iife --target=es2020 \
+    --outfile="$prefix/modeler/modeler.js" --log-level=warning
+  echo "$digest" > "$prefix/modeler/.stamp"
 }

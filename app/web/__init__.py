@@ -16,6 +16,7 @@ from app.web import (
     admin_calendar,
     admin_channels,
     admin_config,
+    admin_modeler,
     admin_settings,
     admin_units,
     admin_users,
@@ -51,6 +52,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_modeler.bp)
     app.register_blueprint(admin_backups.bp)
     app.register_blueprint(admin_channels.bp)
     app.register_blueprint(admin_users.bp)
