@@ -131,8 +131,12 @@ def version_zip(key: str, version: int) -> ResponseReturnValue:
                     headers={"Content-Disposition": f'attachment; filename="{key}-v{version}.zip"'})
 
 
-def _version_number(name: str) -> int:
-    raw = request.args.get(name, "")
+def _version_number(name: str, key: str, back: int = 0) -> int:
+    """A version from the query; absent: the newest (or the one `back` before it), read with the caller's rights."""
+    raw = request.args.get(name)
+    if raw is None:
+        versions = [v["version"] for v in definitions.list_versions(platform(), current_actor(), key)]
+        return versions[min(back, len(versions) - 1)]
     if not raw.isdigit() or not 0 < int(raw) < 10**6:
         raise Invalid(f"{name} 须为版本号", {name: "须为版本号"})
     return int(raw)
@@ -141,7 +145,7 @@ def _version_number(name: str) -> int:
 @bp.get("/definitions/<key>/diff")
 def diff(key: str) -> ResponseReturnValue:
     """Two versions side by side: what was added, removed and changed, coloured on the diagrams and listed."""
-    first, second = _version_number("first"), _version_number("second")
+    first, second = _version_number("first", key, back=1), _version_number("second", key)
     summary = definitions.diff_versions(platform(), current_actor(), key, first, second)
     old = definitions.version_files(platform(), current_actor(), key, first)["bpmn"]
     new = definitions.version_files(platform(), current_actor(), key, second)["bpmn"]
@@ -151,14 +155,14 @@ def diff(key: str) -> ResponseReturnValue:
 
 @bp.get("/definitions/<key>/migrations")
 def migrations(key: str) -> ResponseReturnValue:
-    to = _version_number("to")
+    to = _version_number("to", key)
     return render_template("admin/definition_migrations.html", key=key,
                            groups=case_migrations.migration_groups(platform(), current_actor(), key, to))
 
 
 @bp.post("/definitions/<key>/migrations")
 def migrate(key: str) -> ResponseReturnValue:
-    to = _version_number("to")
+    to = _version_number("to", key)
     raw = request.form.getlist("case_ids")
     if not raw or not all(r.isdigit() for r in raw):
         raise Invalid("请选择要迁移的诉求件", {"case_ids": "请选择要迁移的诉求件"})
