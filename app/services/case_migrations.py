@@ -17,21 +17,16 @@ from typing import Any
 from sqlalchemy import select
 
 from app import engine
-from app.errors import Conflict, Invalid, NotFound, NotPermitted
+from app.errors import Conflict, Invalid, NotFound
 from app.models import Case, CaseMigration, HumanTask, ProcessDefinition, WorkflowState
 from app.services import audit, notify, process
 from app.services.actors import Actor
-from app.services.definitions import diff_summary, find_version
+from app.services.definitions import diff_summary, find_version, require_deployer
 from app.services.platform import Platform
 from app.services.process import UNSTARTED, DefinitionVersion, ProcessIncident
 
 MAX_CASES = 500  # cases one request may move (each in its own transaction)
 _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
-
-
-def _require(actor: Actor) -> None:
-    if not actor.can("definition.deploy"):
-        raise NotPermitted("只有系统管理员可以迁移运行中的诉求件")
 
 
 def _titles(spec_json: str, standing: tuple[str, ...]) -> list[str]:
@@ -41,7 +36,7 @@ def _titles(spec_json: str, standing: tuple[str, ...]) -> list[str]:
 
 def migration_groups(platform: Platform, actor: Actor, key: str, to_version: int) -> dict[str, Any]:
     """Running cases on versions before `to_version`, grouped by version and where they stand."""
-    _require(actor)
+    require_deployer(actor, "迁移运行中的诉求件")
     now = process.engine_now(platform)
     with platform.db.reading() as session:
         target = find_version(session, key, to_version)
@@ -125,7 +120,7 @@ def _move(platform: Platform, actor: Actor, key: str, target_id: int, case_id: i
 
 def migrate_cases(platform: Platform, actor: Actor, key: str, to_version: int, case_ids: Any) -> dict[str, Any]:
     """Move each named case to `to_version`, each in its own transaction; answers per case."""
-    _require(actor)
+    require_deployer(actor, "迁移运行中的诉求件")
     if not isinstance(case_ids, list) or not case_ids or len(case_ids) > MAX_CASES or not all(
             isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in case_ids):
         raise Invalid("case_ids 必须是诉求件编号的列表", {"case_ids": f"请给出 1 到 {MAX_CASES} 个诉求件编号"})
@@ -137,7 +132,7 @@ def migrate_cases(platform: Platform, actor: Actor, key: str, to_version: int, c
 
 def undo_migration(platform: Platform, actor: Actor, migration_id: int) -> dict[str, Any]:
     """Put a migrated case back on the version and state it had, while nothing has happened on it since."""
-    _require(actor)
+    require_deployer(actor, "迁移运行中的诉求件")
     with platform.db.unit_of_work() as session:
         moved = session.get(CaseMigration, migration_id)
         if moved is None:

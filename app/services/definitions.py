@@ -105,7 +105,8 @@ def store(session: Session, platform: Platform, actor: Actor, deployed: engine.C
     return row
 
 
-def _require(actor: Actor, what: str = "部署流程定义") -> None:
+def require_deployer(actor: Actor, what: str = "部署流程定义") -> None:
+    """Only a 系统管理员 deploys, reads, checks, dry-runs definitions and moves cases between versions."""
     if not actor.can("definition.deploy"):
         raise NotPermitted(f"只有系统管理员可以{what}")
 
@@ -121,7 +122,7 @@ def deploy_definition(platform: Platform, actor: Actor, bpmn: bytes, forms: dict
                       library: dict[str, bytes] | None = None, note: str | None = None) -> ProcessDefinition:
     """The administrator's deploy: one transaction, sysadmin only. `bpmn` may be a zip of the BPMN, its forms
     and library files; forms and library files it omits come from the latest version of the same key."""
-    _require(actor)
+    require_deployer(actor)
     text = _note(note)
     with platform.db.unit_of_work() as session:
         files = complete_files(session, read_upload(bpmn, forms, library or {}), stock_files()[0])
@@ -133,7 +134,7 @@ def deploy_definition(platform: Platform, actor: Actor, bpmn: bytes, forms: dict
 def check_draft(platform: Platform, actor: Actor, bpmn: bytes, forms: dict[str, bytes],
                 library: dict[str, bytes] | None = None) -> dict[str, Any]:
     """The full deploy checks on a draft, every error and warning at once, nothing deployed."""
-    _require(actor, "检查流程定义")
+    require_deployer(actor, "检查流程定义")
     with platform.db.reading() as session:
         files = complete_files(session, read_upload(bpmn, forms, library or {}), stock_files()[0])
         compiled, issues = engine.check_definition(files.bpmn, files.forms, library=files.library,
@@ -187,7 +188,7 @@ def deploy_stock(session: Session, platform: Platform) -> list[ProcessDefinition
 
 def list_definitions(platform: Platform, actor: Actor) -> list[dict[str, object]]:
     """Every deployed version, for administrators."""
-    _require(actor, "查看流程定义")
+    require_deployer(actor, "查看流程定义")
     with platform.db.reading() as session:
         rows = session.scalars(select(ProcessDefinition)
                                .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
@@ -198,7 +199,7 @@ def list_definitions(platform: Platform, actor: Actor) -> list[dict[str, object]
 def list_versions(platform: Platform, actor: Actor, key: str) -> list[dict[str, Any]]:
     """The versions of one key, newest first: who deployed it when, the note, the cases on it (`cases`:
     still running; `cases_total`: ever started on it)."""
-    _require(actor, "查看流程定义")
+    require_deployer(actor, "查看流程定义")
     with platform.db.reading() as session:
         rows = session.execute(select(ProcessDefinition, User.staff_no, User.name)
                                .outerjoin(User, User.id == ProcessDefinition.deployed_by_id)
@@ -228,14 +229,14 @@ def find_version(session: Session, key: str, version: int) -> ProcessDefinition:
 
 def version_bpmn(platform: Platform, actor: Actor, key: str, version: int) -> str:
     """The BPMN text of one version, as deployed."""
-    _require(actor, "查看流程定义")
+    require_deployer(actor, "查看流程定义")
     with platform.db.reading() as session:
         return find_version(session, key, version).bpmn_xml
 
 
 def version_files(platform: Platform, actor: Actor, key: str, version: int) -> dict[str, Any]:
     """One version's BPMN, forms and library files (as text), for the modeler to open."""
-    _require(actor, "查看流程定义")
+    require_deployer(actor, "查看流程定义")
     with platform.db.reading() as session:
         row = find_version(session, key, version)
         return {"key": key, "version": version, "bpmn": row.bpmn_xml, "forms": json.loads(row.forms_json),
@@ -244,7 +245,7 @@ def version_files(platform: Platform, actor: Actor, key: str, version: int) -> d
 
 def version_zip(platform: Platform, actor: Actor, key: str, version: int) -> bytes:
     """One version's `.bpmn`, forms and library files as one zip (the layout an upload reads back)."""
-    _require(actor, "下载流程定义")
+    require_deployer(actor, "下载流程定义")
     with platform.db.reading() as session:
         row = find_version(session, key, version)
         return to_zip(key, row.bpmn_xml.encode("utf-8"), stored_forms(row), stored_library(row, stock_files()[0]))
@@ -253,7 +254,7 @@ def version_zip(platform: Platform, actor: Actor, key: str, version: int) -> byt
 def import_upload(platform: Platform, actor: Actor, data: bytes, forms: dict[str, bytes]) -> dict[str, Any]:
     """An uploaded .bpmn or zip, possibly from another modeler, made ready for the editor (not deployed):
     foreign extensions dropped and listed; a foreign script format or behaviour refused (422, the reason)."""
-    _require(actor, "导入流程定义")
+    require_deployer(actor, "导入流程定义")
     files = read_upload(data, forms, {})
     try:
         imported = engine.import_definition(files.bpmn)
@@ -273,7 +274,7 @@ def import_upload(platform: Platform, actor: Actor, data: bytes, forms: dict[str
 
 def diff_versions(platform: Platform, actor: Actor, key: str, first: int, second: int) -> dict[str, Any]:
     """Added, removed and changed elements (with the changed properties) from version `first` to `second`."""
-    _require(actor, "查看流程定义")
+    require_deployer(actor, "查看流程定义")
     with platform.db.reading() as session:
         old, new = find_version(session, key, first), find_version(session, key, second)
         return {"key": key, "from": first, "to": second, **diff_summary(old.spec_json, new.spec_json)}

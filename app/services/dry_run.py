@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from app import engine
 from app.clock import LOCAL_TZ
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
-from app.errors import Invalid, NotPermitted
+from app.errors import Invalid
 from app.models import DeadlineRule, Unit
 from app.services import dictionary
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule
 from app.services.deadlines import period_times
-from app.services.definitions import START_VARIABLES, compiled_draft
+from app.services.definitions import START_VARIABLES, compiled_draft, require_deployer
 from app.services.platform import Platform
+from app.services.process import naive_local
 
 STOPS = {"end": "流程结束", "message": "等待消息（如督办、撤回）", "timer": "等待定时器", "waiting": "等待外部事件",
          "error": "出错停止", "max_steps": "步数超过上限（可能是循环）", "stop_at": "停在指定步骤",
@@ -63,10 +64,6 @@ def _due(session: Session, calendar: WorkCalendar, rule_key: str | None, started
     return due.isoformat(), None
 
 
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(LOCAL_TZ).replace(tzinfo=None) if at.tzinfo else at
-
-
 def _steps(session: Session, run: engine.DryRun, started: datetime) -> list[dict[str, Any]]:
     calendar = load_calendar(session)
     units: dict[int, str] = {i: n for i, n in session.execute(select(Unit.id, Unit.name))}
@@ -74,7 +71,7 @@ def _steps(session: Session, run: engine.DryRun, started: datetime) -> list[dict
     done_at: dict[str, datetime] = {}  # a rule counted from 派单 / 签收 starts when that step was done
     shown = []
     for step in run.steps:
-        at = _naive(step.at)
+        at = naive_local(step.at)
         due, why = (None, None)
         if step.kind == "user":
             rule = session.get(DeadlineRule, step.rule) if step.rule else None
@@ -87,7 +84,8 @@ def _steps(session: Session, run: engine.DryRun, started: datetime) -> list[dict
                       "rule": step.rule, "due_at": due, "no_due_reason": why, "status": step.status,
                       "status_label": statuses.get(step.status or "", step.status or ""), "at": at.isoformat(),
                       "answers": step.answers, "done": step.done,
-                      "timers": [{"element": name, "fire_at": _naive(when).isoformat()} for name, when in step.timers]})
+                      "timers": [{"element": name, "fire_at": naive_local(when).isoformat()}
+                                 for name, when in step.timers]})
         if step.done:
             done_at[step.task] = at
     return shown
@@ -97,8 +95,7 @@ def dry_run(platform: Platform, actor: Actor, bpmn: bytes, forms: dict[str, byte
             answers: dict[str, Any], *, start: dict[str, Any] | None = None, fire_timers: bool = False,
             stop_at: str | None = None) -> dict[str, Any]:
     """Run the draft in memory with the answers per task spec name; nothing is written."""
-    if not actor.can("definition.deploy"):
-        raise NotPermitted("只有系统管理员可以试运行流程定义")
+    require_deployer(actor, "试运行流程定义")
     if not isinstance(answers, dict) or not all(isinstance(v, (dict, list)) for v in answers.values()):
         raise Invalid("answers 必须是以任务编号为键的 JSON 对象，值为表单答案（对象）或按次序的答案列表",
                       {"answers": "格式不正确"})

@@ -370,14 +370,14 @@ def _rewrite_timers(session: Session, case: Case, run: engine.EngineRun) -> None
         row = existing.pop(timer.task_id, None)
         if row is None:
             session.add(ProcessTimer(id=timer.task_id, case_id=case.id, spec_name=timer.spec_name,
-                                     fire_at=_naive(timer.fire_at)))
+                                     fire_at=naive_local(timer.fire_at)))
         else:
-            row.fire_at = _naive(timer.fire_at)
+            row.fire_at = naive_local(timer.fire_at)
     for gone in existing.values():
         session.delete(gone)
 
 
-def _naive(at: datetime) -> datetime:
+def naive_local(at: datetime) -> datetime:
     """Timers come back aware; the database keeps naive local time."""
     if at.tzinfo is None:
         return at
