@@ -56,6 +56,7 @@ SEPARATED_ROLES = frozenset({"sysadmin", "secadmin", "auditor"})
 
 # Roles whose work is cases; the admin roles read no case (nor its personal data) by default.
 CASE_ROLES = frozenset({"agent", "handler", "leader", "dispatcher"})
+REPORT_ROLES = frozenset({"leader", "dispatcher"})  # read statistics and the 矛盾纠纷排查 list
 
 
 class RoleConflict(ValueError):

@@ -25,7 +25,7 @@ from app.domain.masking import SENSITIVE_KINDS
 from app.domain.uploads import CheckedUpload
 from app.errors import Invalid, NotPermitted
 from app.models import AuditEvent, Case, DictionaryEntry, HumanTask, IdempotentRequest, Unit
-from app.services import attachments, audit, calls, duplicates, incidents, knowledge_desk, notify, process
+from app.services import attachments, audit, calls, duplicates, incidents, knowledge_desk, notify, process, screening
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -100,6 +100,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                 case, version = _record_guarded(session, platform, actor, data, guard), 0
             else:
                 case, version = _register(session, platform, actor, data, dict(extra or {}))
+            screening.screen_case(session, platform, case)  # 矛盾纠纷排查: the keywords of its text
             attachments.store(session, platform, actor, case, files, source)
             if key:
                 session.add(IdempotentRequest(key=key, case_id=case.id, body_hash=body_hash,

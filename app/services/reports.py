@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import rates
 from app.domain.hot_words import hot_words
+from app.domain.roles import REPORT_ROLES
 from app.domain.statuses import ARCHIVED, CLOSED, REDIRECTED, REJECTED, TERMINATED, TRANSFERRED
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import Case, HumanTask, TaskPause, Unit
@@ -29,7 +30,7 @@ from app.services.platform import Platform
 from app.services.settings import get_setting
 from app.services.tasks import light_expr
 
-READER_ROLES = frozenset({"leader", "dispatcher"})
+READER_ROLES = REPORT_ROLES
 PERIODS = {"day": "日报", "week": "周报", "month": "月报", "quarter": "季报", "year": "年报", "range": "自定义时段"}
 CLOSED_STATUSES = (CLOSED, ARCHIVED)
 RETURNED_STATUSES = (REJECTED, TRANSFERRED, REDIRECTED)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.domain.intake_guards import DEFAULT_RULES as DEFAULT_GUARD_RULES
 from app.domain.intake_guards import rule_errors as guard_rule_errors
+from app.domain.screening import DEFAULT_RULES as SCREENING_RULES
+from app.domain.screening import rule_errors as screening_rule_errors
 from app.domain.similarity import PROBLEM_WORDS
 from app.models import DictionaryEntry, ProcessDefinition, Setting, User
 
@@ -298,6 +300,11 @@ SCHEMAS: dict[str, SettingSchema] = {
     "backup.hour": SettingSchema(2, "数据备份时刻(几点起)", integer(0, 23)),
     # … keeping the newest N backup files.
     "backup.keep": SettingSchema(8, "保留的备份份数", integer(1, 1000)),
+    # 矛盾纠纷排查: keywords screened in every case's text at intake, with levels (high tells the centre's leader).
+    "screening.rules": SettingSchema(SCREENING_RULES, "矛盾纠纷排查关键字(及等级)",
+                                     lambda _session, value: screening_rule_errors(value)),
+    "sms.template.screening": SettingSchema("【回音】矛盾纠纷预警:{number} 涉及“{words}”({level}),请关注。",
+                                            "矛盾纠纷预警短信模板", template(("number", "words", "level"))),
     # 北京接诉即办 practice: 满意率 = (满意 + factor × 基本满意) / 有效回访 (app/domain/rates.py) …
     "reports.basic_satisfaction_factor": SettingSchema(0.9, "满意率中基本满意的折算系数", number(0, 1)),
     # … and the score = weights · (响应率, 解决率, 满意率).

@@ -32,6 +32,7 @@ from app.web import (
     portal,
     portal_faq,
     reports,
+    screening,
 )
 from app.web.api import bp as api_bp
 from app.web.workstation import bp as workstation_bp
@@ -63,6 +64,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(screening.bp)
     app.register_blueprint(knowledge.bp)
     app.register_blueprint(portal_faq.bp)
     app.register_blueprint(portal.bp)
