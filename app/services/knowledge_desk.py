@@ -150,9 +150,3 @@ def report_inaccurate(platform: Platform, actor: Actor, entry_id: int, note: str
         session.commit()
         return {"id": feedback.id, "entry": entry.id}
 
-
-def answered_by(session: Session, case_id: int) -> dict[str, Any] | None:
-    """The entry that answered a case at intake, if one did (for the case page)."""
-    row = session.execute(select(KnowledgeEntry.id, KnowledgeEntry.title).join(
-        KnowledgeUse, KnowledgeUse.entry_id == KnowledgeEntry.id).where(KnowledgeUse.case_id == case_id)).first()
-    return {"id": row[0], "title": row[1]} if row else None
