@@ -150,16 +150,17 @@ def _during_period(start: datetime, end: datetime) -> ColumnElement[bool]:
 
 def figures(session: Session, clauses: Sequence[ColumnElement[bool]], start: datetime, end: datetime,
             by: Any = None) -> list[tuple[Any, rates.Counts, rates.Balance]]:
-    """Counts and balance in total (by=None) or per value of `by` (e.g. Case.lead_unit_id)."""
+    """Counts and balance in total (by=None), per value of `by` (e.g. Case.lead_unit_id), or per tuple of
+    values when `by` is a list of columns (the custom reports' rows × columns)."""
+    group = [] if by is None else list(by) if isinstance(by, list | tuple) else [by]
     sums = _sums(start, end)
-    columns = [*([by] if by is not None else []), *sums.values()]
-    query = select(*columns).where(_during_period(start, end), *clauses)
-    if by is not None:
-        query = query.group_by(by)
+    query = select(*group, *sums.values()).where(_during_period(start, end), *clauses)
+    if group:
+        query = query.group_by(*group)
     out = []
     for row in session.execute(query):
-        values = dict(zip(sums, row[1:] if by is not None else row, strict=True))
-        key = row[0] if by is not None else None
+        values = dict(zip(sums, row[len(group):], strict=True))
+        key = None if not group else row[0] if not isinstance(by, list | tuple) else tuple(row[:len(group)])
         balance = rates.Balance(**{k: int(values[k] or 0) for k in
                                    ("carried_over", "new", "closed", "returned", "terminated", "open_at_end")})
         out.append((key, rates.counts_from(values), balance))
@@ -297,3 +298,79 @@ def unit_choices(platform: Platform, actor: Actor) -> list[tuple[int, str]]:
         ids = scope.units_in_scope(session, actor)
         return [(i, n) for i, n in session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))
                                                    .order_by(Unit.path))]
+
+
+# ---- custom reports: dimensions × measures × filters over the same engine -------------------------------
+
+CUSTOM_DIMENSIONS = {"unit": "承办单位", "kind": "诉求类型", "channel": "来源渠道", "category": "事项分类",
+                     "area": "所属区域", "month": "登记月份"}
+CUSTOM_MEASURES = {"new": "新登记件数", "accepted": "受理件数", "replied": "答复件数", "rated": "有效回访件数",
+                   "open_at_end": "期末在办", **{code: name for code, (name, _) in rates.DEFINITIONS.items()}}
+
+
+def _dimension(session: Session, name: str) -> Any:
+    if name == "month":
+        if session.get_bind().dialect.name == "postgresql":
+            return func.to_char(Case.created_at, "YYYY-MM")
+        return func.strftime("%Y-%m", Case.created_at)
+    return {"unit": Case.lead_unit_id, "kind": Case.kind, "channel": Case.channel, "category": Case.category,
+            "area": Case.area_unit_id}[name]
+
+
+def _labels(session: Session, name: str, keys: list[Any]) -> dict[Any, str]:
+    if name in ("unit", "area"):
+        return _unit_names(session, [int(k) for k in keys if k is not None])
+    if name in ("kind", "channel", "category"):
+        return dictionary.labels(session, name, active_only=False)
+    return {k: str(k) for k in keys}
+
+
+@dataclass(frozen=True)
+class CustomQuery:
+    rows: str
+    measure: str
+    columns: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    category: str | None = None  # the category and its subtree
+
+
+def custom(platform: Platform, actor: Actor, period: Period, q: CustomQuery) -> dict[str, Any]:
+    """A pivot: one measure by the row dimension (× an optional column dimension), filtered, scoped."""
+    require_reader(actor)
+    errors = {}
+    if q.rows not in CUSTOM_DIMENSIONS:
+        errors["rows"] = "请选择行维度"
+    if q.columns is not None and (q.columns not in CUSTOM_DIMENSIONS or q.columns == q.rows):
+        errors["columns"] = "列维度应为另一维度(或不选)"
+    if q.measure not in CUSTOM_MEASURES:
+        errors["measure"] = "请选择统计指标"
+    if errors:
+        raise Invalid("自定义报表条件有误", errors)
+    start, end = (datetime.combine(d, datetime.min.time()) for d in (period.start, period.end))
+    with platform.db.reading() as session:
+        clauses = _scope(session, actor, None)
+        if q.kind:
+            clauses.append(Case.kind == q.kind)
+        if q.channel:
+            clauses.append(Case.channel == q.channel)
+        if q.category:
+            clauses.append(or_(Case.category == q.category, Case.category.startswith(q.category + "/",
+                                                                                     autoescape=True)))
+        dims = [q.rows, *([q.columns] if q.columns else [])]
+        w = weights(session)
+        found = figures(session, clauses, start, end, by=[_dimension(session, d) for d in dims])
+        cells: dict[tuple[Any, Any], Any] = {}
+        for key, counts, balance in found:
+            values = {**counts.__dict__, **balance.as_dict(), **rates.rates(counts, w)}
+            cells[(key[0], key[1] if len(key) > 1 else None)] = values[q.measure]
+        row_keys = sorted({r for r, _ in cells}, key=lambda k: (k is None, str(k)))
+        col_keys = sorted({c for _, c in cells}, key=lambda k: (k is None, str(k))) if q.columns else [None]
+        row_words = _labels(session, q.rows, row_keys)
+        col_words = _labels(session, q.columns, col_keys) if q.columns else {}
+    return {"rows": [{"key": r, "label": _word(row_words, r), "cells": [cells.get((r, c)) for c in col_keys]}
+                     for r in row_keys],
+            "columns": [_word(col_words, c) if q.columns else CUSTOM_MEASURES[q.measure] for c in col_keys],
+            "measure": q.measure, "measure_label": CUSTOM_MEASURES[q.measure],
+            "is_rate": q.measure.endswith("_rate"), "period": period.label,
+            "as_of": platform.clock.now().isoformat(timespec="minutes")}

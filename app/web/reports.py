@@ -75,3 +75,24 @@ def report_pdf() -> ResponseReturnValue:
         raise Conflict("平衡校验未通过(上期结转 + 本期新增 ≠ 办结 + 退回 + 终结 + 期末在办),报表不予打印,请核查数据")
     pdf = default_renderer().render_pdf("statistics_report", {"report": found, "charts": svg})
     return file_response(pdf, "application/pdf", f"统计报表-{found['period']['start']}.pdf")
+
+
+@bp.get("/reports/custom")
+def custom_page() -> ResponseReturnValue:
+    """自定义报表: dimensions × one measure × filters as a pivot table and a bar chart of the first column."""
+    reports.require_reader(current_actor())
+    a = request.args
+    day = _date("day", platform().clock.now().date())
+    assert day is not None
+    period = reports.period_of(a.get("period", "month"), day, _date("until", None))
+    query = reports.CustomQuery(rows=a.get("rows", "unit"), measure=a.get("measure", "new"),
+                                columns=a.get("columns") or None, kind=a.get("kind") or None,
+                                channel=a.get("channel") or None, category=a.get("category") or None)
+    found = reports.custom(platform(), current_actor(), period, query)
+    first = [(r["label"], float(r["cells"][0] or 0)) for r in found["rows"]]
+    first.sort(key=lambda p: -p[1])
+    chart = Markup(charts.bar_chart(f"{found['measure_label']}:按{reports.CUSTOM_DIMENSIONS[query.rows]}",  # noqa: S704
+                                    first, percent=found["is_rate"]))
+    return render_template("reports/custom.html", found=found, chart=chart, q=query, args=a,
+                           periods=reports.PERIODS, dimensions=reports.CUSTOM_DIMENSIONS,
+                           measures=reports.CUSTOM_MEASURES)

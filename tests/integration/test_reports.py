@@ -157,3 +157,20 @@ def test_the_report_page_shows_its_charts_and_prints(crafted, auth):
         assert auth.client.get(f"/reports?period={period}&day=2026-10-05").status_code == 200
     assert auth.client.get("/reports?period=range&day=2026-10-01&until=2026-10-15").status_code == 200
     assert auth.client.get("/reports?period=range&day=2026-10-15&until=2026-10-01").status_code == 422
+
+
+def test_a_custom_pivot_counts_the_crafted_month_by_unit_and_kind(crafted, auth):
+    auth.login("leader01")
+    base = "/reports/custom?period=month&day=2026-10-01"
+    html = auth.client.get(f"{base}&rows=unit&measure=new").get_data(as_text=True)
+    table = html.split("<tbody>")[1]
+    assert '<th scope="row">市城管局</th><td class="num">2</td>' in table
+    assert '<th scope="row">市住建局</th><td class="num">3</td>' in table
+    pivot = auth.client.get(f"{base}&rows=unit&columns=kind&measure=new").get_data(as_text=True)
+    assert "咨询" in pivot and "投诉" in pivot and "<svg" in pivot
+    rate = auth.client.get(f"{base}&rows=unit&measure=response_rate").get_data(as_text=True)
+    assert '<th scope="row">市城管局</th><td class="num">100.0%</td>' in rate
+    filtered = auth.client.get(f"{base}&rows=kind&measure=new&kind=consultation").get_data(as_text=True)
+    assert '<th scope="row">咨询</th><td class="num">1</td>' in filtered and "投诉" not in filtered.split("<tbody>")[1]
+    assert auth.client.get(f"{base}&rows=nope&measure=new").status_code == 422
+    assert auth.client.get(f"{base}&rows=unit&columns=unit&measure=new").status_code == 422
