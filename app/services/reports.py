@@ -374,3 +374,49 @@ def custom(platform: Platform, actor: Actor, period: Period, q: CustomQuery) -> 
             "measure": q.measure, "measure_label": CUSTOM_MEASURES[q.measure],
             "is_rate": q.measure.endswith("_rate"), "period": period.label,
             "as_of": platform.clock.now().isoformat(timespec="minutes")}
+
+
+# ---- the annual report draft (信访工作条例 art. 41) ---------------------------------------------------------
+
+def annual(platform: Platform, actor: Actor, year: int) -> dict[str, Any]:
+    """The year's figures for the 年度工作报告 draft: the fixed report of the year, the units complained
+    about most, and the suggestions received (their adoption is the office's to write in)."""
+    if not 2000 <= year <= 2200:
+        raise Invalid("年份有误", {"year": "年份应为 2000 到 2200"})
+    period = period_of("year", date(year, 1, 1))
+    found = report(platform, actor, period)
+    start, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    with platform.db.reading() as session:
+        clauses = _scope(session, actor, None)
+        complained = session.execute(select(Case.lead_unit_id, func.count()).where(
+            Case.created_at >= start, Case.created_at < end, Case.kind == "complaint", Case.lead_unit_id.is_not(None),
+            *clauses).group_by(Case.lead_unit_id).order_by(func.count().desc()).limit(10)).all()
+        names = _unit_names(session, [int(u) for u, _ in complained if u is not None])
+        suggestions = session.scalar(select(func.count()).select_from(Case).where(
+            Case.created_at >= start, Case.created_at < end, Case.kind == "suggestion", *clauses)) or 0
+    found["year"] = year
+    found["complained_units"] = [{"unit": names.get(u, "—"), "count": n} for u, n in complained]
+    found["suggestions"] = suggestions
+    return found
+
+
+def annual_sheets(found: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The annual report as spreadsheet tables (for tabular.workbook): figures, rates, breakdowns, units."""
+    c, b = found["counts"], found["balance"]
+    figures_rows = [["本年新登记", c["new"]], ["受理(转送/交办)", c["accepted"]], ["答复", c["replied"]],
+                    ["有效回访", c["rated"]], ["督办", c["supervisions"]], ["延期", c["extensions"]],
+                    ["退回", c["returns"]], ["重办", c["reopens"]], ["暂停", c["pauses"]],
+                    ["重复件", c["repeat"]], ["建议件", found["suggestions"]], ["上年结转", b["carried_over"]],
+                    ["本年办结", b["closed"]], ["退回(不予受理/转办)", b["returned"]], ["终结", b["terminated"]],
+                    ["年末在办", b["open_at_end"]], ["平衡校验", "通过" if b["ok"] else "未通过"]]
+    rate_rows = [[d["name"], found["rates"][d["code"]], d["definition"]] for d in found["definitions"]]
+    sheets: list[tuple[str, list[str], list[list[Any]]]] = [
+        ("数据统计", ["项目", "数值"], figures_rows), ("主要指标", ["指标", "数值", "定义"], rate_rows)]
+    for dim, title in DIMENSIONS.items():
+        sheets.append((f"按{title}", [title, "件数"], [[r["label"], r["count"]] for r in found["intake"][dim]]))
+    units = [[u["unit"], u["count"]] for u in found["complained_units"]]
+    sheets.append(("被投诉较多的单位", ["单位", "投诉件数"], units))
+    sheets.append(("承办单位排名", ["单位", "响应率", "解决率", "满意率", "综合得分"],
+                   [[u["unit"], u["rates"]["response_rate"], u["rates"]["resolution_rate"],
+                     u["rates"]["satisfaction_rate"], u["rates"]["score"]] for u in found["ranking"]]))
+    return sheets

@@ -143,20 +143,26 @@ def write(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], sheet:
 
 
 def _xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> bytes:
+    return workbook([(title, header, rows)])
+
+
+def workbook(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """Several sheets (title, header, rows) in one write-only XLSX, every cell made inert."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    sheet.append(list(header))
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=inert(value))
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
-            cells.append(cell)
-        sheet.append(cells)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title[:31])
+        sheet.append(list(header))
+        for row in rows:
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=inert(value))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                cells.append(cell)
+            sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

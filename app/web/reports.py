@@ -12,7 +12,7 @@ from markupsafe import Markup
 from app.documents.renderer import default_renderer
 from app.domain import charts
 from app.errors import Conflict, Invalid
-from app.services import reports
+from app.services import reports, tabular
 from app.web.api.reports import unit_arg
 from app.web.context import current_actor, platform
 from app.web.downloads import file_response
@@ -96,3 +96,23 @@ def custom_page() -> ResponseReturnValue:
     return render_template("reports/custom.html", found=found, chart=chart, q=query, args=a,
                            periods=reports.PERIODS, dimensions=reports.CUSTOM_DIMENSIONS,
                            measures=reports.CUSTOM_MEASURES)
+
+
+def _year() -> int:
+    raw = request.args.get("year") or str(platform().clock.now().year - 1)
+    if not raw.isdigit():
+        raise Invalid("年份有误", {"year": "年份应为四位数字"})
+    return int(raw)
+
+
+@bp.get("/reports/annual.<any(pdf, xlsx):fmt>")
+def annual_report(fmt: str) -> ResponseReturnValue:
+    """年度工作报告 draft (信访工作条例 art. 41) for `year` (default: last year), as PDF or XLSX to edit."""
+    reports.require_reader(current_actor())
+    found = reports.annual(platform(), current_actor(), _year())
+    name = f"{found['year']}年度信访工作报告(草稿)"
+    if fmt == "xlsx":
+        return file_response(tabular.workbook(reports.annual_sheets(found)),
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
+    pdf = default_renderer().render_pdf("annual_report", {"report": found, "charts": chart_set(found)})
+    return file_response(pdf, "application/pdf", f"{name}.pdf")

@@ -174,3 +174,22 @@ def test_a_custom_pivot_counts_the_crafted_month_by_unit_and_kind(crafted, auth)
     assert '<th scope="row">咨询</th><td class="num">1</td>' in filtered and "投诉" not in filtered.split("<tbody>")[1]
     assert auth.client.get(f"{base}&rows=nope&measure=new").status_code == 422
     assert auth.client.get(f"{base}&rows=unit&columns=unit&measure=new").status_code == 422
+
+
+def test_the_annual_report_draft_as_pdf_and_xlsx(crafted, auth):
+    import io
+
+    from openpyxl import load_workbook
+
+    auth.login("leader01")
+    pdf = auth.client.get("/reports/annual.pdf?year=2026")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    xlsx = auth.client.get("/reports/annual.xlsx?year=2026")
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.data), read_only=True)
+    assert {"数据统计", "主要指标", "被投诉较多的单位", "承办单位排名"} <= set(book.sheetnames)
+    figures = {row[0]: row[1] for row in book["数据统计"].iter_rows(min_row=2, values_only=True)}
+    assert figures["本年新登记"] == 11 and figures["平衡校验"] == "通过"  # S1, S2, eight in October, one in November
+    complained = list(book["被投诉较多的单位"].iter_rows(min_row=2, values_only=True))
+    assert complained == [("市城管局", 4), ("市住建局", 3)]
+    assert auth.client.get("/reports/annual.pdf?year=abc").status_code == 422
