@@ -42,7 +42,8 @@ def line_chart(title: str, series: dict[str, Sequence[int]], labels: Sequence[st
                height: int = 240) -> str:
     """One line per series over the same labels (e.g. this year vs last, month by month)."""
     left, right, top, bottom = 56, 16, 44, 28
-    peak = max((v for values in series.values() for v in values), default=0) or 1
+    top = max((v for values in series.values() for v in values), default=0)
+    peak = max(4, -(-top // 4) * 4)  # a multiple of 4: the five grid lines fall on whole numbers
     n = max(len(labels) - 1, 1)
     plot_w, plot_h = width - left - right, height - top - bottom
     body = []
