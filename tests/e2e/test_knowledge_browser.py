@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Case, HumanTask, KnowledgeEntry, KnowledgeUse, SmsMessage
+from tests.e2e.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +58,30 @@ def test_an_agent_answers_a_caller_from_the_knowledge_base_and_the_case_closes(d
     public.goto(f"{served.url}/portal/faq?q=暫住證怎麼辦")
     assert "居住证办理材料和流程" in public.inner_text("#faq-items")
     citizen.close()
+
+
+def test_the_portal_submit_form_suggests_the_entry_at_a_phones_size(served: Any, chromium: Any) -> None:
+    """A citizen on a 375×667 phone types the question into 具体内容: the 居住证 entry appears under the field,
+    Tab reaches its link, and nothing is wider than the screen."""
+    context = chromium.new_context(viewport={"width": 375, "height": 667}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{served.url}/portal")
+    assert page.locator("#faq-suggest").is_hidden()
+    page.locator("#content").press_sequentially("外地户口怎么办居住证")
+    first = page.locator("#faq-suggest-items li a").first
+    first.wait_for()
+    assert first.inner_text() == "居住证办理材料和流程"
+    assert page.locator("#faq-suggest-items li").count() <= 5
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#faq-suggest").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"{served.name}-portal-phone-faq-suggest.png"))
+    page.locator("#content").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "居住证办理材料和流程"
+    page.locator("#content").fill("外地")  # fewer than 4 characters: the box goes away
+    page.locator("#faq-suggest").wait_for(state="hidden")
+    context.close()
+    assert errors == []

@@ -134,6 +134,32 @@ def test_drafts_and_internal_notes_never_reach_the_portal(api, demo, client):
     assert "internal_note" not in suggested["items"][0] and "state" not in suggested["items"][0]
 
 
+def test_the_portal_submit_form_suggests_published_entries_as_the_citizen_types(demo, client):
+    """What /portal's script asks while 具体内容 is typed: published entries only, a draft saying it word for word
+    never; the link each suggestion makes is a public 常见问题 page."""
+    _sign_in(client, EDITOR)
+    page = client.get("/knowledge/new").get_data(as_text=True)
+    client.post("/knowledge", data={**ENTRY, "title": "外地户口办居住证(草稿)", "questions": "外地户口怎么办居住证",
+                                    "keywords": "居住证", "csrf_token": csrf_token_of(page)})
+    with demo.db.reading() as session:
+        draft = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "外地户口办居住证(草稿)")).one()
+        entry = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "居住证办理材料和流程")).one()
+    assert draft.state == "draft"
+    _sign_out(client)
+
+    form = client.get("/portal").get_data(as_text=True)
+    assert 'id="faq-suggest"' in form and 'data-url="/portal/faq/suggest"' in form
+    assert "js/portal_faq_suggest.js" in form
+    response = client.get("/portal/faq/suggest", query_string={"content": "外地户口怎么办居住证"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    items = response.get_json()["items"]
+    assert 1 <= len(items) <= 5
+    assert items[0]["id"] == entry.id and items[0]["title"] == "居住证办理材料和流程"
+    assert draft.id not in [i["id"] for i in items]
+    assert all({"id", "title", "unit"} <= set(i) and "state" not in i and "internal_note" not in i for i in items)
+    assert "居住证办理材料和流程" in client.get(f"/portal/faq/{items[0]['id']}").get_data(as_text=True)
+
+
 def test_an_entry_past_its_review_date_is_a_task_on_its_owners_worklist(client, demo, auth):
     auth.login(EDITOR)  # 市住建局 owns 暖气不热报修, confirmed 200 days ago (review every 180)
     page = client.get("/worklist").get_data(as_text=True)
