@@ -4,7 +4,7 @@ org (units, users, roles) · auth (sessions, API tokens, password history, rate 
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
 settings, deadline rules, calendar) · knowledge (知识库) · outbox (SMS) · channels (integration keys) ·
 portal (attachments, SMS look-up codes) · dedupe (the 判重 index) · screening (矛盾纠纷排查) ·
-pauses (pause rules and pauses, escalation rungs).
+pauses (pause rules and pauses, escalation rungs) · queries (saved queries, export jobs).
 """
 
 from app.models.audit import AuditEvent
@@ -35,6 +35,7 @@ from app.models.org import Permission, Role, Unit, User, role_permission, user_r
 from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
 from app.models.portal import Attachment, PortalChallenge
+from app.models.queries import ExportJob, SavedQuery
 from app.models.screening import CaseFlag, DisputeScreening
 from app.models.workflow import (
     CaseDeadline,
@@ -50,7 +51,7 @@ from app.models.workflow import (
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
-    "CaseFlag", "CaseMigration", "DisputeScreening",
+    "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery",
     "Counter", "DeadlineRule", "DefinitionDraft",
     "DedupeBand", "DedupePlace",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",

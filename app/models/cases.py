@@ -54,6 +54,7 @@ class Case(Base):
     location: Mapped[str | None] = mapped_column(String(200))  # where the matter is, not the requester's address
     location_lat: Mapped[float | None] = mapped_column(Float)  # a map point of the location (WGS-84)
     location_lng: Mapped[float | None] = mapped_column(Float)
+    dispatch_mode: Mapped[str | None] = mapped_column(String(20))  # 分流方向 of the last 派单 (transfer, co_handle…)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

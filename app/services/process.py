@@ -230,6 +230,9 @@ def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datet
     if assisting - current:
         session.execute(case_assisting_unit.insert(),
                         [{"case_id": case.id, "unit_id": u} for u in sorted(assisting - current)])
+    mode = run.data.get("dispatch_mode")
+    if isinstance(mode, str) and mode and len(mode) <= 20:
+        case.dispatch_mode = mode  # 分流方向, for the combined query
     if run.finished and case.closed_at is None:
         case.closed_at = now
     _mirror_outcome(case, run, now)

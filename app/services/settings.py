@@ -226,6 +226,9 @@ SCHEMAS: dict[str, SettingSchema] = {
     # Channels whose appeals are 信访件 (petition process) rather than 12345 工单.
     "intake.petition_channels": SettingSchema(["letter", "visit"], "信访件的来源渠道",
                                               list_of(dictionary_code("channel", "来源渠道"))),
+    # Exports of a combined query: more rows than this are refused; more than the second run in the scheduler.
+    "exports.row_cap": SettingSchema(200000, "导出行数上限", integer(1, 2000000)),
+    "exports.background_rows": SettingSchema(10000, "超过此行数的导出在后台生成", integer(0, 2000000)),
     # Process key per case type.
     "process.hotline": SettingSchema("hotline_order", "12345 工单的流程", definition_key),
     "process.petition": SettingSchema("petition", "信访件的流程", definition_key),

@@ -31,6 +31,7 @@ from app.web import (
     open311,
     portal,
     portal_faq,
+    query,
     reports,
     screening,
 )
@@ -66,6 +67,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(screening.bp)
     app.register_blueprint(knowledge.bp)
+    app.register_blueprint(query.bp)
     app.register_blueprint(portal_faq.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(api_bp)

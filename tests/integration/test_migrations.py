@@ -16,11 +16,14 @@ from app.domain.roles import PERMISSIONS, ROLE_PERMISSIONS, ROLES
 from app.migrate import upgrade
 from app.models import Base, Permission, Role, role_permission
 from app.models.knowledge import FTS_TABLES
+from app.models.queries import CASE_FTS_TABLES, CASE_TEXT_INDEXES
 
 
 def not_fts(name: str | None, kind: str, _parents: object) -> bool:
-    """SQLite's FTS5 index of the knowledge base (and its shadow tables) is no model: left out of the comparison."""
-    return not (kind == "table" and name in FTS_TABLES)
+    """SQLite's FTS5 indexes (knowledge base, case text) with their shadow tables and PostgreSQL's trigram
+    indexes on case text are no model: left out of the comparison."""
+    return not ((kind == "table" and name in FTS_TABLES | CASE_FTS_TABLES)
+                or (kind == "index" and name in CASE_TEXT_INDEXES))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

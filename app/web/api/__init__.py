@@ -1,7 +1,7 @@
 """JSON API under /api/v1: bearer tokens only, errors as {code, message, details}.
 
-schemas (marshmallow, Chinese messages) · access (tokens) · cases · duplicates (判重) · tasks · pauses ·
-definitions · audit · openapi.
+schemas (marshmallow, Chinese messages) · access (tokens) · cases (the combined query too) · exports ·
+duplicates (判重) · tasks · pauses · definitions · audit · openapi.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from app.web.api import (  # noqa: E402,F401  (routes register on bp)
     definitions,
     dictionary,
     duplicates,
+    exports,
     imports,
     knowledge,
     openapi,

@@ -1,4 +1,4 @@
-"""Cases: register (idempotent), read, supervise."""
+"""Cases: register (idempotent), the combined query, read, supervise."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.domain import case_query as query_rules
 from app.errors import Invalid
-from app.services import cases, intake, notices, tasks
+from app.services import case_query, cases, intake, notices, tasks
 from app.web.api import bp
 from app.web.api.schemas import Supervision, json_object, load
 from app.web.context import current_actor, platform
@@ -20,6 +21,14 @@ def create_case() -> ResponseReturnValue:
     actor = current_actor()
     result = intake.register(platform(), actor, json_object(), request.headers.get("Idempotency-Key"))
     return jsonify(result), 201
+
+
+@bp.get("/cases")
+def search_cases() -> ResponseReturnValue:
+    """The combined query: conditions as query parameters, `sort` (`-` for descending), keyset `after`/`before`;
+    answers `items` and `next` (and `prev`). Unknown keys are a 422 naming the key."""
+    query = query_rules.parse(request.args.to_dict(flat=False))
+    return jsonify(case_query.search(platform(), current_actor(), query))
 
 
 @bp.get("/cases/<int:case_id>")

@@ -12,6 +12,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
+from app.domain.case_query import CONDITIONS, MAX_LIMIT
 from app.web.api import bp
 from app.web.api.calls import CallEventSchema
 from app.web.api.pauses import PauseDecision, PauseRequest
@@ -67,6 +68,7 @@ def _items(item: dict[str, Any], **more: Any) -> dict[str, Any]:
     return _obj({"items": {"type": "array", "items": item}, **more})
 
 
+
 STR, INT, BOOL, OBJ = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "object"}
 NS, NI = {"type": "string", "nullable": True}, {"type": "integer", "nullable": True}
 LIGHT = {"type": "string", "enum": ["paused", "green", "yellow", "red"], "nullable": True}
@@ -118,6 +120,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
                          "may_request_review": BOOL}, kind_label=STR, guard={"type": "object", "nullable": True}),
     "duplicates": DUPLICATES,
     "case": CASE,
+    "case_query": _obj({"items": {"type": "array", "items": _obj({
+        "id": INT, "number": STR, "created_at": STR, "kind": STR, "channel": STR, "subject": STR, "status": STR},
+        category=NS, lead_unit_id=NI, lead_unit=NS, due_at=NS, replied_at=NS, closed_at=NS, satisfaction=NS,
+        requester=STR, dispatch_mode=NS)}, "next": NS}, prev=NS),
+    "export": _obj({"id": INT, "state": STR, "progress": INT, "rows_done": INT, "rows_total": INT, "url": NS}),
     "case_status": _obj({"case_id": INT, "status": STR}),
     "pause": PAUSE,
     "pauses": _items(PAUSE),
@@ -297,7 +304,20 @@ def _paths() -> dict[str, Any]:
         "/api/v1/me/sign-out-everywhere": {"post": _op("退出所有设备:结束本人全部会话、撤销全部令牌(含本令牌)",
                                                        "signed_out")},
         "/api/v1/cases": {"post": _op("登记诉求件", "registered", body=_json(CaseCreate()), ok="201",
-                                      params=[idem], errors=("409",))},
+                                      params=[idem], errors=("409",)),
+                          "get": _op("组合查询(本人可见范围内):各查询条件为查询参数,sort 排序(前加 - 为倒序),"
+                                     "after/before 为键集翻页位置;未知的条件或排序字段答 422", "case_query",
+                                     params=[*_query(*CONDITIONS), *_query("sort", "after", "before"),
+                                             _param("limit", "query", {"type": "integer", "minimum": 1,
+                                                                       "maximum": MAX_LIMIT})])},
+        "/api/v1/exports": {"post": _op(
+            "导出组合查询结果:query 为查询参数对象,format 为 csv 或 xlsx,reveal 为 true 时在有权查看处显示完整个人信息;"
+            "超过后台阈值的在后台生成(轮询 GET /api/v1/exports/{id} 的 progress)", "export", ok="201",
+            body=_json(_obj({"query": OBJ, "format": {"type": "string", "enum": ["csv", "xlsx"]}}, reveal=BOOL)))},
+        "/api/v1/exports/{id}": {"get": _op("导出进度:progress 0–100,完成后 url 为下载地址(仅导出人可见)", "export",
+                                            params=[_param("id", "path", ID)])},
+        "/api/v1/exports/{id}/file": {"get": _file_op("下载导出文件(仅导出人)", "application/octet-stream",
+                                                      [_param("id", "path", ID)])},
         "/api/v1/channel/cases": {"post": _op(
             "渠道接入登记诉求件(微信小程序、APP、市长信箱、网站等):以系统管理员发放的渠道密钥(请求头 X-Channel-Key)"
             "代替令牌;来源渠道由密钥确定,请求体中的 channel 可省略,写了别的渠道答 422;吊销的密钥下一次请求即答 403;"
