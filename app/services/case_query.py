@@ -161,7 +161,7 @@ def _seek_back(column: Any, descending: bool, cursor: tuple[Any, int]) -> Column
     return or_(before, and_(column == value, id_before))
 
 
-def _order(column: Any, descending: bool, backward: bool) -> list[Any]:
+def order(column: Any, descending: bool, backward: bool) -> list[Any]:
     if backward:
         return [column.asc().nulls_first() if descending else column.desc().nulls_first(),
                 Case.id.asc() if descending else Case.id.desc()]
@@ -199,7 +199,7 @@ def page(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -
         stmt = stmt.where(_seek(column, query.descending, query.after))
     if query.before is not None:
         stmt = stmt.where(_seek_back(column, query.descending, query.before))
-    rows = list(session.execute(stmt.order_by(*_order(column, query.descending, backward)).limit(query.limit + 1)))
+    rows = list(session.execute(stmt.order_by(*order(column, query.descending, backward)).limit(query.limit + 1)))
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     if backward:
@@ -226,7 +226,7 @@ def walk(session: Session, platform: Platform, actor: Actor, query: CaseQuery, *
     while cap is None or given < cap:
         size = batch if cap is None else min(batch, cap - given)
         stmt = base if cursor is None else base.where(_seek(column, query.descending, cursor))
-        rows = list(session.execute(stmt.order_by(*_order(column, query.descending, False)).limit(size)))
+        rows = list(session.execute(stmt.order_by(*order(column, query.descending, False)).limit(size)))
         for row in rows:
             yield row[0], row[1], row[2]
         given += len(rows)

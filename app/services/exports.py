@@ -78,7 +78,7 @@ HEADER = ("受理号", "登记时间", "诉求类型", "来源渠道", "诉求�
 SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 
 
-def _case_rows(session: Session, platform: Platform, actor: Actor, query: cq.CaseQuery, reveal: bool,
+def case_rows(session: Session, platform: Platform, actor: Actor, query: cq.CaseQuery, reveal: bool,
                cap: int) -> Iterable[list[Any]]:
     kinds, channels = dictionary.labels(session, "kind"), dictionary.labels(session, "channel")
     statuses = dictionary.status_labels(session)
@@ -154,7 +154,7 @@ def _run(platform: Platform, job_id: int, actor: Actor) -> None:
         query = cq.parse({k: [v] for k, v in job.params.items()})
         reveal, fmt, path, total = job.reveal, job.format, _file(platform, job), job.rows_total
         try:
-            rows = _case_rows(session, platform, actor, query, reveal, total)
+            rows = case_rows(session, platform, actor, query, reveal, total)
             written = write_table(path, fmt, HEADER, rows, _progress(platform, job_id))
             error = None
         except Exception as e:  # noqa: BLE001 — any failure ends the job as failed, logged, never half "done"
