@@ -26,11 +26,11 @@ from app.domain.masking import mask_name, mask_phone
 from app.errors import Invalid, NotFound
 from app.models import ExportJob, User
 from app.services import audit, case_query, cases, dictionary
-from app.services.tabular import inert
 from app.services.actors import Actor, require
 from app.services.auth import actor_for
 from app.services.platform import Platform
 from app.services.settings import get_setting
+from app.services.tabular import inert
 
 log = logging.getLogger("huiyin.exports")
 FORMATS = ("csv", "xlsx")
