@@ -237,7 +237,7 @@ def trend(session: Session, clauses: Sequence[ColumnElement[bool]], year: int) -
     return {str(y): [int(counts.get(f"{y}-{m:02d}", 0)) for m in range(1, 13)] for y in (year - 1, year)}
 
 
-HOT_WORD_SAMPLE = 3000  # the newest cases of the period read for hot words
+HOT_WORD_SAMPLE = 1000  # the newest cases of the period read for hot words (jieba: ~0.5 ms a text)
 
 
 def period_words(session: Session, clauses: Sequence[ColumnElement[bool]], start: datetime, end: datetime
@@ -245,7 +245,7 @@ def period_words(session: Session, clauses: Sequence[ColumnElement[bool]], start
     rows = session.execute(select(Case.subject, Case.content).where(
         Case.created_at >= start, Case.created_at < end, *clauses).order_by(Case.created_at.desc())
         .limit(HOT_WORD_SAMPLE)).all()
-    return hot_words(f"{subject} {content[:300]}" for subject, content in rows)
+    return hot_words(f"{subject} {content[:120]}" for subject, content in rows)
 
 
 def calls(session: Session, platform: Platform, actor: Actor, period: Period) -> dict[str, Any] | None:
