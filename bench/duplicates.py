@@ -206,7 +206,18 @@ def fill(p: Platform, cases: int, rng: random.Random) -> None:
         }
         for table, sql in steps.items():
             started = time.perf_counter()
+            keyed = table.startswith("dedupe_")  # millions of random keys: load bare, then build the indexes sorted
+            if keyed:
+                conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}")
+                conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_case_id_case")
+                conn.execute(f"DROP INDEX ix_{table}_case_id")
             conn.execute(sql)
+            if keyed:
+                key = "band_key" if table == "dedupe_band" else "place_key"
+                conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({key}, created_at, case_id)")
+                conn.execute(f"CREATE INDEX ix_{table}_case_id ON {table} (case_id)")
+                conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT fk_{table}_case_id_case FOREIGN KEY (case_id) '
+                             f'REFERENCES "case" (id) ON DELETE CASCADE')
             conn.commit()
             print(f"# {table} filled in {time.perf_counter() - started:.0f} s", flush=True)
         conn.execute("SELECT setval(pg_get_serial_sequence('case', 'id'), (SELECT max(id) FROM \"case\"))")
