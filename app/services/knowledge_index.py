@@ -28,6 +28,7 @@ MAX_QUERY_TOKENS = 40  # a pasted page of text searches by its first words, not 
 MAX_USED = 12  # the rarest this many tokens go to the index
 COMMON = 0.08  # a token more than this share of the entries hold tells little: left out …
 KEEP = 3  # … unless fewer than this many tokens would be left
+MATCH_ROWS = 1000  # PostgreSQL: the rarest tokens whose entries add up to about this many find the candidates
 MAX_TERM = 100  # characters: knowledge_term.term
 
 
@@ -132,12 +133,37 @@ def query_tokens(session: Session, query: str) -> list[str]:
     wanted = [t for t in rules.tokens(query, synonyms(session)) if len(t) <= MAX_TERM][:MAX_QUERY_TOKENS]
     if not wanted:
         return []
-    counts = dict(session.execute(select(KnowledgeTerm.term, KnowledgeTerm.entries).where(
-        KnowledgeTerm.term.in_([*wanted, ""]))).all())
+    counts = term_counts(session, [*wanted, ""])
     total = counts.pop("", 0)
     present = sorted((t for t in wanted if counts.get(t, 0) > 0), key=lambda t: (counts[t], wanted.index(t)))
     informative = [t for t in present if counts[t] <= COMMON * total]
     return (informative if len(informative) >= KEEP else present[:max(KEEP, len(informative))])[:MAX_USED]
+
+
+def term_counts(session: Session, terms: Sequence[str]) -> dict[str, int]:
+    """How many entries hold each of the terms (knowledge_term; '' is every entry); a term none holds is absent."""
+    return dict(session.execute(select(KnowledgeTerm.term, KnowledgeTerm.entries).where(
+        KnowledgeTerm.term.in_(list(terms)))).all())
+
+
+def narrowest(session: Session, tokens: Sequence[str]) -> list[str]:
+    """The rarest of the tokens (at least one) whose entries add up to no more than MATCH_ROWS: what PostgreSQL
+    finds the candidates by, so the GIN index is worth taking and ts_rank reads hundreds of vectors, not the
+    thousands a common token would bring. A small base keeps every token."""
+    counts = term_counts(session, tokens)
+    ordered = sorted(tokens, key=lambda t: (counts.get(t, 0), list(tokens).index(t)))
+    used: list[str] = []
+    rows = 0
+    for token in ordered:
+        rows += counts.get(token, 0)
+        if used and rows > MATCH_ROWS:
+            break
+        used.append(token)
+    return used
+
+
+def _tsquery(tokens: Sequence[str]) -> Any:
+    return func.to_tsquery("simple", " | ".join("'" + t.replace("'", "''") + "'" for t in tokens))
 
 
 def candidates(session: Session, tokens: Sequence[str], filters: Filters,
@@ -148,9 +174,9 @@ def candidates(session: Session, tokens: Sequence[str], filters: Filters,
     where = [*filter_clauses(filters), *extra]
     cols = (KnowledgeEntry.id, KnowledgeEntry.category, KnowledgeEntry.reviewed_at, KnowledgeEntry.use_count)
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = func.to_tsquery("simple", " | ".join("'" + t.replace("'", "''") + "'" for t in tokens))
-        score = func.ts_rank(KnowledgeEntry.search_vector, tsquery)
-        rows = session.execute(select(*cols, score).where(KnowledgeEntry.search_vector.op("@@")(tsquery), *where)
+        score = func.ts_rank(KnowledgeEntry.search_vector, _tsquery(tokens))  # ranked by every token …
+        found_by = _tsquery(narrowest(session, tokens))  # … among the entries the rarest ones find
+        rows = session.execute(select(*cols, score).where(KnowledgeEntry.search_vector.op("@@")(found_by), *where)
                                .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
         return [rules.Candidate(r[0], float(r[4]), r[1], r[2], r[3]) for r in rows]
     fts: ColumnElement[Any] = literal_column(FTS_TABLE)
