@@ -400,22 +400,25 @@ def annual(platform: Platform, actor: Actor, year: int) -> dict[str, Any]:
     return found
 
 
-def annual_sheets(found: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """The annual report as spreadsheet tables (for tabular.workbook): figures, rates, breakdowns, units."""
+def report_sheets(found: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """A full report (fixed or annual) as spreadsheet tables for tabular.workbook: figures, rates,
+    breakdowns, the units complained about (annual), the ranking."""
     c, b = found["counts"], found["balance"]
-    figures_rows = [["本年新登记", c["new"]], ["受理(转送/交办)", c["accepted"]], ["答复", c["replied"]],
+    figures_rows = [["本期新登记", c["new"]], ["受理(转送/交办)", c["accepted"]], ["答复", c["replied"]],
                     ["有效回访", c["rated"]], ["督办", c["supervisions"]], ["延期", c["extensions"]],
                     ["退回", c["returns"]], ["重办", c["reopens"]], ["暂停", c["pauses"]],
-                    ["重复件", c["repeat"]], ["建议件", found["suggestions"]], ["上年结转", b["carried_over"]],
-                    ["本年办结", b["closed"]], ["退回(不予受理/转办)", b["returned"]], ["终结", b["terminated"]],
-                    ["年末在办", b["open_at_end"]], ["平衡校验", "通过" if b["ok"] else "未通过"]]
+                    ["重复件", c["repeat"]], *([["建议件", found["suggestions"]]] if "suggestions" in found else []),
+                    ["上期结转", b["carried_over"]], ["本期办结", b["closed"]], ["退回(不予受理/转办)", b["returned"]],
+                    ["终结", b["terminated"]], ["期末在办", b["open_at_end"]],
+                    ["平衡校验", "通过" if b["ok"] else "未通过"]]
     rate_rows = [[d["name"], found["rates"][d["code"]], d["definition"]] for d in found["definitions"]]
     sheets: list[tuple[str, list[str], list[list[Any]]]] = [
         ("数据统计", ["项目", "数值"], figures_rows), ("主要指标", ["指标", "数值", "定义"], rate_rows)]
     for dim, title in DIMENSIONS.items():
         sheets.append((f"按{title}", [title, "件数"], [[r["label"], r["count"]] for r in found["intake"][dim]]))
-    units = [[u["unit"], u["count"]] for u in found["complained_units"]]
-    sheets.append(("被投诉较多的单位", ["单位", "投诉件数"], units))
+    if "complained_units" in found:
+        units = [[u["unit"], u["count"]] for u in found["complained_units"]]
+        sheets.append(("被投诉较多的单位", ["单位", "投诉件数"], units))
     sheets.append(("承办单位排名", ["单位", "响应率", "解决率", "满意率", "综合得分"],
                    [[u["unit"], u["rates"]["response_rate"], u["rates"]["resolution_rate"],
                      u["rates"]["satisfaction_rate"], u["rates"]["score"]] for u in found["ranking"]]))

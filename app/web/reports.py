@@ -68,6 +68,16 @@ def report_page() -> ResponseReturnValue:
                            units=reports.unit_choices(platform(), current_actor()), args=request.args)
 
 
+@bp.get("/reports/report.xlsx")
+def report_xlsx() -> ResponseReturnValue:
+    found, _ = _report()
+    if not found["balance"]["ok"]:
+        raise Conflict("平衡校验未通过(上期结转 + 本期新增 ≠ 办结 + 退回 + 终结 + 期末在办),报表不予导出,请核查数据")
+    return file_response(tabular.workbook(reports.report_sheets(found)),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         f"统计报表-{found['period']['start']}.xlsx")
+
+
 @bp.get("/reports/report.pdf")
 def report_pdf() -> ResponseReturnValue:
     found, svg = _report()
@@ -112,7 +122,7 @@ def annual_report(fmt: str) -> ResponseReturnValue:
     found = reports.annual(platform(), current_actor(), _year())
     name = f"{found['year']}年度信访工作报告(草稿)"
     if fmt == "xlsx":
-        return file_response(tabular.workbook(reports.annual_sheets(found)),
+        return file_response(tabular.workbook(reports.report_sheets(found)),
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
     pdf = default_renderer().render_pdf("annual_report", {"report": found, "charts": chart_set(found)})
     return file_response(pdf, "application/pdf", f"{name}.pdf")

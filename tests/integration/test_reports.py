@@ -141,6 +141,7 @@ def test_a_crafted_imbalance_is_reported_and_not_printed(api, crafted, demo, aut
     page = auth.client.get("/reports?period=month&day=2026-10-01").get_data(as_text=True)
     assert "平衡校验未通过" in page and "打印 PDF" not in page
     assert auth.client.get("/reports/report.pdf?period=month&day=2026-10-01").status_code == 409
+    assert auth.client.get("/reports/report.xlsx?period=month&day=2026-10-01").status_code == 409
 
 
 def test_the_report_page_shows_its_charts_and_prints(crafted, auth):
@@ -153,6 +154,12 @@ def test_the_report_page_shows_its_charts_and_prints(crafted, auth):
     assert 'class="hot-words"' in html and "<small>8</small>" in html  # each of the 8 new cases says its words
     pdf = auth.client.get("/reports/report.pdf?period=month&day=2026-10-01")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    import io
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(auth.client.get("/reports/report.xlsx?period=month&day=2026-10-01").data))
+    rates = {row[0]: row[1] for row in book["主要指标"].iter_rows(min_row=2, values_only=True)}
+    assert rates["及时受理率"] == pytest.approx(0.8) and rates["重复信访"] == 1
     for period in ("day", "week", "quarter", "year"):
         assert auth.client.get(f"/reports?period={period}&day=2026-10-05").status_code == 200
     assert auth.client.get("/reports?period=range&day=2026-10-01&until=2026-10-15").status_code == 200
@@ -189,7 +196,7 @@ def test_the_annual_report_draft_as_pdf_and_xlsx(crafted, auth):
     book = load_workbook(io.BytesIO(xlsx.data), read_only=True)
     assert {"数据统计", "主要指标", "被投诉较多的单位", "承办单位排名"} <= set(book.sheetnames)
     figures = {row[0]: row[1] for row in book["数据统计"].iter_rows(min_row=2, values_only=True)}
-    assert figures["本年新登记"] == 11 and figures["平衡校验"] == "通过"  # S1, S2, eight in October, one in November
+    assert figures["本期新登记"] == 11 and figures["平衡校验"] == "通过"  # S1, S2, eight in October, one in November
     complained = list(book["被投诉较多的单位"].iter_rows(min_row=2, values_only=True))
     assert complained == [("市城管局", 4), ("市住建局", 3)]
     assert auth.client.get("/reports/annual.pdf?year=abc").status_code == 422
