@@ -94,12 +94,15 @@ def _sessions(bind: Engine, **kwargs: Any) -> sessionmaker[Session]:
 class Database:
     """Sessions for one database; services open one unit of work per use case."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, reports_url: str = "", **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sessions(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         self._reader = _sessions(self.engine, expire_on_commit=False)
+        # The reports replica (REPORTS_DATABASE_URL): long aggregate reads off the primary's CPU and cache.
+        self.reports_engine = make_engine(reports_url, **engine_kwargs) if reports_url else None
+        self._reports = _sessions(self.reports_engine, expire_on_commit=False) if self.reports_engine else None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -119,5 +122,22 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reporting(self) -> Iterator[Session]:
+        """A read-only session for report and export queries: on the streaming replica when
+        REPORTS_DATABASE_URL names one (its data may lag the primary by the replay lag, under a second
+        normally), else the same as `reading`. Never for a read that decides a write."""
+        if self._reports is None:
+            with self.reading() as session:
+                yield session
+            return
+        session = self._reports()
+        try:
+            yield session
+        finally:
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reports_engine is not None:
+            self.reports_engine.dispose()

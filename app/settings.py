@@ -16,6 +16,9 @@ class Settings:
 
     # SQLAlchemy URL; the embedded default is a SQLite file under instance/.
     DATABASE_URL: str = f"sqlite:///{ROOT / 'instance' / 'huiyin.db'}"
+    # A streaming replica (deploy/postgresql/replica.md) for report and export queries (`Database.reporting`);
+    # empty: they read DATABASE_URL. Everything that writes stays on DATABASE_URL.
+    REPORTS_DATABASE_URL: str = ""
     # Folder for the SQLite file, generated dev keys and uploaded files.
     INSTANCE_PATH: str = str(ROOT / "instance")
     # Where call recordings and voicemail files from the PBX are kept (default: INSTANCE_PATH/recordings).

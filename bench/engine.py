@@ -113,7 +113,8 @@ def state_bytes(p: Platform) -> float:
         return float(session.scalar(select(func.avg(func.length(WorkflowState.state_json)))) or 0)
 
 
-def run(name: str, p: Platform, cases: int, profile: str | None) -> None:
+def run(name: str, p: Platform, cases: int, profile: str | None) -> dict[str, float]:
+    """Starts then completions (受理, 派单) on `p`; prints them and answers the figures (bench/scale.py)."""
     who = actors(p)
     agent, dispatcher = who["agent01"], who["dispatch01"]
 
@@ -152,6 +153,9 @@ def run(name: str, p: Platform, cases: int, profile: str | None) -> None:
     if profiler:
         stats = pstats.Stats(profiler).sort_stats("cumulative")
         stats.print_stats(r"/app/|SpiffWorkflow/bpmn/serializer|json/|orm/loading|default.py.*execute", 40)
+    return {"starts_per_s": cases / start_wall, "completions_per_s": len(done_ms) / done_wall,
+            "start_p95_ms": pct(start_ms, 95), "completion_p95_ms": pct(done_ms, 95),
+            "state_bytes_accept": after_start, "state_bytes_sign_for": state_bytes(p)}
 
 
 def _worker_starts(url: str, tmp: str, first: int, count: int) -> None:
@@ -166,7 +170,7 @@ def _worker_starts(url: str, tmp: str, first: int, count: int) -> None:
     p.db.dispose()
 
 
-def parallel(name: str, url: str, tmp: Path, workers: int, cases: int) -> None:
+def parallel(name: str, url: str, tmp: Path, workers: int, cases: int) -> float:
     """Starts per second with several processes at once, as gunicorn workers would run them."""
     import multiprocessing
 
@@ -181,6 +185,7 @@ def parallel(name: str, url: str, tmp: Path, workers: int, cases: int) -> None:
         proc.join()
     wall = time.perf_counter() - t
     print(f"{name:10s} starts      {per * workers / wall:7.1f}/s  with {workers} processes in parallel")
+    return per * workers / wall
 
 
 def main() -> None:

@@ -74,14 +74,22 @@ class WorkflowState(Base):
     updated_at: Mapped[datetime]
 
 
+WORKLIST_COLUMNS = ("role", "spec_name", "title", "paused_at", "warn_at")  # what the light counts read
+
+
 class HumanTask(Base):
     """A user task: the projection that worklists, lights and counts are SQL over (state 'ready'),
     kept after completion as the case's step history. Completion is a compare-and-set on `state`."""
 
     __tablename__ = "human_task"
-    # Worklists: a unit's ready tasks in due order, read straight off the index.
+    # Worklists: a unit's (and an assignee's) ready tasks in due order, read straight off partial indexes of
+    # the open tasks only; the light counts are index-only scans on PostgreSQL (the INCLUDE columns).
     __table_args__ = (Index("ix_human_task_ready_unit_due", "unit_id", "due_at", "created_at", "id",
-                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),)
+                            postgresql_include=list(WORKLIST_COLUMNS),
+                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
+                      Index("ix_human_task_ready_assignee_due", "assignee_id", "due_at", "created_at", "id",
+                            postgresql_include=["unit_id", *WORKLIST_COLUMNS],
+                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(80))

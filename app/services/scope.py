@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.db import remembered
@@ -77,6 +77,21 @@ def workable_tasks(actor: Actor) -> ColumnElement[bool]:
     if not whose:
         return false()
     return and_(HumanTask.role.in_(roles), or_(*whose))
+
+
+def workable_task_parts(actor: Actor) -> list[ColumnElement[bool]]:
+    """`workable_tasks` as disjoint clauses (the own unit's tasks; the actor's own tasks at other units), each
+    one range of an index: a worklist reads them as a UNION ALL instead of an OR, which PostgreSQL can only
+    answer by collecting and sorting every ready task of the unit."""
+    roles = sorted(actor.roles & CASE_ROLES)
+    if not roles:
+        return []
+    parts = [and_(HumanTask.role.in_(roles), HumanTask.unit_id == actor.unit_id)] if actor.unit_id is not None else []
+    if actor.user_id is not None:
+        elsewhere = (or_(HumanTask.unit_id != actor.unit_id, HumanTask.unit_id.is_(None))
+                     if actor.unit_id is not None else true())
+        parts.append(and_(HumanTask.role.in_(roles), HumanTask.assignee_id == actor.user_id, elsewhere))
+    return parts
 
 
 def may_work(session: Session, actor: Actor, task_id: str) -> bool:

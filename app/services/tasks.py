@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
@@ -63,50 +63,100 @@ def select_rows(session: Session, now: datetime, where: list[Any], order: list[A
         .options(lazyload(Case.requester)))]
 
 
+def light_where(now: datetime, light: str) -> ColumnElement[bool]:
+    """`light_expr(now) == light` as plain comparisons, so a worklist filtered by light reads a range of the
+    ready-task index (red: due before now) instead of computing the CASE for every task of the unit.
+
+    Kept in step with light_expr by tests/unit/test_lights.py."""
+    running = HumanTask.paused_at.is_(None)
+    if light == "paused":
+        return HumanTask.paused_at.is_not(None)
+    if light == "red":
+        return and_(running, HumanTask.due_at < now)
+    not_red = or_(HumanTask.due_at >= now, HumanTask.due_at.is_(None))
+    if light == "yellow":
+        return and_(running, not_red, HumanTask.warn_at <= now)
+    return and_(running, not_red, or_(HumanTask.warn_at > now, HumanTask.warn_at.is_(None)))
+
+
 def load_worklist(session: Session, now: datetime, actor: Actor, *, light: str | None = None,
                   kind: str | None = None, task: str | None = None, page: int = 1, per_page: int = 20,
                   descending: bool = False, pinned: frozenset[str] = frozenset()) -> Worklist:
     """The actor's ready tasks: `pinned` tasks (督办反馈) first, then by due time. One grouped pass gives the
-    light counts, the task choices and, unless a kind is asked for, the filtered total."""
+    light counts, the task choices and, unless a kind is asked for, the filtered total.
+
+    The own unit's tasks and the actor's own tasks elsewhere are read as a UNION ALL of two index ranges
+    (scope.workable_task_parts): an OR of the two would make PostgreSQL collect and sort every ready task
+    of the unit for each page. The counts read only the partial index of ready tasks (index-only where the
+    visibility map allows), never a unit's history."""
     lit = light_expr(now).label("light")
-    where = workable_by(actor)
-    groups = session.execute(select(HumanTask.spec_name, func.min(HumanTask.title), lit, func.count())
-                             .where(*where).group_by(HumanTask.spec_name, lit)).all()
+    parts = scope.workable_task_parts(actor)
+    if not parts:
+        return Worklist([], 0, 1, 1, dict.fromkeys(LIGHTS, 0), {})
+    ready = HumanTask.state == "ready"
+    each = union_all(*[select(HumanTask.spec_name, HumanTask.title, lit).where(ready, part) for part in parts]
+                     ).subquery("workable")
+    groups = session.execute(select(each.c.spec_name, func.min(each.c.title), each.c.light, func.count())
+                             .group_by(each.c.spec_name, each.c.light)).all()
     counts = {k: sum(n for _, _, lt, n in groups if lt == k) for k in LIGHTS}
     choices = {spec: title for spec, title, _, _ in groups}
+    filters: list[Any] = []
     if task:
-        where.append(HumanTask.spec_name == task)
+        filters.append(HumanTask.spec_name == task)
     if light in LIGHTS:
-        where.append(light_expr(now) == light)
+        filters.append(light_where(now, light))
     if kind:
-        where.append(Case.kind == kind)
-        total = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*where)) or 0
+        filters.append(Case.kind == kind)
+        total = session.scalar(select(func.count()).select_from(
+            union_all(*[select(HumanTask.id).join(Case).where(ready, part, *filters) for part in parts]).subquery()
+        )) or 0
     else:
         total = sum(n for spec, _, lt, n in groups
                     if (not task or spec == task) and (light not in LIGHTS or lt == light))
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
-    rows = _page_rows(session, now, where, descending, (page - 1) * per_page, per_page, pinned)
+    pinned_count = None if kind else sum(n for spec, _, lt, n in groups if spec in pinned
+                                         and (not task or spec == task) and (light not in LIGHTS or lt == light))
+    rows = _page_rows(session, now, parts, filters, descending, (page - 1) * per_page, per_page, pinned,
+                      pinned_count, with_case=bool(kind))
     return Worklist(rows, total, page, pages, counts, dict(sorted(choices.items())))
 
 
-def _page_rows(session: Session, now: datetime, where: list[Any], descending: bool, start: int, size: int,
-               pinned: frozenset[str]) -> list[TaskRow]:
-    """Pinned tasks first, then the rest by due time: two ordered reads, so the second walks the ready-task
-    index instead of sorting every task of the unit."""
+def _page_rows(session: Session, now: datetime, parts: list[Any], filters: list[Any], descending: bool,
+               start: int, size: int, pinned: frozenset[str], pinned_count: int | None, *,
+               with_case: bool) -> list[TaskRow]:
+    """Pinned tasks first, then the rest by due time: two ordered reads, so each walks the ready-task index
+    instead of sorting every task of the unit. `pinned_count`: the pinned tasks matching, if the caller
+    counted them."""
     due = HumanTask.due_at.desc().nulls_last() if descending else HumanTask.due_at.asc().nulls_last()
     order = [due, HumanTask.created_at, HumanTask.id]
     if not pinned:
-        return select_rows(session, now, where, order, limit=size, offset=start)
-    pinned_where = [*where, HumanTask.spec_name.in_(sorted(pinned))]
-    pinned_count = session.scalar(select(func.count()).select_from(HumanTask).join(Case).where(*pinned_where)) or 0
+        return _ordered(session, now, parts, filters, order, start, size, with_case)
+    in_pinned = HumanTask.spec_name.in_(sorted(pinned))
+    if pinned_count is None:
+        pinned_count = session.scalar(select(func.count()).select_from(union_all(*[
+            select(HumanTask.id).join(Case).where(HumanTask.state == "ready", part, *filters, in_pinned)
+            for part in parts]).subquery())) or 0
     rows: list[TaskRow] = []
     if start < pinned_count:
-        rows = select_rows(session, now, pinned_where, order, limit=size, offset=start)
+        rows = _ordered(session, now, parts, [*filters, in_pinned], order, start, size, with_case)
     if len(rows) < size:
-        rows += select_rows(session, now, [*where, HumanTask.spec_name.not_in(sorted(pinned))], order,
-                            limit=size - len(rows), offset=max(0, start - pinned_count))
+        rows += _ordered(session, now, parts, [*filters, HumanTask.spec_name.not_in(sorted(pinned))], order,
+                         max(0, start - pinned_count), size - len(rows), with_case)
     return rows
+
+
+def _ordered(session: Session, now: datetime, parts: list[Any], filters: list[Any], order: list[Any], start: int,
+             size: int, with_case: bool) -> list[TaskRow]:
+    """One page of ready tasks in `order` over the union of `parts`: each part walks its index range for its
+    first start + size tasks, the page is cut from the merge. `with_case`: a filter names a Case column."""
+    ready = HumanTask.state == "ready"
+    if len(parts) == 1:
+        return select_rows(session, now, [ready, parts[0], *filters], order, limit=size, offset=start)
+    firsts = [(select(HumanTask.id).join(Case) if with_case else select(HumanTask.id))
+              .where(ready, part, *filters).order_by(*order).limit(start + size).subquery() for part in parts]
+    ids = union_all(*[select(first.c.id) for first in firsts])  # SQLite: a LIMIT inside a UNION needs its own FROM
+    return select_rows(session, now, [HumanTask.id.in_(ids.scalar_subquery())], order, limit=size, offset=start)
 
 
 def worklist(platform: Platform, actor: Actor, *, light: str | None = None, kind: str | None = None,

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 from app.domain.calendar import WorkCalendar, official_calendar_entries
 from app.domain.lights import light, light_label, warn_at, worst_light
 from app.models import HumanTask
-from app.services.tasks import light_expr
+from app.services.tasks import LIGHTS, light_expr, light_where
 
 SECOND = timedelta(seconds=1)
 
@@ -141,4 +141,6 @@ def test_the_sql_light_agrees_with_the_python_rule(sqlite: Engine, now: datetime
                                               created_at=WARN - timedelta(days=5), warn_at=warn, due_at=due,
                                               paused_at=PAUSED_AT if paused else None))
         in_sql = conn.scalar(select(light_expr(now)).select_from(HumanTask))
+        filtered = [lt for lt in LIGHTS if conn.scalar(select(HumanTask.id).where(light_where(now, lt)))]
     assert in_sql == light(now, warn, due, paused=paused)
+    assert filtered == [in_sql]  # the worklist's light filter finds the task under its light and no other
