@@ -26,8 +26,8 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     keys = load_keys({n: getattr(settings, n) for n in ("SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY",
                                                         "DATA_KEYS_RETIRED")},
                      settings.INSTANCE_PATH)
-    platform = Platform(db=Database(settings.DATABASE_URL, reports_url=settings.REPORTS_DATABASE_URL), settings=settings, keys=keys,
-                        clock=clock or SystemClock())
+    platform = Platform(db=Database(settings.DATABASE_URL, reports_url=settings.REPORTS_DATABASE_URL),
+                        settings=settings, keys=keys, clock=clock or SystemClock())
 
     app = Flask(__name__, instance_path=settings.INSTANCE_PATH, template_folder="web/templates",
                 static_folder="web/static")
