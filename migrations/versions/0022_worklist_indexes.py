@@ -1,13 +1,13 @@
 """worklists at a million cases: the ready-task indexes cover the light counts; an assignee's ready tasks
 
-Revision ID: 0021_worklist_indexes
-Revises: 0020_screening
+Revision ID: 0022_worklist_indexes
+Revises: 0021_case_query
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021_worklist_indexes'
-down_revision = '0020_screening'
+revision = '0022_worklist_indexes'
+down_revision = '0021_case_query'
 branch_labels = None
 depends_on = None
 
