@@ -2,8 +2,9 @@
 
 * `pgbench_tps`: `pgbench -i` on a scratch database (`huiyin_pgbench`, recreated) and `pgbench -N -T 10`.
 * Worklist and case page p95 on the realistic city (`bench/city.py`, the database BENCH_DATABASE_URL or
-  `--city` names): signed in through /login as the busiest unit's handler (cg01, 市城管局) and the centre's
-  dispatcher (dispatch01), GET /worklist, each light filter, each task filter the page offers, and
+  `--city` names): signed in through /login as handlers of the busiest units (zj01 at 市住建局, cg01 at
+  市城管局) and the centre's dispatcher (dispatch01), GET /worklist, each light filter, each task filter the
+  page offers, and
   /cases/<id> of cases the user may see (open ones at their unit and any in scope), timed in process
   (Flask test client; no network), the clock frozen at the city's newest case.
 * Engine starts/s and completions/s end to end through the services (bench/engine.py `run`, a fresh
@@ -94,7 +95,7 @@ def city_now(url: str) -> Any:
     return now
 
 
-def pages_at_city(url: str, requests: int) -> dict[str, float]:
+def pages_at_city(url: str, requests: int, users: list[str]) -> dict[str, float]:
     """p95 (ms) of each worklist variant and the case page per user; prints one line each."""
     url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     found: dict[str, float] = {}
@@ -106,7 +107,7 @@ def pages_at_city(url: str, requests: int) -> dict[str, float]:
         rec.attach(platform.db.engine)
         rng = random.Random(15)
         try:
-            for staff_no in ("cg01", "dispatch01"):
+            for staff_no in users:
                 with platform.db.reading() as session:
                     user = session.scalars(select(User).where(User.staff_no == staff_no)).one()
                     actor = actor_for(user)
@@ -246,6 +247,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--city", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_CITY))
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--users", default="zj01,dispatch01,cg01",
+                        help="staff numbers signed in (the city's busiest unit is 市住建局, then the centre)")
     parser.add_argument("--cases", type=int, default=300, help="cases started and completed in the engine part")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--skip", default="", help="comma-separated: pgbench, pages, engine")
@@ -259,7 +262,7 @@ def main() -> None:
     print(f"# load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores (a shared box)",
           flush=True)
     if "pages" not in skip:
-        found = pages_at_city(args.city, args.requests)
+        found = pages_at_city(args.city, args.requests, args.users.split(","))
         line("worklist_p95_worst", max(v for k, v in found.items() if k.startswith("worklist")), "ms")
         line("case_page_p95_worst", max(v for k, v in found.items() if k.startswith("case.")), "ms")
     if "engine" not in skip:
