@@ -175,7 +175,7 @@ def base_select(session: Session, platform: Platform, actor: Actor, query: CaseQ
     return (select(Case, LeadUnit.name, Requester.name)
             .join(Requester, Case.requester_id == Requester.id)
             .outerjoin(LeadUnit, Case.lead_unit_id == LeadUnit.id)
-            .where(scope.visible_cases(actor), *conditions(session, platform, query)))
+            .where(scope.visible_cases_for(session, actor), *conditions(session, platform, query)))
 
 
 def item(case: Case, lead_unit: str | None, requester: str) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def count(session: Session, platform: Platform, actor: Actor, query: CaseQuery) 
     """How many rows the query has for the actor (an export's total)."""
     require(actor, "case.read")
     return int(session.scalar(select(func.count()).select_from(Case).where(
-        scope.visible_cases(actor), *conditions(session, platform, query))) or 0)
+        scope.visible_cases_for(session, actor), *conditions(session, platform, query))) or 0)
 
 
 

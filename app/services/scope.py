@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from app.db import remembered
@@ -48,6 +48,16 @@ def visible_cases(actor: Actor) -> ColumnElement[bool]:
         exists().where(case_assisting_unit.c.case_id == Case.id, in_scope(actor, case_assisting_unit.c.unit_id)),
         exists().where(task.case_id == Case.id, or_(in_scope(actor, task.unit_id), *mine)),  # e.g. a 复查 unit
     )
+
+
+def visible_cases_for(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """`visible_cases`, simplified for an actor whose scope holds every unit (the centre): every case has a
+    registering unit, so the rule is true for all of them — and a list can walk an index in its sort order
+    instead of testing four disjuncts per row."""
+    if actor.roles & CASE_ROLES and actor.unit_path and len(units_in_scope(session, actor)) == session.scalar(
+            select(func.count()).select_from(Unit)):
+        return true()
+    return visible_cases(actor)
 
 
 def may_see(session: Session, actor: Actor, case_id: int) -> bool:
