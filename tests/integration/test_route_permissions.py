@@ -58,6 +58,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "api.preview_local": {"json": {"region": 1, "first": "2026-12-01", "note": "古尔邦节"}},
     "api.change_local": {"json": {"region": 1, "first": "2026-12-01", "note": "古尔邦节"}},
     "api.check_script": {"json": {"source": "x = 1"}},
+    "api.find_duplicates": {"json": {"content": "幸福里小区 3 号楼停水三天"}},
+    "api.create_export": {"json": {"query": {}, "format": "csv"}},
     "api.timer_preview": {"json": {"kind": "duration", "value": "P1D"}},
     "api.save_draft": {"json": {"bpmn": "<definitions/>", "forms": {}}},
     "api.migrate": {"json": {"case_ids": [1]}},
