@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.integration.lifecycle_driver import Api, unit_ids
+from tests.integration.lifecycle_driver import Api, to_sign_for, unit_ids
 
 # What an administrator does with the mouse: a user task appended below 签收 and the flow led through it.
 APPEND_AFTER_SIGN_FOR = """() => {
@@ -31,14 +31,6 @@ def open_editor(desk: Any, key: str = "hotline_order") -> tuple[Any, Any]:
     page = admin.go(f"/admin/definitions/{key}/edit")
     page.wait_for_selector("body[data-modeler-ready='1']", timeout=20_000)
     return admin, page
-
-
-def to_sign_for(api: Api, units: dict[str, int]) -> int:
-    case_id = int(api.register()["id"])
-    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
-    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["cgj"],
-                 directly_designated=False)
-    return case_id
 
 
 def open_group(page: Any, group: str) -> None:

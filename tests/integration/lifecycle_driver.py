@@ -114,6 +114,15 @@ class Api:
         return [(e["action"], (e["detail"] or {}).get("task")) for e in self.case(case_id)["timeline"]]
 
 
+def to_sign_for(api: Api, units: dict[str, int]) -> int:
+    """A new complaint accepted and dispatched to 市城管局: it waits at 签收."""
+    case_id = int(api.register()["id"])
+    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
+    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["cgj"],
+                 directly_designated=False)
+    return case_id
+
+
 def timed_bpmn(key: str = "timed_order", *, timer: str = '"P2D"', condition: str = "True",
                script: str = "reminded = True") -> bytes:
     """A small definition: 受理 (accept) with a non-interrupting 2-day timer that runs a script and asks the

@@ -10,7 +10,7 @@ import zipfile
 from typing import Any
 
 import pytest
-from lifecycle_driver import Api, unit_ids
+from lifecycle_driver import Api, to_sign_for, unit_ids
 from modeler_drafts import field_check_form, hotline_xml, with_field_check
 from sqlalchemy import func, select
 
@@ -186,14 +186,6 @@ def test_the_diff_of_a_crafted_v2_lists_the_added_task_and_what_changed(api):
                                  .order_by(AuditEvent.id.desc()).limit(1)).one()
     assert detail["version"] == 3 and detail["diff"]["removed"] == ["field_check"]
     assert detail["diff"]["changed"]["sign_for"] == ["flow", "name", "rule"]
-
-
-def to_sign_for(api: Api, units: dict[str, int]) -> int:
-    case_id = int(api.register()["id"])
-    api.complete("dispatch01", case_id, "accept", accept_decision="accept", kind="complaint")
-    api.complete("dispatch01", case_id, "dispatch", dispatch_mode="transfer", lead_unit_id=units["cgj"],
-                 directly_designated=False)
-    return case_id
 
 
 def test_a_case_waiting_at_sign_for_moves_to_v2_and_goes_on_to_the_new_task_and_back(api, units):
