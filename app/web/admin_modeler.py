@@ -20,6 +20,14 @@ bp = Blueprint("modeler", __name__, url_prefix="/admin")
 EDITOR_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 
 
+@bp.before_request
+def _deployers_only() -> None:
+    """Every call here is the 系统管理员's: refuse anyone else before reading what they sent (the services
+    check again)."""
+    if not current_actor().can("definition.deploy"):
+        raise NotPermitted("只有系统管理员可以编辑流程定义")
+
+
 def _editor_page(html: str) -> Response:
     return Response(html, headers={"Content-Security-Policy": EDITOR_CSP})
 
@@ -115,8 +123,6 @@ def timer_preview(key: str | None = None) -> ResponseReturnValue:
 @bp.post("/definitions/new/form-preview")
 def form_preview(key: str | None = None) -> ResponseReturnValue:
     """The form as a handler will see it, rendered by the platform's own renderer."""
-    if not current_actor().can("definition.deploy"):
-        raise NotPermitted("只有系统管理员可以编辑流程定义")
     schema = _body().get("schema")
     if not isinstance(schema, dict):
         raise Invalid("表单须为 JSON 对象", {"schema": "须为 JSON 对象"})
