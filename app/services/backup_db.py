@@ -181,8 +181,24 @@ def load_sqlite(chunks: Iterator[bytes], url: str, scratch: Path) -> None:
     dst.close()
 
 
+# Extensions the schema's indexes use (pg_trgm: the case text indexes of migration 0021_case_query). A dump
+# of one schema does not carry them, and an empty target database has none.
+EXTENSIONS = ("pg_trgm",)
+
+
+def _ensure_extensions(url: str) -> None:
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for name in EXTENSIONS:  # fixed names, never input
+                conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {name} SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
 def load_pg(chunks: Iterator[bytes], url: str) -> None:
     """Stream the dump into `pg_restore` on the target database; stop at its first error."""
+    _ensure_extensions(url)
     tool = pg_tool("pg_restore")
     conninfo, env = libpq(url)
     restore = subprocess.Popen([tool, "--no-owner", "--no-privileges", "--exit-on-error",  # noqa: S603
