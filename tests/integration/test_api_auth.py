@@ -33,7 +33,8 @@ def test_good_credentials_get_a_bearer_token_that_acts_as_the_user(client):
     assert response.status_code == 201
     body = response.get_json()
     assert body["token_type"] == "Bearer"
-    assert _me(client, body["token"]).get_json() == {"staff_no": "cg01", "name": "刘志强", "roles": ["handler", "knowledge_editor"],
+    assert _me(client, body["token"]).get_json() == {"staff_no": "cg01", "name": "刘志强",
+                                                      "roles": ["handler", "knowledge_editor"],
                                                     "scope": "user"}
 
 
