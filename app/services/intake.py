@@ -93,7 +93,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
         with platform.db.unit_of_work() as session:
             data = _checked(session, platform, raw)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
-                return _replay(session, platform, earlier, body_hash, data)
+                return _replay(session, platform, actor, earlier, body_hash, data)
             guard = None if data.screened else guard_for(
                 (data.subject, data.content), rules_from(get_setting(session, "intake.guards")), data.kind)
             if guard is not None:
@@ -127,17 +127,22 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
             earlier = session.get(IdempotentRequest, key)
             if earlier is None:
                 raise
-            return _replay(session, platform, earlier, body_hash, _checked(session, platform, raw))
+            return _replay(session, platform, actor, earlier, body_hash, _checked(session, platform, raw))
 
 
 def _judged(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
     """判重 at every intake: index the new case, judge it against every earlier case; the caller is shown the
     candidates they may see, the audit event records the best three (ids and scores) for later readers."""
     duplicates.index_case(session, case)
+    return _finding(session, platform, actor, case, data)
+
+
+def _finding(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
+    """The case judged against the cases registered before it (so a replay answers what the first call did)."""
     r = data.requester
     finding = duplicates.find(session, platform, duplicates.Draft(
         content=case.content, subject=case.subject, location=case.location, category=case.category,
-        phone=r.phone, id_number=r.id_number), exclude=case.id)
+        phone=r.phone, id_number=r.id_number), visible=Case.id < case.id, exclude=case.id)
     seen = duplicates.visible_ids(session, actor, [c.case_id for c in finding.candidates])
     return {"candidates": [c.as_json() for c in finding.candidates if c.case_id in seen],
             "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].case_id in seen,
@@ -160,13 +165,16 @@ def _body_hash(raw: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _replay(session: Session, platform: Platform, earlier: IdempotentRequest, body_hash: str,
+def _replay(session: Session, platform: Platform, actor: Actor, earlier: IdempotentRequest, body_hash: str,
             data: IntakeInput) -> dict[str, Any]:
     """The first case for the same body; another body under the same key is refused."""
     if earlier.body_hash is not None and earlier.body_hash != body_hash:
         raise Invalid(KEY_REUSED, {"Idempotency-Key": KEY_REUSED})
     found = session.get_one(Case, earlier.case_id)
-    return registration_receipt(session, found, platform.clock.now()) | {"notices": data.notices}
+    judged = _finding(session, platform, actor, found, data)
+    judged.pop("_recorded")
+    return registration_receipt(session, found, platform.clock.now()) | {"notices": data.notices,
+                                                                         "duplicates": judged}
 
 
 def _sensitivity(data: IntakeInput) -> str:
