@@ -22,13 +22,11 @@ MAX_QUERY = 2000  # characters of a query or a draft case searched by (the rest 
 MAX_NOTE = 1000
 
 
-def _items(session: Session, found: Sequence[tuple[KnowledgeEntry, float]], *, public: bool) -> list[dict[str, Any]]:
+def _items(found: Sequence[knowledge_index.Hit], *, public: bool) -> list[dict[str, Any]]:
     """What a search answers: id, title, answer, unit, score (and, for staff, what the desk shows beside)."""
-    ids = {e.unit_id for e, _ in found}
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
     items = []
-    for entry, score in found:
-        item = {"id": entry.id, "title": entry.title, "answer": entry.answer, "unit": names.get(entry.unit_id, ""),
+    for entry, score, unit in found:
+        item = {"id": entry.id, "title": entry.title, "answer": entry.answer, "unit": unit,
                 "score": round(score, 4), "category": entry.category, "legal_basis": entry.legal_basis,
                 "questions": list(entry.questions or [])[:3]}
         if not public:
@@ -54,11 +52,11 @@ def search_entries(platform: Platform, actor: Actor, q: str, *, category: str = 
         found = knowledge_index.search(session, q, filters, today=platform.clock.now().date(),
                                        review_days=int(get_setting(session, "knowledge.review_days")),
                                        extra=[knowledge.visible_entries(actor)], limit=max(1, min(limit, 50)))
-        return {"items": _items(session, found, public=False), "q": q}
+        return {"items": _items(found, public=False), "q": q}
 
 
 def _answering(session: Session, platform: Platform, text: str, category: str | None, area: int | None,
-               limit: int) -> list[tuple[KnowledgeEntry, float]]:
+               limit: int) -> list[knowledge_index.Hit]:
     """Published entries in force today that best answer a draft: what the desk and the portal suggest."""
     filters = knowledge_index.Filters(area_unit_id=area, states=(rules.PUBLISHED,),
                                       valid_on=platform.clock.now().date())
@@ -74,7 +72,7 @@ def suggest(platform: Platform, actor: Actor, content: str, *, category: str = "
     content = _query(content, "content", "诉求内容")
     with platform.db.reading() as session:
         limit = int(get_setting(session, "knowledge.suggestions"))
-        return {"items": _items(session, _answering(session, platform, content, category or None, area, limit),
+        return {"items": _items(_answering(session, platform, content, category or None, area, limit),
                                 public=False)}
 
 
@@ -83,7 +81,7 @@ def public_suggest(platform: Platform, content: str) -> dict[str, Any]:
     content = _query(content, "content", "诉求内容")
     with platform.db.reading() as session:
         limit = int(get_setting(session, "knowledge.suggestions"))
-        return {"items": _items(session, _answering(session, platform, content, None, None, limit), public=True)}
+        return {"items": _items(_answering(session, platform, content, None, None, limit), public=True)}
 
 
 def public_faq(platform: Platform, q: str, *, category: str = "") -> dict[str, Any]:
@@ -96,10 +94,11 @@ def public_faq(platform: Platform, q: str, *, category: str = "") -> dict[str, A
             found = knowledge_index.search(session, q, filters, today=today,
                                            review_days=int(get_setting(session, "knowledge.review_days")), limit=20)
         else:
-            found = [(e, 0.0) for e in session.scalars(
-                select(KnowledgeEntry).where(*knowledge_index.filter_clauses(filters))
+            found = [knowledge_index.Hit(e, 0.0, unit or "") for e, unit in session.execute(
+                select(KnowledgeEntry, Unit.name).outerjoin(Unit, Unit.id == KnowledgeEntry.unit_id)
+                .where(*knowledge_index.filter_clauses(filters))
                 .order_by(KnowledgeEntry.use_count.desc(), KnowledgeEntry.id).limit(20))]
-        return {"items": _items(session, found, public=True), "q": q}
+        return {"items": _items(found, public=True), "q": q}
 
 
 def public_entry(platform: Platform, entry_id: int) -> dict[str, Any]:
@@ -110,7 +109,8 @@ def public_entry(platform: Platform, entry_id: int) -> dict[str, Any]:
         if entry is None or entry.state != rules.PUBLISHED or not rules.currently_valid(
                 entry.valid_from, entry.valid_until, today):
             raise NotFound("该问题不存在或已下线")
-        return _items(session, [(entry, 0.0)], public=True)[0]
+        unit = session.get(Unit, entry.unit_id)
+        return _items([knowledge_index.Hit(entry, 0.0, unit.name if unit else "")], public=True)[0]
 
 
 def record_answer(session: Session, platform: Platform, actor: Actor, case: Case, entry_id: int) -> None:
@@ -130,6 +130,13 @@ def record_answer(session: Session, platform: Platform, actor: Actor, case: Case
                     .values(use_count=KnowledgeEntry.use_count + 1).execution_options(synchronize_session=False))
     audit.record(session, platform, actor, "knowledge.used", case_id=case.id,
                  detail={"entry": entry.id, "title": entry.title})
+
+
+def answered_with(session: Session, case_id: int) -> dict[str, Any] | None:
+    """The entry a case was answered with at intake (用此答复), for the case page: id and title, or None."""
+    row = session.execute(select(KnowledgeEntry.id, KnowledgeEntry.title).join(
+        KnowledgeUse, KnowledgeUse.entry_id == KnowledgeEntry.id).where(KnowledgeUse.case_id == case_id)).first()
+    return {"id": row[0], "title": row[1]} if row else None
 
 
 def report_inaccurate(platform: Platform, actor: Actor, entry_id: int, note: str) -> dict[str, Any]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, column, delete, func, insert, literal_column, or_, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import knowledge as rules
-from app.models import KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm
+from app.models import KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm, Unit
 from app.models.knowledge import FTS_TABLE
 
 # SQLite only: the FTS5 table, rowid = entry id
@@ -130,14 +130,20 @@ def filter_clauses(filters: Filters) -> list[ColumnElement[bool]]:
 def query_tokens(session: Session, query: str) -> list[str]:
     """The query's tokens that can tell entries apart: those no entry holds are dropped, and those more than
     COMMON of the entries hold (本市, 投诉) too, unless fewer than KEEP would be left; the rarest first."""
+    return query_terms(session, query)[0]
+
+
+def query_terms(session: Session, query: str) -> tuple[list[str], dict[str, int]]:
+    """`query_tokens` with how many entries hold each, from one look-up of knowledge_term (`narrowest` reuses it)."""
     wanted = [t for t in rules.tokens(query, synonyms(session)) if len(t) <= MAX_TERM][:MAX_QUERY_TOKENS]
     if not wanted:
-        return []
+        return [], {}
     counts = term_counts(session, [*wanted, ""])
     total = counts.pop("", 0)
     present = sorted((t for t in wanted if counts.get(t, 0) > 0), key=lambda t: (counts[t], wanted.index(t)))
     informative = [t for t in present if counts[t] <= COMMON * total]
-    return (informative if len(informative) >= KEEP else present[:max(KEEP, len(informative))])[:MAX_USED]
+    used = (informative if len(informative) >= KEEP else present[:max(KEEP, len(informative))])[:MAX_USED]
+    return used, {t: counts[t] for t in used}
 
 
 def term_counts(session: Session, terms: Sequence[str]) -> dict[str, int]:
@@ -146,11 +152,12 @@ def term_counts(session: Session, terms: Sequence[str]) -> dict[str, int]:
         KnowledgeTerm.term.in_(list(terms)))).all())
 
 
-def narrowest(session: Session, tokens: Sequence[str]) -> list[str]:
+def narrowest(session: Session, tokens: Sequence[str], counts: Mapping[str, int] | None = None) -> list[str]:
     """The rarest of the tokens (at least one) whose entries add up to no more than MATCH_ROWS: what PostgreSQL
     finds the candidates by, so the GIN index is worth taking and ts_rank reads hundreds of vectors, not the
-    thousands a common token would bring. A small base keeps every token."""
-    counts = term_counts(session, tokens)
+    thousands a common token would bring. A small base keeps every token. `counts` from `query_terms` spares
+    the look-up."""
+    counts = term_counts(session, tokens) if counts is None else counts
     ordered = sorted(tokens, key=lambda t: (counts.get(t, 0), list(tokens).index(t)))
     used: list[str] = []
     rows = 0
@@ -167,7 +174,8 @@ def _tsquery(tokens: Sequence[str]) -> Any:
 
 
 def candidates(session: Session, tokens: Sequence[str], filters: Filters,
-               extra: Sequence[ColumnElement[bool]] = (), limit: int = CANDIDATES) -> list[rules.Candidate]:
+               extra: Sequence[ColumnElement[bool]] = (), limit: int = CANDIDATES,
+               counts: Mapping[str, int] | None = None) -> list[rules.Candidate]:
     """The entries matching any token, best by text first, through the database's index."""
     if not tokens:
         return []
@@ -175,7 +183,7 @@ def candidates(session: Session, tokens: Sequence[str], filters: Filters,
     cols = (KnowledgeEntry.id, KnowledgeEntry.category, KnowledgeEntry.reviewed_at, KnowledgeEntry.use_count)
     if session.get_bind().dialect.name == "postgresql":
         score = func.ts_rank(KnowledgeEntry.search_vector, _tsquery(tokens))  # ranked by every token …
-        found_by = _tsquery(narrowest(session, tokens))  # … among the entries the rarest ones find
+        found_by = _tsquery(narrowest(session, tokens, counts))  # … among the entries the rarest ones find
         rows = session.execute(select(*cols, score).where(KnowledgeEntry.search_vector.op("@@")(found_by), *where)
                                .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
         return [rules.Candidate(r[0], float(r[4]), r[1], r[2], r[3]) for r in rows]
@@ -188,16 +196,27 @@ def candidates(session: Session, tokens: Sequence[str], filters: Filters,
     return [rules.Candidate(r[0], -float(r[4]), r[1], r[2], r[3]) for r in rows]
 
 
+class Hit(NamedTuple):
+    """An entry found, its score (0–1) and the name of its owning unit (read with it, in the same statement)."""
+
+    entry: KnowledgeEntry
+    score: float
+    unit: str
+
+
 def search(session: Session, query: str, filters: Filters, *, today: date, review_days: int,
            category_hint: str | None = None, extra: Sequence[ColumnElement[bool]] = (),
-           limit: int = 10) -> list[tuple[KnowledgeEntry, float]]:
-    """The best entries for the words, ranked by match, the category asked about and freshness."""
-    found = candidates(session, query_tokens(session, query), filters, extra)
+           limit: int = 10) -> list[Hit]:
+    """The best entries for the words, ranked by match, the category asked about and freshness.
+    Three statements after the synonyms: the token counts, the candidates by the index, the best entries
+    with their units' names."""
+    tokens, counts = query_terms(session, query)
+    found = candidates(session, tokens, filters, extra, counts=counts)
     ranked = rules.rank(found, category=category_hint or filters.category, today=today,
                         review_days=review_days)[:limit]
     if not ranked:
         return []
-    entries = {e.id: e for e in session.scalars(select(KnowledgeEntry).where(
-        KnowledgeEntry.id.in_([i for i, _ in ranked])))}
-    return [(entries[i], score) for i, score in ranked if i in entries]
-
+    entries = {e.id: (e, name) for e, name in session.execute(
+        select(KnowledgeEntry, Unit.name).outerjoin(Unit, Unit.id == KnowledgeEntry.unit_id)
+        .where(KnowledgeEntry.id.in_([i for i, _ in ranked])))}
+    return [Hit(entries[i][0], score, entries[i][1] or "") for i, score in ranked if i in entries]

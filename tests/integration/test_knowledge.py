@@ -219,6 +219,8 @@ def test_a_case_answered_with_an_entry_records_it_and_closes_through_direct_repl
     listing = client.get("/knowledge").get_data(as_text=True)
     assert '<strong id="hits">1</strong>' in listing  # 知识库命中 this month
     assert '<dd id="use-count">1</dd>' in client.get(f"/knowledge/{entry.id}").get_data(as_text=True)
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)  # the case tells what answered it
+    assert f'用此答复:<a href="/knowledge/{entry.id}">居住证办理材料和流程</a>' in case_page
 
 
 def test_an_entry_cannot_answer_a_complaint_nor_be_a_draft(api, demo):

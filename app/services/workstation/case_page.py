@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, lazyload
 from app.domain.lights import LIGHT_LABELS
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.models import AuditEvent, Case, Requester, Unit, case_assisting_unit
-from app.services import attachments, cases, dictionary, intake, pauses, scope, screening, tasks
+from app.services import attachments, cases, dictionary, intake, knowledge_desk, pauses, scope, screening, tasks
 from app.services.actors import Actor
 from app.services.platform import Platform
 from app.services.scope import visible_cases
@@ -67,6 +67,7 @@ def case_page(platform: Platform, actor: Actor, case_id: int, *, reveal: bool = 
                     location_text=cases.location_text(row, units.get(row.area_unit_id or 0)),
                     attachments=attachments.listed(session, row.id),
                     guard=intake.guard_answer(session, row),
+                    knowledge_answer=knowledge_desk.answered_with(session, row.id),
                     flags=screening.flags_of(events),
                     may_reveal=cases.may_see_personal(session, actor, row),
                     **pauses.for_case_page(session, actor, row.id, rows.tasks, rows.workable))

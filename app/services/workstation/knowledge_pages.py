@@ -115,9 +115,9 @@ def list_page(platform: Platform, actor: Actor, *, q: str = "", category: str = 
         filters = knowledge_index.Filters(category=category or None, unit_id=unit, states=states)
         now = platform.clock.now()
         if q.strip():
-            found = knowledge_index.search(session, q, filters, today=now.date(),
-                                           review_days=int(get_setting(session, "knowledge.review_days")),
-                                           extra=where, limit=PER_PAGE)
+            found = [(hit.entry, hit.score) for hit in knowledge_index.search(
+                session, q, filters, today=now.date(), review_days=int(get_setting(session, "knowledge.review_days")),
+                extra=where, limit=PER_PAGE)]
             total, pages, page = len(found), 1, 1
         else:
             query = select(KnowledgeEntry).where(*where, *knowledge_index.filter_clauses(filters))
