@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,8 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
     try:
         with platform.db.unit_of_work() as session:
             data = _checked(session, platform, raw)
+            if key:
+                _hold_key(session, key)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
                 return _replay(session, platform, actor, earlier, body_hash, data)
             guard = None if data.screened else guard_for(
@@ -147,6 +149,15 @@ def _finding(session: Session, platform: Platform, actor: Actor, case: Case, dat
     return {"candidates": [c.as_json() for c in finding.candidates if c.case_id in seen],
             "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].case_id in seen,
             "_recorded": [{"case_id": c.case_id, "score": c.score} for c in finding.candidates[:3]]}
+
+
+def _hold_key(session: Session, key: str) -> None:
+    """Make concurrent requests with one key wait for each other before a 受理号 is drawn: the second then
+    replays the first's case instead of drawing a serial and losing the key's race (a skipped 受理号).
+    PostgreSQL: a transaction-level advisory lock on the key's hash; SQLite serializes writers already."""
+    if session.get_bind().dialect.name == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(f"intake:{key}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 def _stored_key(actor: Actor, idempotency_key: str | None) -> str | None:
