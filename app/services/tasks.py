@@ -79,44 +79,76 @@ def light_where(now: datetime, light: str) -> ColumnElement[bool]:
     return and_(running, not_red, or_(HumanTask.warn_at > now, HumanTask.warn_at.is_(None)))
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The actor's ready tasks of one step (spec): how many, and how many paused, red and yellow."""
+
+    spec_name: str
+    title: str
+    total: int
+    paused: int
+    red: int
+    yellow: int
+
+    def of(self, light: str | None) -> int:
+        """How many of this step's tasks show `light` (all of them for None)."""
+        if light not in LIGHTS:
+            return self.total
+        if light == "green":
+            return self.total - self.paused - self.red - self.yellow
+        return int(getattr(self, str(light)))
+
+
+def tally(session: Session, now: datetime, parts: list[Any]) -> list[Tally]:
+    """Per step, the ready tasks of `parts` and their lights: in one statement, each part one plain aggregate
+    over its range of the ready-task partial index (index-only; the light tests are FILTERs on its INCLUDE
+    columns, no CASE per task as a group key), never a unit's history. Green is what is neither paused, red
+    nor yellow (light_where partitions the tasks)."""
+    ready = HumanTask.state == "ready"
+    per_part = union_all(*[
+        select(HumanTask.spec_name, func.min(HumanTask.title), func.count(),
+               *[func.count().filter(light_where(now, lt)) for lt in ("paused", "red", "yellow")])
+        .where(ready, part).group_by(HumanTask.spec_name) for part in parts])
+    merged: dict[str, Tally] = {}
+    for spec, title, total, paused, red, yellow in session.execute(per_part):
+        seen = merged.get(spec)
+        merged[spec] = Tally(spec, title, total, paused, red, yellow) if seen is None else Tally(
+            spec, min(seen.title, title), seen.total + total, seen.paused + paused, seen.red + red,
+            seen.yellow + yellow)
+    return list(merged.values())
+
+
 def load_worklist(session: Session, now: datetime, actor: Actor, *, light: str | None = None,
                   kind: str | None = None, task: str | None = None, page: int = 1, per_page: int = 20,
                   descending: bool = False, pinned: frozenset[str] = frozenset()) -> Worklist:
-    """The actor's ready tasks: `pinned` tasks (督办反馈) first, then by due time. One grouped pass gives the
+    """The actor's ready tasks: `pinned` tasks (督办反馈) first, then by due time. One tally (`tally`) gives the
     light counts, the task choices and, unless a kind is asked for, the filtered total.
 
     The own unit's tasks and the actor's own tasks elsewhere are read as a UNION ALL of two index ranges
     (scope.workable_task_parts): an OR of the two would make PostgreSQL collect and sort every ready task
-    of the unit for each page. The counts read only the partial index of ready tasks (index-only where the
-    visibility map allows), never a unit's history."""
-    lit = light_expr(now).label("light")
+    of the unit for each page."""
     parts = scope.workable_task_parts(actor)
     if not parts:
         return Worklist([], 0, 1, 1, dict.fromkeys(LIGHTS, 0), {})
-    ready = HumanTask.state == "ready"
-    each = union_all(*[select(HumanTask.spec_name, HumanTask.title, lit).where(ready, part) for part in parts]
-                     ).subquery("workable")
-    groups = session.execute(select(each.c.spec_name, func.min(each.c.title), each.c.light, func.count())
-                             .group_by(each.c.spec_name, each.c.light)).all()
-    counts = {k: sum(n for _, _, lt, n in groups if lt == k) for k in LIGHTS}
-    choices = {spec: title for spec, title, _, _ in groups}
+    steps_ = tally(session, now, parts)
+    counts = {lt: sum(t.of(lt) for t in steps_) for lt in LIGHTS}
+    choices = {t.spec_name: t.title for t in steps_}
     filters: list[Any] = []
     if task:
         filters.append(HumanTask.spec_name == task)
     if light in LIGHTS:
         filters.append(light_where(now, light))
+    asked = [t for t in steps_ if not task or t.spec_name == task]
     if kind:
         filters.append(Case.kind == kind)
-        total = session.scalar(select(func.count()).select_from(
-            union_all(*[select(HumanTask.id).join(Case).where(ready, part, *filters) for part in parts]).subquery()
-        )) or 0
+        total = session.scalar(select(func.count()).select_from(union_all(*[
+            select(HumanTask.id).join(Case).where(HumanTask.state == "ready", part, *filters) for part in parts]
+        ).subquery())) or 0
     else:
-        total = sum(n for spec, _, lt, n in groups
-                    if (not task or spec == task) and (light not in LIGHTS or lt == light))
+        total = sum(t.of(light) for t in asked)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
-    pinned_count = None if kind else sum(n for spec, _, lt, n in groups if spec in pinned
-                                         and (not task or spec == task) and (light not in LIGHTS or lt == light))
+    pinned_count = None if kind else sum(t.of(light) for t in asked if t.spec_name in pinned)
     rows = _page_rows(session, now, parts, filters, descending, (page - 1) * per_page, per_page, pinned,
                       pinned_count, with_case=bool(kind))
     return Worklist(rows, total, page, pages, counts, dict(sorted(choices.items())))
