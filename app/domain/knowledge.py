@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import Any
 
 DICTIONARY_KIND = "knowledge_state"
@@ -202,6 +203,91 @@ def currently_valid(valid_from: date | None, valid_until: date | None, today: da
     return (valid_from is None or valid_from <= today) and (valid_until is None or today <= valid_until)
 
 
+# The rich answer's safe subset: paragraphs, lists, bold, links. Anything else is dropped on the server (nh3).
+RICH_TAGS = frozenset({"p", "br", "ul", "ol", "li", "strong", "b", "a"})
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
+
+
+def safe_html(raw: str) -> str:
+    """The rich answer with only RICH_TAGS kept (links: http(s), mailto, tel; rel=noopener), scripts and their text
+    gone. Applied when an entry is saved and again when it is shown."""
+    import nh3
+
+    return str(nh3.clean(raw, tags=set(RICH_TAGS), attributes={"a": {"href"}}, url_schemes=set(LINK_SCHEMES),
+                         link_rel="noopener noreferrer nofollow")).strip()
+
+
+class _PlainText(HTMLParser):
+    """Rich text → what the agent reads aloud: a paragraph a line, list items numbered or dotted, a link's
+    address after its words."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [numbered?, count]
+        self.href: str | None = None
+        self.link_text = ""
+
+    def _break(self) -> None:
+        if self.out and not self.out[-1].endswith("\n"):
+            self.out.append("\n")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "ul", "ol"):
+            self._break()
+        if tag in ("ul", "ol"):
+            self.lists.append([int(tag == "ol"), 0])
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag == "li":
+            self._break()
+            if self.lists:
+                self.lists[-1][1] += 1
+                numbered, count = self.lists[-1]
+                self.out.append(f"{count}. " if numbered else "· ")
+        elif tag == "a":
+            self.href, self.link_text = dict(attrs).get("href"), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("p", "li"):
+            self._break()
+        elif tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+            self._break()
+        elif tag == "a":
+            href = (self.href or "").removeprefix("mailto:").removeprefix("tel:")
+            if href and href not in self.link_text:
+                self.out.append(f"({href})")
+            self.href = None
+
+    def handle_data(self, data: str) -> None:
+        text = re.sub(r"\s+", " ", data)
+        if not self.out or self.out[-1].endswith("\n"):
+            text = text.lstrip()
+        if self.href is not None:
+            self.link_text += text
+        self.out.append(text)
+
+
+def plain_text(html: str) -> str:
+    """The plain-text reading of a (safe) rich answer."""
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def rich_answer(raw: str) -> tuple[str, str]:
+    """An answer as typed → (plain text, safe rich text). Text without tags stays plain (rich text ""), kept
+    as typed with its line breaks; text with tags is sanitised and read aloud as its plain reading."""
+    if not _TAG.search(raw):
+        return raw.strip(), ""
+    html = safe_html(raw)
+    return plain_text(html), html
+
+
 class EntryRefused(ValueError):
     """The input does not make an entry; `errors` maps each field at fault to a Chinese message."""
 
@@ -216,7 +302,8 @@ class EntryInput:
 
     title: str
     questions: list[str]
-    answer: str
+    answer: str  # plain text: read aloud, sent by SMS, indexed
+    answer_html: str  # the safe rich text, "" when the answer was typed plain
     category: str | None
     unit_id: int | None
     area_unit_id: int | None
@@ -263,9 +350,10 @@ def check_entry(raw: Mapping[str, Any], *, categories: Iterable[str], units: Ite
             errors[name] = f"{title}最多 {limit} 个字符"
         texts[name] = value.strip()
     questions = questions_of(texts["questions"])
+    answer, answer_html = rich_answer(texts["answer"]) if "answer" not in errors else ("", "")
     if not texts["title"]:
         errors.setdefault("title", "请填写标题")
-    if not texts["answer"]:
+    if not answer:
         errors.setdefault("answer", "请填写答复口径")
     if len(questions) > MAX_QUESTIONS:
         errors.setdefault("questions", f"常见问法最多 {MAX_QUESTIONS} 条")
@@ -280,7 +368,8 @@ def check_entry(raw: Mapping[str, Any], *, categories: Iterable[str], units: Ite
         errors["valid_until"] = "失效日期不能早于生效日期"
     if errors:
         raise EntryRefused(errors)
-    return EntryInput(title=texts["title"], questions=questions or [texts["title"]], answer=texts["answer"],
+    return EntryInput(title=texts["title"], questions=questions or [texts["title"]], answer=answer,
+                      answer_html=answer_html,
                       category=category, unit_id=unit_id, area_unit_id=area, legal_basis=texts["legal_basis"],
                       keywords="、".join(keywords_of(texts["keywords"])), internal_note=texts["internal_note"],
                       valid_from=valid_from, valid_until=valid_until)

@@ -25,6 +25,7 @@ from app.models.config import (
 from app.models.counter import Counter
 from app.models.dedupe import DedupeBand, DedupePlace
 from app.models.knowledge import (
+    KnowledgeAttachment,
     KnowledgeEntry,
     KnowledgeFeedback,
     KnowledgeSynonym,
@@ -56,7 +57,7 @@ __all__ = [
     "DedupeBand", "DedupePlace",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",
-    "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeTerm", "KnowledgeUse",
+    "KnowledgeAttachment", "KnowledgeEntry", "KnowledgeFeedback", "KnowledgeSynonym", "KnowledgeTerm", "KnowledgeUse",
     "PauseRule", "PortalChallenge", "ProcessTimer", "Requester", "TaskEscalation", "TaskPause",
     "RateLimitCounter", "Role", "RoutingRule", "Setting", "SmsMessage", "TaskWarning", "Unit", "User", "UserSession",
     "WorkflowState",

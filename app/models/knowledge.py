@@ -31,7 +31,8 @@ class KnowledgeEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     questions: Mapped[list[Any]]  # the phrasings, as typed
-    answer: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)  # plain text: what the agent reads aloud, the SMS, the index
+    answer_html: Mapped[str] = mapped_column(Text, default="", server_default="")  # the rich answer, sanitised
     category: Mapped[str | None] = mapped_column(String(80), index=True)  # a dictionary `category` code
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)  # the owning unit
     area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street; None = citywide
@@ -71,6 +72,22 @@ class KnowledgeFeedback(Base):
     note: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+
+class KnowledgeAttachment(Base):
+    """A file of an entry (a form, a map): checked by content as a case's attachments are (images re-encoded
+    without EXIF, PDFs), stored under a generated name outside the web root (INSTANCE_PATH/attachments/knowledge)."""
+
+    __tablename__ = "knowledge_attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entry.id", ondelete="CASCADE"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # relative to the attachment folder
+    filename: Mapped[str] = mapped_column(String(120))  # as sent, cleaned; never used as a path
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class KnowledgeSynonym(Base):

@@ -84,7 +84,8 @@ def _owner(session: Session, actor: Actor, wanted: int | None) -> int:
 def _apply(entry: KnowledgeEntry, data: rules.EntryInput, unit_id: int) -> dict[str, Any]:
     """Copy the checked fields onto the entry; answers {field: [before, after]} of what changed."""
     changes: dict[str, Any] = {}
-    values = {"title": data.title, "questions": data.questions, "answer": data.answer, "category": data.category,
+    values = {"title": data.title, "questions": data.questions, "answer": data.answer,
+              "answer_html": data.answer_html, "category": data.category,
               "unit_id": unit_id, "area_unit_id": data.area_unit_id, "legal_basis": data.legal_basis,
               "keywords": data.keywords, "internal_note": data.internal_note,
               "valid_from": data.valid_from, "valid_until": data.valid_until}

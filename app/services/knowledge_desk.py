@@ -13,7 +13,7 @@ from app.domain import knowledge as rules
 from app.domain.intake import DIRECT_REPLY_KINDS
 from app.errors import Invalid, NotFound
 from app.models import Case, KnowledgeEntry, KnowledgeFeedback, KnowledgeUse, Unit
-from app.services import audit, knowledge, knowledge_index
+from app.services import audit, knowledge, knowledge_files, knowledge_index
 from app.services.actors import Actor, require
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -26,7 +26,8 @@ def _items(found: Sequence[knowledge_index.Hit], *, public: bool) -> list[dict[s
     """What a search answers: id, title, answer, unit, score (and, for staff, what the desk shows beside)."""
     items = []
     for entry, score, unit in found:
-        item = {"id": entry.id, "title": entry.title, "answer": entry.answer, "unit": unit,
+        item = {"id": entry.id, "title": entry.title, "answer": entry.answer,
+                "answer_html": rules.safe_html(entry.answer_html) if entry.answer_html else "", "unit": unit,
                 "score": round(score, 4), "category": entry.category, "legal_basis": entry.legal_basis,
                 "questions": list(entry.questions or [])[:3]}
         if not public:
@@ -110,7 +111,8 @@ def public_entry(platform: Platform, entry_id: int) -> dict[str, Any]:
                 entry.valid_from, entry.valid_until, today):
             raise NotFound("该问题不存在或已下线")
         unit = session.get(Unit, entry.unit_id)
-        return _items([knowledge_index.Hit(entry, 0.0, unit.name if unit else "")], public=True)[0]
+        item = _items([knowledge_index.Hit(entry, 0.0, unit.name if unit else "")], public=True)[0]
+        return item | {"attachments": knowledge_files.listed(session, entry.id)}
 
 
 def record_answer(session: Session, platform: Platform, actor: Actor, case: Case, entry_id: int) -> None:

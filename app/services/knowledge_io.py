@@ -30,7 +30,7 @@ def _rows(platform: Platform, actor: Actor) -> list[list[str]]:
     with platform.db.reading() as session:
         units = {u.id: u.code for u in session.scalars(select(Unit))}
         words = knowledge.state_labels(session)
-        return [[e.title, "\n".join(e.questions or []), e.answer, e.category or "", units[e.unit_id],
+        return [[e.title, "\n".join(e.questions or []), e.answer_html or e.answer, e.category or "", units[e.unit_id],
                  units.get(e.area_unit_id or 0, ""), e.legal_basis, e.keywords, knowledge.plain(e.valid_from) or "",
                  knowledge.plain(e.valid_until) or "", e.internal_note, str(e.id), words.get(e.state, e.state)]
                 for e in session.scalars(select(KnowledgeEntry).where(knowledge.visible_entries(actor))

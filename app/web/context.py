@@ -16,7 +16,8 @@ from app.services.platform import Platform
 
 F = TypeVar("F", bound=Callable[..., Any])
 OPEN_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.issue_token", "api.openapi", "api.portal_lookup",
-                  "portal_faq.faq", "portal_faq.faq_entry", "portal_faq.faq_suggest"}  # 常见问题, rate-limited
+                  "portal_faq.faq", "portal_faq.faq_entry", "portal_faq.faq_suggest",
+                  "portal_faq.faq_attachment"}  # 常见问题, rate-limited
 PASSWORD_ENDPOINTS = {"auth.change_password", "auth.logout"}
 # Open to everyone, and never read a staff session: GeoReport v2 (GET public, POST signed with api_key) and the
 # citizens' portal (rate-limited, CSRF on its forms; its own proof of a case in the signed cookie).

@@ -11,10 +11,12 @@ from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.errors import Conflict, Invalid
-from app.services import knowledge, knowledge_desk, knowledge_io, tabular
+from app.services import knowledge, knowledge_desk, knowledge_files, knowledge_io, tabular
+from app.services.attachments import Upload
 from app.services.workstation import knowledge_pages
 from app.web.api.schemas import load
 from app.web.context import current_actor, platform
+from app.web.downloads import file_response
 
 bp = Blueprint("knowledge", __name__)
 
@@ -112,6 +114,34 @@ def knowledge_confirm(entry_id: int) -> ResponseReturnValue:
         flash(e.message, "error")
     return redirect(request.form.get("back") == "worklist" and url_for("pages.worklist")
                     or url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/<int:entry_id>/attachments")
+def knowledge_attach(entry_id: int) -> ResponseReturnValue:
+    """附件 (a form, a map): images and PDFs, checked by content on the server."""
+    files = [Upload(f.filename or "", f.read()) for f in request.files.getlist("attachments") if f.filename]
+    try:
+        done = knowledge_files.add_files(platform(), current_actor(), entry_id, files)
+    except Invalid as e:
+        page = knowledge_pages.entry_page(platform(), current_actor(), entry_id)
+        return render_template("knowledge/entry.html", e=page, upload_error=e.message), 422
+    flash(f"已上传 {len(done['attachments'])} 个附件。" + ("修改后的条目需重新审核发布。" if done["state"] == "pending"
+                                                        else ""), "ok")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.post("/knowledge/<int:entry_id>/attachments/<int:attachment_id>/delete")
+def knowledge_detach(entry_id: int, attachment_id: int) -> ResponseReturnValue:
+    knowledge_files.remove_file(platform(), current_actor(), entry_id, attachment_id)
+    flash("已删除附件。", "ok")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
+@bp.get("/knowledge/<int:entry_id>/attachments/<int:attachment_id>")
+def knowledge_attachment(entry_id: int, attachment_id: int) -> ResponseReturnValue:
+    """An attachment, for whoever may read the entry (404 otherwise); always a download."""
+    found = knowledge_files.read_file(platform(), current_actor(), entry_id, attachment_id)
+    return file_response(found.data, found.content_type, found.filename)
 
 
 @bp.post("/knowledge/<int:entry_id>/feedback")

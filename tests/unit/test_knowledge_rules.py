@@ -57,3 +57,13 @@ def test_the_review_date_counts_from_the_last_confirmation():
     assert not rules.review_due(datetime(2026, 6, 1), created, date(2026, 6, 30), 180)
     assert rules.currently_valid(None, date(2026, 12, 31), date(2026, 11, 25))
     assert not rules.currently_valid(date(2027, 1, 1), None, date(2026, 11, 25))
+
+
+def test_a_rich_answer_reads_aloud_a_paragraph_a_line_its_list_numbered_and_its_links_spelled_out():
+    raw = ('<p>带齐:</p><ul><li>身份证</li><li>照片</li></ul><ol><li><strong>预约</strong></li></ol>'
+           '<p>电话<a href="tel:12345">12345</a>,<a href="javascript:alert(1)">点我</a>'
+           '<a href="https://x.gov.cn">官网</a></p><iframe src="https://evil"></iframe>')
+    plain, html = rules.rich_answer(raw)
+    assert plain == "带齐:\n· 身份证\n· 照片\n1. 预约\n电话12345,点我官网(https://x.gov.cn)"
+    assert "javascript" not in html and "iframe" not in html and "<strong>预约</strong>" in html
+    assert rules.rich_answer("第一行\n第二行 a<b") == ("第一行\n第二行 a<b", "")  # no tag: kept as typed

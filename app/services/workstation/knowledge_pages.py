@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain import knowledge as rules
 from app.errors import NotPermitted
 from app.models import KnowledgeEntry, KnowledgeFeedback, KnowledgeUse, Unit, User
-from app.services import knowledge, knowledge_index, scope
+from app.services import knowledge, knowledge_files, knowledge_index, scope
 from app.services.actors import Actor, require
 from app.services.dictionary import labels
 from app.services.platform import Platform
@@ -25,6 +25,7 @@ def entry_dict(entry: KnowledgeEntry, words: Mapping[str, str], units: Mapping[i
                categories: Mapping[str, str]) -> dict[str, Any]:
     """An entry as the staff pages show it (no internal note: callers add it for those who may see it)."""
     return {"id": entry.id, "title": entry.title, "questions": list(entry.questions or []), "answer": entry.answer,
+            "answer_html": rules.safe_html(entry.answer_html) if entry.answer_html else "",
             "category": entry.category, "category_label": categories.get(entry.category or "", entry.category or ""),
             "unit_id": entry.unit_id, "unit": units.get(entry.unit_id, ""),
             "area_unit_id": entry.area_unit_id, "area": units.get(entry.area_unit_id or 0, "全市"),
@@ -57,6 +58,7 @@ def entry_page(platform: Platform, actor: Actor, entry_id: int) -> dict[str, Any
         return {**entry_dict(entry, words, _unit_names(session), categories=categories),
                 "editable": editable, "actions": {a: rules.ACTION_WORDS[a] for a in actions},
                 "internal_note": entry.internal_note if editable else "",
+                "attachments": knowledge_files.listed(session, entry.id),
                 "review_due": entry.state == rules.PUBLISHED and rules.review_due(
                     entry.reviewed_at, entry.created_at, today, days),
                 "feedback": [{"id": f.id, "note": f.note, "by": name or "", "at": format_time(f.created_at),
@@ -67,7 +69,8 @@ def form_values(entry: KnowledgeEntry | None) -> dict[str, str]:
     """The edit form's values (questions one a line)."""
     if entry is None:
         return {name: "" for name in knowledge.FIELDS}
-    return {"title": entry.title, "questions": "\n".join(entry.questions or []), "answer": entry.answer,
+    return {"title": entry.title, "questions": "\n".join(entry.questions or []),
+            "answer": entry.answer_html or entry.answer,
             "category": entry.category or "", "unit_id": str(entry.unit_id),
             "area_unit_id": str(entry.area_unit_id or ""), "legal_basis": entry.legal_basis,
             "keywords": entry.keywords, "internal_note": entry.internal_note,

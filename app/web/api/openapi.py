@@ -89,7 +89,7 @@ ROUTING_RULE = _obj({"id": INT, "category": STR, "area_unit_id": NI, "lead_unit_
                      "assisting_unit_ids": {"type": "array", "items": INT}, "mode": STR,
                      "directly_designated": BOOL, "valid_from": NS, "valid_to": NS, "active": BOOL, "text": STR})
 KNOWLEDGE_ITEM = _obj({"id": INT, "title": STR, "answer": STR, "unit": STR, "score": {"type": "number"}},
-                      category=NS, legal_basis=STR, state=STR, use_count=INT)
+                      category=NS, legal_basis=STR, state=STR, use_count=INT, answer_html=STR)
 ISSUE = _obj({"element": STR, "message": STR, "line": NI, "column": NI})
 DRY_STEP = _obj({"kind": {"type": "string", "enum": ["user", "timer"]}, "task": STR, "title": STR, "lane": STR,
                  "unit": NS, "unit_id": NI, "rule": NS, "due_at": NS, "no_due_reason": NS, "status": NS,
@@ -202,7 +202,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "unit_id": INT, "unit": STR, "counts": OBJ, "total": INT})}}),
     "knowledge": _items(KNOWLEDGE_ITEM),
     "knowledge_entry": _obj({"id": INT, "title": STR, "questions": {"type": "array", "items": STR}, "answer": STR,
-                             "unit": STR, "state": STR, "state_label": STR, "use_count": INT}),
+                             "unit": STR, "state": STR, "state_label": STR, "use_count": INT},
+                            answer_html=STR, attachments={"type": "array", "items": OBJ}),
     "knowledge_feedback": _obj({"id": INT, "entry": INT}),
     "sheet_imported": _obj({"rows": INT, "added": INT, "changed": INT, "unchanged": INT}),
     "users_imported": _obj({"rows": INT, "changed": INT, "unchanged": INT, "created": {
