@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, false, null, select
+from sqlalchemy import Date, Integer, false, null, select, union_all
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -25,13 +25,26 @@ def load_calendar(session: Session) -> WorkCalendar:
     return remembered(session, "calendar", lambda: _read_calendar(session))
 
 
+_BUILT: dict[tuple[Any, ...], WorkCalendar] = {}  # the rows as read → the calendar built from them (immutable)
+
+
 def _read_calendar(session: Session) -> WorkCalendar:
-    rows = session.execute(
-        select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note, sql_cast(null(), Integer).label("region"))
-        .union_all(select(LocalHoliday.day, false(), LocalHoliday.note, LocalHoliday.unit_id))).all()
-    national = [Day(d, bool(w), n) for d, w, n, region in rows if region is None]
-    local = [(region, Day(d, False, n)) for d, _, n, region in rows if region is not None]
-    return WorkCalendar(national, session.scalars(select(CalendarYear.year)).all(), local)
+    """One statement for days, local holidays and confirmed years; the calendar is built once per distinct
+    content in a process (an engine run needs it every time, and it changes only by administrators' edits)."""
+    rows: tuple[tuple[Any, ...], ...] = tuple(map(tuple, session.execute(union_all(
+        select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note, sql_cast(null(), Integer).label("region")),
+        select(LocalHoliday.day, false(), LocalHoliday.note, LocalHoliday.unit_id),
+        select(sql_cast(null(), Date), false(), null(), -CalendarYear.year)))))  # a confirmed year: its negative
+    built = _BUILT.get(rows)
+    if built is None:
+        national = [Day(d, bool(w), n) for d, w, n, region in rows if region is None]
+        local = [(region, Day(d, False, n)) for d, _, n, region in rows if region is not None and region > 0]
+        years = [-region for _, _, _, region in rows if region is not None and region < 0]
+        built = WorkCalendar(national, years, local)
+        if len(_BUILT) > 8:  # a handful of versions at most (tests build many calendars)
+            _BUILT.clear()
+        _BUILT[rows] = built
+    return built
 
 
 def unit_regions(session: Session, unit_id: int | None) -> list[int]:

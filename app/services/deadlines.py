@@ -79,12 +79,15 @@ def period_times(session: Session, calendar: WorkCalendar, rule: TimeLimit, star
 
 def task_deadline(session: Session, platform: Platform, calendar: WorkCalendar, case_id: int, rule_key: str,
                   unit_id: int | None, started: datetime, *,
-                  report_missing: bool = True) -> tuple[datetime | None, datetime | None]:
+                  report_missing: bool = True, new_case: bool = False) -> tuple[datetime | None, datetime | None]:
     """Due and warning times of a task under `rule_key` at `unit_id`: the period already running for this
     rule and unit on the case, or a new one starting at `started`. (None, None) while the period's end lies
-    in an unconfirmed year (audited when `report_missing`)."""
+    in an unconfirmed year (audited when `report_missing`). `new_case`: the case's first run, so only the
+    periods this transaction added can exist (no statement to look for stored ones)."""
     key = (case_id, rule_key, unit_id or 0)
-    anchor = session.get(CaseDeadline, key)
+    anchor = (next((o for o in session.new if isinstance(o, CaseDeadline)
+                    and (o.case_id, o.rule_key, o.unit_id) == key), None)
+              if new_case else session.get(CaseDeadline, key))
     if anchor is None:
         rule = load_rule(session, rule_key)
         started = period_start(session, case_id, rule, started)

@@ -96,12 +96,14 @@ def _appeal(rules: _Rules, subject: str, content: str, location: str | None, cat
 
 # --- the index ----------------------------------------------------------------------------------------------------
 
-def index_case(session: Session, case: Case) -> None:
-    """Write the case's band and place keys (in the registration's transaction; a re-index replaces them)."""
+def index_case(session: Session, case: Case, *, new: bool = False) -> None:
+    """Write the case's band and place keys (in the registration's transaction; a re-index replaces them,
+    a `new` case has none to replace)."""
     rules = _rules(session)
     appeal = _appeal(rules, case.subject, case.content, case.location, case.category)
-    session.execute(delete(DedupeBand).where(DedupeBand.case_id == case.id))
-    session.execute(delete(DedupePlace).where(DedupePlace.case_id == case.id))
+    if not new:
+        session.execute(delete(DedupeBand).where(DedupeBand.case_id == case.id))
+        session.execute(delete(DedupePlace).where(DedupePlace.case_id == case.id))
     session.add_all(DedupeBand(band_key=k, created_at=case.created_at, case_id=case.id)
                     for k in set(similarity.minhash_bands(appeal.shingles, BANDS, ROWS)))
     session.add_all(DedupePlace(place_key=k, created_at=case.created_at, case_id=case.id)

@@ -96,12 +96,13 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                 _hold_key(session, key)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
                 return _replay(session, platform, actor, earlier, body_hash, data)
+            tasks: tuple[HumanTask, ...]
             guard = None if data.screened else guard_for(
                 (data.subject, data.content), rules_from(get_setting(session, "intake.guards")), data.kind)
             if guard is not None:
-                case, version = _record_guarded(session, platform, actor, data, guard), 0
+                case, version, tasks = _record_guarded(session, platform, actor, data, guard), 0, ()
             else:
-                case, version = _register(session, platform, actor, data, dict(extra or {}))
+                case, version, tasks = _register(session, platform, actor, data, dict(extra or {}))
             screening.screen_case(session, platform, case)  # 矛盾纠纷排查: the keywords of its text
             attachments.store(session, platform, actor, case, files, source)
             if key:
@@ -109,7 +110,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                                               created_at=platform.clock.now()))
             session.flush()
             found = _judged(session, platform, actor, case, data)
-            result = registration_receipt(session, case, platform.clock.now()) | {
+            result = registration_receipt(session, case, platform.clock.now(), tasks) | {
                 "notices": data.notices, "guard": _guard_detail(guard), "duplicates": found}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
@@ -135,7 +136,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
 def _judged(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
     """判重 at every intake: index the new case, judge it against every earlier case; the caller is shown the
     candidates they may see, the audit event records the best three (ids and scores) for later readers."""
-    duplicates.index_case(session, case)
+    duplicates.index_case(session, case, new=True)
     return _finding(session, platform, actor, case, data)
 
 
@@ -262,7 +263,8 @@ def _check_area(session: Session, area: int | None) -> None:
 
 
 def _register(session: Session, platform: Platform, actor: Actor, data: IntakeInput,
-              extra: dict[str, Any]) -> tuple[Case, int]:
+              extra: dict[str, Any]) -> tuple[Case, int, tuple[HumanTask, ...]]:
+    """The case and its process started; answers it, the definition's version and the ready tasks."""
     r = data.requester
     requester_in = RequesterInput(name=r.name, phone=r.phone, id_number=r.id_number, address=r.address)
     _refuse_terminated_matter(session, platform, requester_in, data.category)
@@ -306,7 +308,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
         if data.knowledge_entry is not None:
             knowledge_desk.record_answer(session, platform, actor, case, data.knowledge_entry)
         notify.directly_replied(session, platform, case)
-    return case, definition.version
+    return case, definition.version, change.new_tasks if change is not None else ()
 
 
 def _check_direct_reply(case: Case) -> None:
@@ -349,9 +351,14 @@ def guard_answer(session: Session, case: Case) -> dict[str, str] | None:
     return guard if isinstance(guard, dict) else None
 
 
-def registration_receipt(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """What the caller gets back: numbers, status, the nearest due time and its light."""
-    tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))
+def registration_receipt(session: Session, case: Case, now: datetime,
+                         tasks: Sequence[HumanTask] | None = None) -> dict[str, Any]:
+    """What the caller gets back: numbers, status, the nearest due time and its light (`tasks`: the case's
+    ready tasks when the caller has them in hand, as a registration does)."""
+    if tasks is None:
+        tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id,
+                                                             HumanTask.state == "ready")))
+    tasks = [t for t in tasks if t.state == "ready"]
     guard = guard_answer(session, case)
     return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,
             "status_label": status_label(session, case.status), "guard": guard,

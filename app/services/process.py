@@ -300,7 +300,7 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
         if task.deadline_rule:
             calendar = calendar or load_calendar(session)
             due, warn = deadlines.task_deadline(session, platform, calendar, case.id, task.deadline_rule,
-                                                task.unit_id, now)
+                                                task.unit_id, now, new_case=new)
         row = HumanTask(id=task.task_id, case_id=case.id, spec_name=task.spec_name, title=task.title,
                         role=task.role, unit_id=task.unit_id, form=task.form, deadline_rule=task.deadline_rule,
                         state="ready", created_at=now, due_at=due, warn_at=warn)
