@@ -107,7 +107,8 @@ def tally(session: Session, now: datetime, parts: list[Any]) -> list[Tally]:
     ready = HumanTask.state == "ready"
     per_part = union_all(*[
         select(HumanTask.spec_name, func.min(HumanTask.title), func.count(),
-               *[func.count().filter(light_where(now, lt)) for lt in ("paused", "red", "yellow")])
+               func.count().filter(light_where(now, "paused")), func.count().filter(light_where(now, "red")),
+               func.count().filter(light_where(now, "yellow")))
         .where(ready, part).group_by(HumanTask.spec_name) for part in parts])
     merged: dict[str, Tally] = {}
     for spec, title, total, paused, red, yellow in session.execute(per_part):
