@@ -1,10 +1,12 @@
 """The combined query's p95 on a realistic city (bench/city.py): the ten most common condition sets, first page
 and page 100 (keyset: the cursor of row 4,950 is found first, then the page after it is timed), as the centre's
-leader (the whole city) and a bureau's leader (their units), plus a 100,000-row XLSX export's rows/s.
+leader (the whole city) and a bureau's leader (their units), plus a 100,000-row XLSX and CSV export's rows/s
+(wall and CPU time: the box is shared, so the load average is printed at the start and the end).
 
 Run: ``BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/huiyin_query_city .venv/bin/python bench/city.py
 --cases 200000 --fresh --end 2026-11-25T09:00`` once, then ``BENCH_DATABASE_URL=… .venv/bin/python bench/query.py
-[--repeat 20] [--export 100000]``. Prints ``name value unit`` lines.
+[--repeat 20] [--export 100000] [--pgbench-seconds 10]``. Prints ``name value unit`` lines, `pgbench_tps` first
+(`pgbench -N` on a scratch database, as bench/reports.py does).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from app.models import Unit, User  # noqa: E402
 from app.services import case_query, exports  # noqa: E402
 from app.services.auth import actor_for  # noqa: E402
 from bench.city import platform_for  # noqa: E402
+from bench.reports import pgbench_tps  # noqa: E402
 
 # The condition sets people use most (the /query form's common paths), by name.
 SETS: dict[str, dict[str, str]] = {
@@ -55,11 +58,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--export", type=int, default=100_000)
     parser.add_argument("--end", type=datetime.fromisoformat, default=datetime(2026, 11, 25, 9))
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--pgbench-db", default="huiyin_pgbench_query")
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("set BENCH_DATABASE_URL to a database bench/city.py filled")
     url = args.url.replace("postgresql://", "postgresql+psycopg://", 1) if args.url.startswith("postgresql://") \
         else args.url
+    if args.pgbench_seconds and url.startswith("postgresql"):
+        tps = pgbench_tps(url, args.pgbench_db, args.pgbench_seconds)
+        print(f"pgbench_tps {tps if tps is not None else 'nan'} tps", flush=True)
+    print(f"loadavg_start {_load()} 1min", flush=True)
     upgrade(url)
     with tempfile.TemporaryDirectory() as instance:
         p = platform_for(url, args.end, instance)
@@ -77,16 +86,22 @@ def main() -> None:
                 params = {k: [str(units[v[1:]]) if v.startswith("@") else v] for k, v in given.items()}
                 query = parse(params)
                 first = _timed(p, actor, query, args.repeat)
-                print(f"{who}.{name}.page1_p95 {first:.1f} ms")
+                print(f"{who}.{name}.page1_p95 {first:.1f} ms", flush=True)
                 cursor = _cursor_at(p, actor, query, 4950)
                 if cursor is None:
                     print(f"{who}.{name}.page100_p95 nan ms (fewer than 4,950 rows)")
                     continue
                 later = _timed(p, actor, parse({**params, "after": [cursor]}), args.repeat)
-                print(f"{who}.{name}.page100_p95 {later:.1f} ms")
+                print(f"{who}.{name}.page100_p95 {later:.1f} ms", flush=True)
         if args.export:
-            _export(p, people["leader01"], args.export)
+            for fmt in ("xlsx", "csv"):
+                _export(p, people["leader01"], args.export, fmt)
         p.db.dispose()
+    print(f"loadavg_end {_load()} 1min")
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "nan"
 
 
 def _timed(p, actor, query: CaseQuery, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -107,15 +122,17 @@ def _cursor_at(p, actor, query: CaseQuery, row: int) -> str | None:  # type: ign
     return encode_cursor(getattr(found[0], column.key), found[0].id) if found else None
 
 
-def _export(p, actor, rows: int) -> None:  # type: ignore[no-untyped-def]
+def _export(p, actor, rows: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """The whole city newest first, masked, through the export's own row reader and writer."""
     with p.db.reading() as session:
         query = parse({"sort": ["-created_at"]})
-        t = time.perf_counter()
-        written = exports.write_table(Path(p.settings.INSTANCE_PATH) / "bench.xlsx", "xlsx", exports.HEADER,
+        t, cpu = time.perf_counter(), time.process_time()
+        written = exports.write_table(Path(p.settings.INSTANCE_PATH) / f"bench.{fmt}", fmt, exports.HEADER,
                                       exports.case_rows(session, p, actor, query, False, rows))
-        seconds = time.perf_counter() - t
-    print(f"export.xlsx.rows {written} rows")
-    print(f"export.xlsx.rate {written / seconds:.0f} rows/s")
+        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
+    print(f"export.{fmt}.rows {written} rows")
+    print(f"export.{fmt}.seconds {seconds:.1f} s (CPU {cpu_seconds:.1f} s)")
+    print(f"export.{fmt}.rate {written / seconds:.0f} rows/s (per CPU second {written / cpu_seconds:.0f})", flush=True)
 
 
 if __name__ == "__main__":

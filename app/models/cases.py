@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Float, ForeignKey, LargeBinary, String, Table, Text, text
+from sqlalchemy import Column, Float, ForeignKey, Index, LargeBinary, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
@@ -49,7 +49,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     process_key: Mapped[str | None] = mapped_column(String(60))
     registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # index (lead_unit_id, created_at)
     area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street of the location
     location: Mapped[str | None] = mapped_column(String(200))  # where the matter is, not the requester's address
     location_lat: Mapped[float | None] = mapped_column(Float)  # a map point of the location (WGS-84)
@@ -75,6 +75,7 @@ class Case(Base):
     extension_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     supervision_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
+    __table_args__ = (Index("ix_case_lead_unit_created", "lead_unit_id", "created_at"),)
     requester: Mapped[Requester] = relationship(lazy="joined")
     assisting_units: Mapped[list[Unit]] = relationship(secondary=case_assisting_unit)
 

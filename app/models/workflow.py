@@ -89,7 +89,8 @@ class HumanTask(Base):
                             postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
                       Index("ix_human_task_ready_assignee_due", "assignee_id", "due_at", "created_at", "id",
                             postgresql_include=["unit_id", *WORKLIST_COLUMNS],
-                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")))
+                            postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
+                      Index("ix_human_task_unit_case", "unit_id", "case_id"))  # who may see: a unit's cases
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     spec_name: Mapped[str] = mapped_column(String(80))

@@ -11,8 +11,22 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    any_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, defer, lazyload
 
 from app.domain.case_query import CaseQuery, day_range, encode_cursor, fts_phrase, like_pattern
 from app.domain.identity import InvalidPhone, normalise_id_number, normalise_phone
@@ -31,13 +45,21 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "due_at": Case.due_at, "replied_at": Case.replied_at, "closed_at": Case.closed_at,
     "satisfaction": Case.satisfaction,
 }
+# Columns that are never NULL: ordered and sought as a plain (column, id) pair, which a btree index on
+# (column, id) walks either way (a NULLS LAST order on them would force a sort of every matching row).
+NOT_NULL = frozenset({"number", "created_at", "kind", "channel", "subject", "status"})
 LeadUnit = aliased(Unit)
 
 
-def _subtree(unit_id: int) -> Select[int]:
-    """The unit and every unit below it (by materialized path)."""
+def _subtree(session: Session, unit_id: int) -> list[int]:
+    """The unit and every unit below it (by materialized path), read now: a literal list the planner estimates."""
     path = select(Unit.path).where(Unit.id == unit_id).scalar_subquery()
-    return select(Unit.id).where(or_(Unit.id == unit_id, Unit.path.startswith(path)))
+    return list(session.scalars(select(Unit.id).where(or_(Unit.id == unit_id, Unit.path.startswith(path)))))
+
+
+def _among(column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """`column IN ids`, as `=` for one id (so an index on (column, created_at) keeps its order)."""
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)
 
 
 def _handled_by(user_id: int, assisting: bool) -> ColumnElement[bool]:
@@ -55,7 +77,15 @@ def _text(session: Session, needle: str) -> ColumnElement[bool]:
         return Case.id.in_(select(literal_column("rowid")).select_from(text(CASE_FTS_TABLE))
                            .where(fts.op("MATCH")(fts_phrase(needle))))
     pattern = like_pattern(needle)
-    return or_(Case.subject.ilike(pattern, escape="\\"), Case.content.ilike(pattern, escape="\\"))
+    if needle.lower() == needle.upper():  # nothing to fold (Chinese, digits): LIKE, ten times cheaper to recheck
+        matches = or_(Case.subject.like(pattern, escape="\\"), Case.content.like(pattern, escape="\\"))
+    else:
+        matches = or_(Case.subject.ilike(pattern, escape="\\"), Case.content.ilike(pattern, escape="\\"))
+    if session.get_bind().dialect.name == "postgresql" and len(needle) >= 3:
+        # The trigram indexes first: else the planner walks the sort order testing every row — the whole
+        # table when the scope holds few or no matches.
+        return _among_found(session, select(Case.id.label("id")).where(matches))
+    return matches
 
 
 def _requester_hash(platform: Platform, key: str, raw: str) -> ColumnElement[bool]:
@@ -73,7 +103,7 @@ def _requester_hash(platform: Platform, key: str, raw: str) -> ColumnElement[boo
 def conditions(session: Session, platform: Platform, query: CaseQuery) -> list[ColumnElement[bool]]:
     """WHERE clauses on Case for the query's filters (scope not included)."""
     f = query.filters
-    return [*_codes(f), *_units(f), *_states(f, platform.clock.now()), *_texts(session, platform, f)]
+    return [*_codes(f), *_units(session, f), *_states(session, f, platform.clock.now()), *_texts(session, platform, f)]
 
 
 def _codes(f: dict[str, Any]) -> Iterator[ColumnElement[bool]]:
@@ -97,32 +127,46 @@ def _codes(f: dict[str, Any]) -> Iterator[ColumnElement[bool]]:
                   Case.satisfaction.is_(None) if "none" in codes else false())
 
 
-def _units(f: dict[str, Any]) -> Iterator[ColumnElement[bool]]:
+def _units(session: Session, f: dict[str, Any]) -> Iterator[ColumnElement[bool]]:
     if "lead_unit" in f:
-        yield Case.lead_unit_id.in_(_subtree(f["lead_unit"]))
+        yield _among(Case.lead_unit_id, _subtree(session, f["lead_unit"]))
     if "assisting_unit" in f:
         yield exists().where(case_assisting_unit.c.case_id == Case.id,
-                             case_assisting_unit.c.unit_id.in_(_subtree(f["assisting_unit"])))
+                             case_assisting_unit.c.unit_id.in_(_subtree(session, f["assisting_unit"])))
     if "area" in f:
-        yield Case.area_unit_id.in_(_subtree(f["area"]))
+        yield _among(Case.area_unit_id, _subtree(session, f["area"]))
     if "lead_user" in f:
         yield _handled_by(f["lead_user"], assisting=False)
     if "assisting_user" in f:
         yield _handled_by(f["assisting_user"], assisting=True)
 
 
-def _states(f: dict[str, Any], now: datetime) -> Iterator[ColumnElement[bool]]:
+def _among_found(session: Session, ids: Select[Any]) -> ColumnElement[bool]:
+    """`Case.id IN (ids)`; on PostgreSQL `id = ANY((SELECT array_agg(…)))`: the ids are found once, first and
+    alone (an init plan the planner cannot pull up), then read by primary key and sorted. As a join, the
+    planner — its estimates of the condition and of the scope far off — walks the sort order or the whole
+    table testing every case in scope to find a few thousand."""
+    if session.get_bind().dialect.name != "postgresql":
+        return Case.id.in_(ids)
+    column = ids.selected_columns[0]
+    found = ids.with_only_columns(func.array_agg(column)).scalar_subquery()
+    return Case.id == any_(func.coalesce(found, literal_column("'{}'::integer[]")))
+
+
+def _states(session: Session, f: dict[str, Any], now: datetime) -> Iterator[ColumnElement[bool]]:
     if "reply" in f:
         replies = {"replied": Case.replied_at.is_not(None), "unreplied": Case.replied_at.is_(None),
                    "on_time": Case.replied_on_time.is_(True), "late": Case.replied_on_time.is_(False)}
         yield or_(*(replies[code] for code in f["reply"]))
+    # Over the ready steps (a few percent of all steps, in the partial ready-task indexes), as a set of case
+    # ids rather than a probe per case: an EXISTS per row walks every case in the sort order to find few.
     if "light" in f:
-        yield exists().where(HumanTask.case_id == Case.id, HumanTask.state == "ready",
-                             light_expr(now).in_(list(f["light"])))
+        yield _among_found(session, select(HumanTask.case_id.label("id")).where(
+            HumanTask.state == "ready", light_expr(now).in_(list(f["light"]))))
     if "overdue" in f:
-        late = exists().where(HumanTask.case_id == Case.id, HumanTask.state == "ready",
-                              HumanTask.paused_at.is_(None), HumanTask.due_at < now)
-        yield late if f["overdue"] else ~late
+        late = select(HumanTask.case_id.label("id")).where(HumanTask.state == "ready", HumanTask.paused_at.is_(None),
+                                                           HumanTask.due_at < now)
+        yield _among_found(session, late) if f["overdue"] else Case.id.not_in(late)
     for key, column in (("supervised", Case.supervision_count), ("extended", Case.extension_count),
                         ("returned", Case.return_count)):
         if key in f:
@@ -144,6 +188,9 @@ def _texts(session: Session, platform: Platform, f: dict[str, Any]) -> Iterator[
 def _seek(column: Any, descending: bool, cursor: tuple[Any, int]) -> ColumnElement[bool]:
     """Rows after the cursor in the order (column, id) both ascending or both descending, NULLs last."""
     value, case_id = cursor
+    if value is not None and column.key in NOT_NULL:  # a row comparison: an index range, not an OR
+        pair, at = tuple_(column, Case.id), tuple_(value, case_id)
+        return pair < at if descending else pair > at
     id_past = Case.id < case_id if descending else Case.id > case_id
     if value is None:
         return and_(column.is_(None), id_past)
@@ -154,6 +201,9 @@ def _seek(column: Any, descending: bool, cursor: tuple[Any, int]) -> ColumnEleme
 def _seek_back(column: Any, descending: bool, cursor: tuple[Any, int]) -> ColumnElement[bool]:
     """Rows before the cursor (the mirror of `_seek`)."""
     value, case_id = cursor
+    if value is not None and column.key in NOT_NULL:
+        pair, at = tuple_(column, Case.id), tuple_(value, case_id)
+        return pair > at if descending else pair < at
     id_before = Case.id > case_id if descending else Case.id < case_id
     if value is None:
         return or_(column.is_not(None), and_(column.is_(None), id_before))
@@ -162,6 +212,10 @@ def _seek_back(column: Any, descending: bool, cursor: tuple[Any, int]) -> Column
 
 
 def order(column: Any, descending: bool, backward: bool) -> list[Any]:
+    """ORDER BY for the sort (reversed when walking back); NULLs last, said only where a NULL can be."""
+    if column.key in NOT_NULL:
+        down = descending != backward
+        return [column.desc(), Case.id.desc()] if down else [column.asc(), Case.id.asc()]
     if backward:
         return [column.asc().nulls_first() if descending else column.desc().nulls_first(),
                 Case.id.asc() if descending else Case.id.desc()]
@@ -171,11 +225,31 @@ def order(column: Any, descending: bool, backward: bool) -> list[Any]:
 
 def base_select(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -> Select[Case, str, str]:
     """The cases of the query the actor may see, with the lead unit's name and the requester's name."""
+    return _with_names(select(Case).where(*matching(session, platform, actor, query)))
+
+
+def matching(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the query for the actor: their scope and the query's conditions."""
     require(actor, "case.read")
-    return (select(Case, LeadUnit.name, Requester.name)
+    return [scope.visible_cases_for(session, actor), *conditions(session, platform, query)]
+
+
+def _with_names(stmt: Select[Any]) -> Select[Case, str, str]:
+    return (stmt.add_columns(LeadUnit.name, Requester.name)
             .join(Requester, Case.requester_id == Requester.id)
             .outerjoin(LeadUnit, Case.lead_unit_id == LeadUnit.id)
-            .where(scope.visible_cases_for(session, actor), *conditions(session, platform, query)))
+            .options(lazyload(Case.requester)))  # the name is selected; the phone only by exports (walk)
+
+
+def _window(session: Session, platform: Platform, actor: Actor, query: CaseQuery, where: list[ColumnElement[bool]],
+            backward: bool, size: int) -> Select[Case, str, str]:
+    """`size` rows in the sort's order: the ids are found first (scope, conditions, cursor — the names joined
+    only to the rows kept, not to every match a sort must see), then read whole in the same order."""
+    column = SORT_COLUMNS[query.sort]
+    ordering = order(column, query.descending, backward)
+    ids = (select(Case.id).where(*matching(session, platform, actor, query), *where)
+           .order_by(*ordering).limit(size).subquery("page_ids"))
+    return _with_names(select(Case).join(ids, ids.c.id == Case.id)).order_by(*ordering)
 
 
 def item(case: Case, lead_unit: str | None, requester: str) -> dict[str, Any]:
@@ -193,13 +267,11 @@ def item(case: Case, lead_unit: str | None, requester: str) -> dict[str, Any]:
 def page(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -> dict[str, Any]:
     """One keyset page: `items`, `next` (a cursor for `after`, or None at the end), `prev` (for `before`)."""
     column = SORT_COLUMNS[query.sort]
-    stmt = base_select(session, platform, actor, query)
     backward = query.before is not None
-    if query.after is not None:
-        stmt = stmt.where(_seek(column, query.descending, query.after))
-    if query.before is not None:
-        stmt = stmt.where(_seek_back(column, query.descending, query.before))
-    rows = list(session.execute(stmt.order_by(*order(column, query.descending, backward)).limit(query.limit + 1)))
+    where = [_seek(column, query.descending, query.after)] if query.after is not None else \
+        [_seek_back(column, query.descending, query.before)] if query.before is not None else []
+    stmt = _window(session, platform, actor, query, where, backward, query.limit + 1).options(defer(Case.content))
+    rows = list(session.execute(stmt))
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     if backward:
@@ -216,32 +288,44 @@ def search(platform: Platform, actor: Actor, query: CaseQuery) -> dict[str, Any]
         return page(session, platform, actor, query)
 
 
-def walk(session: Session, platform: Platform, actor: Actor, query: CaseQuery, *, batch: int = 1000,
-         cap: int | None = None) -> Iterator[tuple[Case, str | None, str]]:
-    """Every row of the query in its order, read a keyset batch at a time (for exports), at most `cap`."""
+EXPORT_COLUMNS = (Case.id, Case.number, Case.created_at, Case.kind, Case.channel, Case.category, Case.subject,
+                  Case.status, Case.due_at, Case.replied_at, Case.closed_at, Case.satisfaction, Case.content,
+                  Case.sensitivity, Case.registering_unit_id, Case.lead_unit_id)
+
+
+def walk(session: Session, platform: Platform, actor: Actor, query: CaseQuery, *, batch: int = 2000,
+         cap: int | None = None) -> Iterator[Row[Any]]:
+    """Every row of the query in its order, read a keyset batch at a time (for exports), at most `cap`: plain
+    rows of EXPORT_COLUMNS, `lead_unit` (its name), `requester` (the name) and `phone_enc` — no ORM objects,
+    which would cost more than writing the row."""
     column = SORT_COLUMNS[query.sort]
-    base = base_select(session, platform, actor, query)
     cursor: tuple[Any, int] | None = None
     given = 0
     while cap is None or given < cap:
         size = batch if cap is None else min(batch, cap - given)
-        stmt = base if cursor is None else base.where(_seek(column, query.descending, cursor))
-        rows = list(session.execute(stmt.order_by(*order(column, query.descending, False)).limit(size)))
-        for row in rows:
-            yield row[0], row[1], row[2]
+        where = [] if cursor is None else [_seek(column, query.descending, cursor)]
+        ids = (select(Case.id).where(*matching(session, platform, actor, query), *where)
+               .order_by(*order(column, query.descending, False)).limit(size).subquery("page_ids"))
+        stmt = (select(*EXPORT_COLUMNS, LeadUnit.name.label("lead_unit"), Requester.name.label("requester"),
+                       Requester.phone_enc)
+                .join(ids, ids.c.id == Case.id).join(Requester, Case.requester_id == Requester.id)
+                .outerjoin(LeadUnit, Case.lead_unit_id == LeadUnit.id)
+                .order_by(*order(column, query.descending, False)))
+        rows: list[Row[Any]] = list(session.execute(stmt))
+        yield from rows
         given += len(rows)
         if len(rows) < size:
             return
-        last = rows[-1][0]
-        cursor = (getattr(last, column.key), last.id)
-        session.expunge_all()
+        cursor = (getattr(rows[-1], column.key), rows[-1].id)
 
 
-def count(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -> int:
-    """How many rows the query has for the actor (an export's total)."""
-    require(actor, "case.read")
-    return int(session.scalar(select(func.count()).select_from(Case).where(
-        scope.visible_cases_for(session, actor), *conditions(session, platform, query))) or 0)
+def count(session: Session, platform: Platform, actor: Actor, query: CaseQuery, upto: int | None = None) -> int:
+    """How many rows the query has for the actor, counting no further than `upto` when given (an export's
+    total against its cap, the page's "1,000+": a bounded count stops where the answer is known)."""
+    ids = select(Case.id).where(*matching(session, platform, actor, query))
+    if upto is not None:
+        ids = ids.limit(upto)
+    return int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
 
 
 

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -150,7 +150,16 @@ def case_view(session: Session, platform: Platform, actor: Actor, case: Case, *,
 PROTECTED = "举报人身份受保护,仅受理单位可查看(《信访工作条例》第三十条)"
 
 
-def may_see_personal(session: Session, actor: Actor, case: Case) -> bool:
+class Sensitive(Protocol):
+    """What the rule of the accuser's identity reads of a case (a Case, or an export's row of its columns)."""
+
+    @property
+    def sensitivity(self) -> str: ...
+    @property
+    def registering_unit_id(self) -> int: ...
+
+
+def may_see_personal(session: Session, actor: Actor, case: Sensitive) -> bool:
     """Whether the reader may see the requester whole. A 举报 (sensitive case) shows its accuser only to the
     registering unit and those above it: the unit accused may be the one handling it (条例 art. 30 ¶3)."""
     if not actor.can("case.read_personal"):
@@ -160,7 +169,7 @@ def may_see_personal(session: Session, actor: Actor, case: Case) -> bool:
     return scope.unit_in_scope(session, actor, case.registering_unit_id)
 
 
-def accuser_protected(session: Session, actor: Actor, case: Case) -> bool:
+def accuser_protected(session: Session, actor: Actor, case: Sensitive) -> bool:
     """A 举报 read by someone who may not see its accuser (the unit reported on may be handling it)."""
     return case.sensitivity == "sensitive" and not may_see_personal(session, actor, case)
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +23,7 @@ from app.domain import case_query as cq
 from app.domain.masking import mask_name, mask_phone
 from app.errors import Invalid, NotFound
 from app.models import ExportJob, User
-from app.services import audit, case_query, cases, dictionary
+from app.services import audit, case_query, cases, dictionary, xlsx
 from app.services.actors import Actor, require
 from app.services.auth import actor_for
 from app.services.platform import Platform
@@ -40,37 +38,29 @@ Progress = Callable[[int], None]
 
 def write_table(path: Path, fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
                 progress: Progress | None = None) -> int:
-    """Write a header and rows to `path` as CSV (UTF-8 with BOM, as Excel opens it) or XLSX (write-only,
-    every text cell typed as text), made inert as app.services.tabular does, streamed to the file rather than
-    built in memory (tabular.write's bytes); `progress(n)` every PROGRESS_EVERY rows. Returns the rows."""
+    """Write a header and rows to `path` as CSV (UTF-8 with BOM, as Excel opens it) or XLSX (app.services.xlsx:
+    text as text, never a formula), made inert as app.services.tabular does, streamed to the file rather than
+    built in memory; `progress(n)` every PROGRESS_EVERY rows. Returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    safe = ([inert(v) for v in row] for row in _counted(rows, progress))
+    if fmt == "xlsx":
+        return xlsx.write(path, [inert(h) for h in header], safe, sheet="导出")
     written = 0
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow([inert(h) for h in header])
-            for row in rows:
-                writer.writerow(["" if v is None else inert(v) for v in row])
-                written += 1
-                if progress and written % PROGRESS_EVERY == 0:
-                    progress(written)
-        return written
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("导出")
-    sheet.append([_text_cell(sheet, h) for h in header])
-    for row in rows:
-        sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in row])
-        written += 1
-        if progress and written % PROGRESS_EVERY == 0:
-            progress(written)
-    book.save(path)
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([inert(h) for h in header])
+        for row in safe:
+            writer.writerow(["" if v is None else v for v in row])
+            written += 1
     return written
 
 
-def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=inert(value))
-    cell.data_type = "s"  # never "f": openpyxl would otherwise store "=…" as a formula
-    return cell
+def _counted(rows: Iterable[Sequence[Any]], progress: Progress | None) -> Iterator[Sequence[Any]]:
+    """The rows as they are, telling `progress` how many have passed every PROGRESS_EVERY rows."""
+    for done, row in enumerate(rows, start=1):
+        yield row
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done)
 
 
 HEADER = ("受理号", "登记时间", "诉求类型", "来源渠道", "诉求分类", "标题", "办理状态", "主办机构", "办理时限",
@@ -80,19 +70,21 @@ SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "u
 
 def case_rows(session: Session, platform: Platform, actor: Actor, query: cq.CaseQuery, reveal: bool,
                cap: int) -> Iterable[list[Any]]:
+    """The export's rows, read by keyset batches: labels by dict lookups read once, personal data masked
+    unless revealed (and a protected accuser's phone left out), the phone decrypted only where it is shown."""
     kinds, channels = dictionary.labels(session, "kind"), dictionary.labels(session, "channel")
     statuses = dictionary.status_labels(session)
     may_reveal = reveal and actor.can("case.read_personal")
-    for case, lead_unit, name in case_query.walk(session, platform, actor, query, cap=cap):
-        whole = may_reveal and cases.may_see_personal(session, actor, case)
-        phone = platform.cipher.decrypt(case.requester.phone_enc, "requester.phone") \
-            if case.requester.phone_enc else None
-        protected = cases.accuser_protected(session, actor, case)
-        shown_phone = None if protected and not whole else (phone if whole else (mask_phone(phone) if phone else None))
-        yield [case.number, case.created_at, kinds.get(case.kind, case.kind), channels.get(case.channel, case.channel),
-               case.category, case.subject, statuses.get(case.status, case.status), lead_unit, case.due_at,
-               case.replied_at, case.closed_at, SATISFACTION.get(case.satisfaction or "", ""),
-               name if whole else mask_name(name), shown_phone, case.content]
+    decrypt = platform.cipher.decrypt
+    for row in case_query.walk(session, platform, actor, query, cap=cap):
+        whole = may_reveal and cases.may_see_personal(session, actor, row)
+        hidden = not whole and row.sensitivity == "sensitive" and cases.accuser_protected(session, actor, row)
+        phone = decrypt(row.phone_enc, "requester.phone") if row.phone_enc and not hidden else None
+        name = row.requester
+        yield [row.number, row.created_at, kinds.get(row.kind, row.kind), channels.get(row.channel, row.channel),
+               row.category, row.subject, statuses.get(row.status, row.status), row.lead_unit, row.due_at,
+               row.replied_at, row.closed_at, SATISFACTION.get(row.satisfaction or "", ""),
+               name if whole else mask_name(name), phone if whole or not phone else mask_phone(phone), row.content]
 
 
 def export_dir(platform: Platform) -> Path:
