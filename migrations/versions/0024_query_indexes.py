@@ -1,13 +1,13 @@
 """the combined query at a million cases: who may see a unit's cases by its tasks (human_task (unit_id,
 case_id)); a lead unit's cases newest first (case (lead_unit_id, created_at) in place of (lead_unit_id))
 
-Revision ID: 0023_query_indexes
-Revises: 0022_worklist_indexes
+Revision ID: 0024_query_indexes
+Revises: 0023_knowledge_attachments
 """
 from alembic import op
 
-revision = '0023_query_indexes'
-down_revision = '0022_worklist_indexes'
+revision = '0024_query_indexes'
+down_revision = '0023_knowledge_attachments'
 branch_labels = None
 depends_on = None
 
