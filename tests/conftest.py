@@ -16,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.clock import FrozenClock
@@ -35,6 +37,29 @@ TEST_KEYS = {name: base64.urlsafe_b64encode(bytes([i + 1]) * 32).decode()
 FAST_HASH = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 CATALOGUE = {"role", "permission", "role_permission", "alembic_version"}
 START = datetime(2026, 11, 25, 9, 0, 0)  # a Wednesday, a working day
+
+
+def _cache_url_builders() -> None:
+    """Every test builds its own app, and werkzeug compiles two URL-builder functions per route with `compile()`
+    (660 routes: most of create_app's time). The unbound builder depends only on the rule's text and parsed
+    trace, so one compiled per rule and process serves every app; each app's rule still binds it to itself."""
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "cached", False):
+        return
+    built: dict[tuple[object, ...], Any] = {}
+
+    def cached(self: Rule, append_unknown: bool = True) -> Any:
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown,
+               tuple(sorted((k, type(v).__name__) for k, v in self._converters.items())))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    cached.cached = True  # type: ignore[attr-defined]
+    Rule._compile_builder = cached  # type: ignore[method-assign]
+
+
+_cache_url_builders()
 
 
 def _worker() -> str:
