@@ -169,11 +169,18 @@ class Candidate:
     use_count: int
 
 
+SAME_CATEGORY, SAME_BRANCH = 0.3, 0.1  # the draft's category: the same leaf, the same top-level branch
+FRESHNESS = 0.15  # a just-confirmed entry; nothing once past its review date
+USE_CAP = 50  # uses that count, each 0.001
+SCALE = 1.5  # 1 + SAME_CATEGORY + FRESHNESS + USE_CAP / 1000: the best possible score is 1
+
+
 def rank(found: Sequence[Candidate], *, category: str | None, today: date, review_days: int) -> list[tuple[int, float]]:
     """Order by match, then the draft's category (same leaf, same branch) and freshness; scores in 0–1.
 
     Match dominates: the best text score is 1, category adds up to 0.3, freshness up to 0.15 (an entry past
-    its review date gets none), and how often an entry answered a case a little (≤ 0.05)."""
+    its review date gets none), and how often an entry answered a case a little (≤ 0.05). The search runs
+    this in SQL (`knowledge_index._score`, term by term the same); the tests hold the two to each other."""
     if not found:
         return []
     best = max(c.text_score for c in found) or 1.0
@@ -182,14 +189,14 @@ def rank(found: Sequence[Candidate], *, category: str | None, today: date, revie
         score = c.text_score / best
         if category and c.category:
             if c.category == category:
-                score += 0.3
+                score += SAME_CATEGORY
             elif c.category.split("/")[0] == category.split("/")[0]:
-                score += 0.1
+                score += SAME_BRANCH
         if c.reviewed_at is not None:
             age = (today - c.reviewed_at.date()).days
-            score += 0.15 * max(0.0, 1 - age / max(review_days, 1))
-        score += min(c.use_count, 50) / 1000
-        scored.append((c.entry_id, score / 1.5))
+            score += FRESHNESS * max(0.0, 1 - age / max(review_days, 1))
+        score += min(c.use_count, USE_CAP) / 1000
+        scored.append((c.entry_id, score / SCALE))
     return sorted(scored, key=lambda s: (-s[1], s[0]))
 
 

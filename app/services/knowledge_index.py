@@ -3,7 +3,8 @@
 PostgreSQL: `knowledge_entry.search_vector` (tsvector, 'simple' config over the segmented tokens, questions
 weighted A and the answer D) under a GIN index, matched with `@@` and ranked by `ts_rank`.
 SQLite: the FTS5 table `knowledge_fts` (rowid = entry id), matched with MATCH and ranked by `bm25`.
-Both answer the best candidates by text; `app.domain.knowledge.rank` then weighs category and freshness.
+Both find the best candidates by text; they are ranked again, in the same statement, by category and freshness
+(`app.domain.knowledge.rank`, written as SQL in `search`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,23 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, column, delete, func, insert, literal_column, or_, select, table, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -177,34 +194,6 @@ def _tsquery(tokens: Sequence[str]) -> Any:
     return func.to_tsquery("simple", " | ".join("'" + t.replace("'", "''") + "'" for t in tokens))
 
 
-def candidates(session: Session, tokens: Sequence[str], filters: Filters,
-               extra: Sequence[ColumnElement[bool]] = (), limit: int = CANDIDATES,
-               counts: Mapping[str, int] | None = None) -> list[rules.Candidate]:
-    """The entries matching any token, best by text first, through the database's index."""
-    if not tokens:
-        return []
-    where = [*filter_clauses(filters), *extra]
-    cols = (KnowledgeEntry.id, KnowledgeEntry.category, KnowledgeEntry.reviewed_at, KnowledgeEntry.use_count)
-    if session.get_bind().dialect.name == "postgresql":
-        score = func.ts_rank(KnowledgeEntry.search_vector, _tsquery(tokens))  # ranked by every token …
-        found_by = _tsquery(narrowest(session, tokens, counts))  # … among the entries the rarest ones find
-        rows = session.execute(select(*cols, score).where(KnowledgeEntry.search_vector.op("@@")(found_by), *where)
-                               .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
-        return [rules.Candidate(r[0], float(r[4]), r[1], r[2], r[3]) for r in rows]
-    fts: ColumnElement[Any] = literal_column(FTS_TABLE)
-    match = _fts_any(tokens)
-    if (found_by := narrowest(session, tokens, counts)) != list(tokens):
-        # The rarest tokens find the rows, every token ranks them: bm25 scores each phrase of the expression,
-        # so (rare) AND (all) counts the rare ones twice and reads hundreds of rows, not thousands (3× less CPU
-        # at 20,000 entries, the same top hit for the bench's phrasings).
-        match = f"({_fts_any(found_by)}) AND ({match})"
-    bm25 = func.bm25(fts, 10.0, 1.0)
-    rows = session.execute(select(*cols, bm25).select_from(FTS)
-                           .join(KnowledgeEntry, KnowledgeEntry.id == FTS.c.rowid)
-                           .where(fts.op("MATCH")(match), *where).order_by(bm25, KnowledgeEntry.id).limit(limit))
-    return [rules.Candidate(r[0], -float(r[4]), r[1], r[2], r[3]) for r in rows]
-
-
 class Hit(NamedTuple):
     """An entry found, its score (0–1) and the name of its owning unit (read with it, in the same statement)."""
 
@@ -213,19 +202,82 @@ class Hit(NamedTuple):
     unit: str
 
 
+def _by_text(session: Session, tokens: Sequence[str], filters: Filters, extra: Sequence[ColumnElement[bool]],
+             counts: Mapping[str, int] | None, limit: int) -> Any:
+    """The best `limit` entries by text (id, text score: larger is better), through the database's index."""
+    where = [*filter_clauses(filters), *extra]
+    if session.get_bind().dialect.name == "postgresql":
+        score = func.ts_rank(KnowledgeEntry.search_vector, _tsquery(tokens))  # ranked by every token …
+        found_by = _tsquery(narrowest(session, tokens, counts))  # … among the entries the rarest ones find
+        return (select(KnowledgeEntry.id.label("id"), cast(score, Float).label("text"))
+                .where(KnowledgeEntry.search_vector.op("@@")(found_by), *where)
+                .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
+    fts: ColumnElement[Any] = literal_column(FTS_TABLE)
+    match = _fts_any(tokens)
+    if (found_by := narrowest(session, tokens, counts)) != list(tokens):
+        # The rarest tokens find the rows, every token ranks them: bm25 scores each phrase of the expression,
+        # so (rare) AND (all) counts the rare ones twice and reads hundreds of rows, not thousands (3× less CPU
+        # at 20,000 entries, the same top hit for the bench's phrasings).
+        match = f"({_fts_any(found_by)}) AND ({match})"
+    bm25 = func.bm25(fts, 10.0, 1.0)
+    return (select(KnowledgeEntry.id.label("id"), (-bm25).label("text")).select_from(FTS)
+            .join(KnowledgeEntry, KnowledgeEntry.id == FTS.c.rowid)
+            .where(fts.op("MATCH")(match), *where).order_by(bm25, KnowledgeEntry.id).limit(limit))
+
+
+def candidates(session: Session, tokens: Sequence[str], filters: Filters,
+               extra: Sequence[ColumnElement[bool]] = (), limit: int = CANDIDATES,
+               counts: Mapping[str, int] | None = None) -> list[rules.Candidate]:
+    """The entries matching any token, best by text first, as `rules.rank` takes them: the reference the ranking
+    in SQL (`search`) is held to by the tests."""
+    if not tokens:
+        return []
+    found = _by_text(session, tokens, filters, extra, counts, limit).subquery()
+    rows = session.execute(select(found.c.id, found.c.text, KnowledgeEntry.category, KnowledgeEntry.reviewed_at,
+                                  KnowledgeEntry.use_count).join(KnowledgeEntry, KnowledgeEntry.id == found.c.id)
+                           .order_by(found.c.text.desc(), found.c.id))
+    return [rules.Candidate(r[0], float(r[1]), r[2], r[3], r[4]) for r in rows]
+
+
+def _score(session: Session, match: Any, *, category: str | None, today: date, review_days: int) -> Any:
+    """`rules.rank` as an SQL expression, term by term in the same order (the same floats, the same order)."""
+    entry = KnowledgeEntry
+    score = match
+    if category:
+        branch = category.split("/")[0]
+        score = score + case((entry.category == category, rules.SAME_CATEGORY),
+                             (or_(entry.category == branch, entry.category.like(
+                                 branch.replace("%", r"\%").replace("_", r"\_") + "/%", escape="\\")),
+                              rules.SAME_BRANCH), else_=0.0)
+    if session.get_bind().dialect.name == "postgresql":
+        age: Any = cast(literal(today), Date) - cast(entry.reviewed_at, Date)
+        greatest: Any = func.greatest
+        least: Any = func.least
+    else:
+        age = func.julianday(literal(today.isoformat())) - func.julianday(func.date(entry.reviewed_at))
+        greatest, least = func.max, func.min
+    fresh = rules.FRESHNESS * greatest(0.0, 1.0 - age / float(max(review_days, 1)))
+    score = score + func.coalesce(fresh, 0.0)
+    score = score + least(entry.use_count, rules.USE_CAP) / 1000.0
+    return score / rules.SCALE
+
+
 def search(session: Session, query: str, filters: Filters, *, today: date, review_days: int,
            category_hint: str | None = None, extra: Sequence[ColumnElement[bool]] = (),
            limit: int = 10) -> list[Hit]:
     """The best entries for the words, ranked by match, the category asked about and freshness.
-    Three statements after the synonyms: the token counts, the candidates by the index, the best entries
-    with their units' names."""
+    Two statements after the synonyms: the token counts, then one that finds the best CANDIDATES by text
+    through the index, ranks them in SQL as `rules.rank` does and answers the best `limit` with their units."""
     tokens, counts = query_terms(session, query)
-    found = candidates(session, tokens, filters, extra, counts=counts)
-    ranked = rules.rank(found, category=category_hint or filters.category, today=today,
-                        review_days=review_days)[:limit]
-    if not ranked:
+    if not tokens:
         return []
-    entries = {e.id: (e, name) for e, name in session.execute(
-        select(KnowledgeEntry, Unit.name).outerjoin(Unit, Unit.id == KnowledgeEntry.unit_id)
-        .where(KnowledgeEntry.id.in_([i for i, _ in ranked])))}
-    return [Hit(entries[i][0], score, entries[i][1] or "") for i, score in ranked if i in entries]
+    found = _by_text(session, tokens, filters, extra, counts, CANDIDATES).subquery()
+    best = func.max(found.c.text).over()
+    matched = select(found.c.id, (found.c.text / func.coalesce(func.nullif(best, 0.0), 1.0)).label("match")
+                     ).subquery()
+    score = _score(session, matched.c.match, category=category_hint or filters.category, today=today,
+                   review_days=review_days)
+    rows = session.execute(select(KnowledgeEntry, Unit.name, score).join(matched, matched.c.id == KnowledgeEntry.id)
+                           .outerjoin(Unit, Unit.id == KnowledgeEntry.unit_id)
+                           .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
+    return [Hit(entry, float(value), name or "") for entry, name, value in rows]

@@ -12,6 +12,7 @@ import pytest
 from lifecycle_driver import Api
 from sqlalchemy import func, select
 
+from app.domain import knowledge as rules
 from app.models import AuditEvent, Case, HumanTask, KnowledgeEntry, KnowledgeTerm, KnowledgeUse, SmsMessage, Unit
 from app.services import knowledge, knowledge_desk, knowledge_index
 from app.services.actors import Actor
@@ -171,6 +172,22 @@ def test_a_large_base_finds_the_candidates_by_the_rarest_tokens_and_ranks_them_b
         assert knowledge_index.narrowest(session, tokens) == tokens[:1]
     items = knowledge_desk.public_suggest(demo, "外地户口怎么办居住证")["items"]
     assert items[0]["title"] == "居住证办理材料和流程"
+
+
+@pytest.mark.parametrize("category", [None, "劳动保障/社保", "城乡建设"])
+def test_the_ranking_in_sql_is_the_domains_rank(demo, category):
+    """search ranks in SQL what `rules.rank` ranks in Python (match, the draft's category, freshness, use):
+    the same entries in the same order with the same scores, over the demo's phrasings, stale entries included."""
+    today = demo.clock.now().date()
+    filters = knowledge_index.Filters()
+    with demo.db.reading() as session:
+        for q in ["外地户口怎么办居住证", "社保卡丢了怎么补办", "暖气不热找谁", "老板不给发工资", "楼下饭店噪音太吵"]:
+            tokens, counts = knowledge_index.query_terms(session, q)
+            found = knowledge_index.candidates(session, tokens, filters, counts=counts)
+            expected = rules.rank(found, category=category, today=today, review_days=180)[:10]
+            got = knowledge_index.search(session, q, filters, today=today, review_days=180, category_hint=category)
+            assert [(h.entry.id, round(h.score, 9)) for h in got] == [(i, round(s, 9)) for i, s in expected], q
+            assert got and all(h.unit for h in got)
 
 
 def test_an_entry_past_its_review_date_is_a_task_on_its_owners_worklist(client, demo, auth):
