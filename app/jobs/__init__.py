@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from app.services import audit, backups, escalation, exports, outbox, rate_limits, sweeps
+from app.services import audit, backups, escalation, exports, outbox, rate_limits, report_summary, sweeps
 from app.services.actors import SYSTEM
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -38,7 +38,8 @@ def gateway_for(platform: Platform) -> SmsGateway:
 
 def run_once(platform: Platform, worker: str) -> None:
     """One pass: timers, warnings, the escalation ladder, SMS, spent rate-limit counters, background exports,
-    the backup on backup days. Each part's failure is logged and does not stop the others."""
+    the stale days of the report summary, the backup on backup days. Each part's failure is logged and does not
+    stop the others."""
     head = audit.chain_head(platform)
     if head:  # an outside witness of the chain: a deleted tail no longer matches a logged head
         log.info("audit chain head %s:%s", *head)
@@ -48,6 +49,7 @@ def run_once(platform: Platform, worker: str) -> None:
                       ("sms", lambda: outbox.send_pending(platform, gateway_for(platform))),
                       ("rate_limits", lambda: rate_limits.purge_expired(platform)),
                       ("exports", lambda: exports.run_pending(platform, worker)),
+                      ("report_summary", lambda: report_summary.fold_stale(platform)),
                       ("backup", lambda: backups.run_scheduled(platform, SYSTEM))):
         try:
             outcome = job()

@@ -4,7 +4,8 @@ org (units, users, roles) · auth (sessions, API tokens, password history, rate 
 workflow (definitions, engine state, task projection, timers) · audit · config (dictionary,
 settings, deadline rules, calendar) · knowledge (知识库) · outbox (SMS) · channels (integration keys) ·
 portal (attachments, SMS look-up codes) · dedupe (the 判重 index) · screening (矛盾纠纷排查) ·
-pauses (pause rules and pauses, escalation rungs) · queries (saved queries, export jobs).
+pauses (pause rules and pauses, escalation rungs) · queries (saved queries, export jobs) · reports (the
+report summary, saved custom reports).
 """
 
 from app.models.audit import AuditEvent
@@ -37,6 +38,7 @@ from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
 from app.models.portal import Attachment, PortalChallenge
 from app.models.queries import ExportJob, SavedQuery
+from app.models.reports import ReportDay, ReportStaleDay, SavedReport
 from app.models.screening import CaseFlag, DisputeScreening
 from app.models.workflow import (
     CaseDeadline,
@@ -52,7 +54,8 @@ from app.models.workflow import (
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
-    "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery",
+    "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery", "ReportDay", "ReportStaleDay",
+    "SavedReport",
     "Counter", "DeadlineRule", "DefinitionDraft",
     "DedupeBand", "DedupePlace",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",

@@ -59,15 +59,15 @@ class Case(Base):
     sensitivity: Mapped[str] = mapped_column(String(20), default="normal")  # normal, sensitive
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(index=True)
-    accepted_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None] = mapped_column(index=True)  # indexed: a day's events (report summary)
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     # What reports count, mirrored from the process data by app/services/process.py (never read from labels).
     responded_at: Mapped[datetime | None]  # the lead unit first completed a step of its own (签收/办理)
-    replied_at: Mapped[datetime | None]  # the requester was first answered (status 已答复/待回访)
+    replied_at: Mapped[datetime | None] = mapped_column(index=True)  # the requester first answered (已答复/待回访)
     replied_on_time: Mapped[bool | None]  # answered before the step's due time
     accepted_on_time: Mapped[bool | None]  # given a lead unit before the centre's intake step was due
-    followed_up_at: Mapped[datetime | None]  # the last 回访 (satisfaction recorded)
+    followed_up_at: Mapped[datetime | None] = mapped_column(index=True)  # the last 回访 (satisfaction recorded)
     satisfaction: Mapped[str | None] = mapped_column(String(20))  # satisfied, basically_satisfied, unsatisfied
     resolved: Mapped[bool | None]
     return_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))

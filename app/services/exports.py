@@ -139,12 +139,14 @@ def _progress(platform: Platform, job_id: int) -> Progress:
 
 
 def _run(platform: Platform, job_id: int, actor: Actor) -> None:
-    """Write the job's file (its owner's scope and rights), then mark it done — or failed, saying why."""
-    with platform.db.reading() as session:
+    """Write the job's file (its owner's scope and rights), then mark it done — or failed, saying why. The
+    rows are read through `Database.reporting()`: an export is a long read, off the primary when it can be."""
+    with platform.db.reading() as session:  # the job was just written: the primary has it
         job = session.get(ExportJob, job_id)
         assert job is not None
         query = cq.parse({k: [v] for k, v in job.params.items()})
         reveal, fmt, path, total = job.reveal, job.format, _file(platform, job), job.rows_total
+    with platform.db.reporting() as session:  # the rows: the reports replica when one is configured
         try:
             rows = case_rows(session, platform, actor, query, reveal, total)
             written = write_table(path, fmt, HEADER, rows, _progress(platform, job_id))

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from app.clock import Clock, SystemClock
 from app.crypto import FieldCipher, Keys
 from app.db import Database
+from app.services import report_marks  # noqa: F401 — its flush listener marks report days stale
 from app.settings import Settings
 
 

@@ -25,7 +25,7 @@ from app.models import (
     User,
     case_assisting_unit,
 )
-from app.services import audit, process, tabular
+from app.services import audit, process, report_marks, tabular
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -171,6 +171,7 @@ def _follow(session: Session, unit: Unit, into: Unit) -> dict[str, int]:
                                    if u != rule.lead_unit_id]
         rules += 1
     open_cases = select(Case.id).where(Case.closed_at.is_(None))
+    report_marks.mark_cases(session, Case.area_unit_id == unit.id, Case.closed_at.is_(None))
     areas = _count(session, update(Case).where(Case.area_unit_id == unit.id, Case.closed_at.is_(None))
                    .values(area_unit_id=into.id))
     periods = 0
@@ -201,6 +202,7 @@ def merge_unit(platform: Platform, actor: Actor, unit_id: int, into_id: int) -> 
         locked = [process.lock_case(session, case_id) for case_id in _open_cases_at(session, unit.id)]
         tasks = _count(session, update(HumanTask).where(HumanTask.unit_id == unit.id, HumanTask.state == "ready")
                         .values(unit_id=into.id))
+        report_marks.mark_cases(session, Case.lead_unit_id == unit.id, Case.closed_at.is_(None))
         cases = _count(session, update(Case).where(Case.lead_unit_id == unit.id, Case.closed_at.is_(None))
                         .values(lead_unit_id=into.id))
         assisting = 0

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from app.documents.renderer import default_renderer
 from app.domain import charts
 from app.errors import Conflict, Invalid
-from app.services import reports, tabular
+from app.services import reports, saved_reports, tabular
 from app.web.api.reports import unit_arg
 from app.web.context import current_actor, platform
 from app.web.downloads import file_response
@@ -105,7 +105,25 @@ def custom_page() -> ResponseReturnValue:
                                     first, percent=found["is_rate"]))
     return render_template("reports/custom.html", found=found, chart=chart, q=query, args=a,
                            periods=reports.PERIODS, dimensions=reports.CUSTOM_DIMENSIONS,
-                           measures=reports.CUSTOM_MEASURES)
+                           measures=reports.CUSTOM_MEASURES,
+                           saved=saved_reports.listed(platform(), current_actor()),
+                           params={k: v for k, v in {"period": period.kind, **query.__dict__}.items() if v})
+
+
+@bp.post("/reports/custom/saved")
+def save_custom() -> ResponseReturnValue:
+    """保存自定义报表: the question of the page, private or shared with the unit."""
+    params = {k: v for k, v in request.form.items() if k in saved_reports.PARAMS}
+    saved_reports.save(platform(), current_actor(), request.form.get("name", ""), params,
+                       shared=request.form.get("shared") == "1")
+    kept: dict[str, Any] = saved_reports.question(params)
+    return redirect(url_for("reports.custom_page", **kept))
+
+
+@bp.post("/reports/custom/saved/<int:report_id>/delete")
+def delete_custom(report_id: int) -> ResponseReturnValue:
+    saved_reports.delete(platform(), current_actor(), report_id)
+    return redirect(url_for("reports.custom_page"))
 
 
 def _year() -> int:

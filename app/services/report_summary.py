@@ -1,0 +1,168 @@
+"""The report summary, never stale: `report_day` holds each day's sums per grain (app/domain/report_days.py);
+every write to a case marks the days it touches stale in the same transaction (a flush listener, below);
+the scheduler refolds stale days within a minute (`fold_stale`); and a report reads the summary for the
+days that are fresh and the stale days live from the cases — through the same fold, so the figures are
+those of the cases at the moment of reading, whether or not the scheduler has run.
+
+Bulk loads that bypass the ORM call `rebuild` (bench/city.py) or `mark_all`; bulk UPDATEs of cases
+(app/services/units.py merging units) call `mark_cases` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, false, func, insert, or_, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.domain import report_days as rd
+from app.models import Case, ReportDay, ReportStaleDay
+from app.services.platform import Platform
+from app.services.report_marks import case_events, mark_all, mark_cases, mark_days
+
+__all__ = ["case_events", "fold_stale", "mark_all", "mark_cases", "mark_days", "read", "rebuild"]
+
+FOLD_BATCH = 1000  # rows per INSERT of a refolded day
+
+
+def _ranges(days: Iterable[date]) -> list[tuple[datetime, datetime]]:
+    """Consecutive days as [start, end) datetime ranges."""
+    out: list[tuple[datetime, datetime]] = []
+    for day in sorted(days):
+        start = datetime.combine(day, datetime.min.time())
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], start + timedelta(days=1))
+        else:
+            out.append((start, start + timedelta(days=1)))
+    return out
+
+
+def events_on(days: Iterable[date]) -> ColumnElement[bool]:
+    """Cases with an event on one of `days` (each event column's index walks its ranges)."""
+    ranges = _ranges(days)
+    if not ranges:
+        return false()
+    return or_(*(and_(getattr(Case, c) >= a, getattr(Case, c) < b) for c in rd.EVENT_COLUMNS for a, b in ranges))
+
+
+# ---- folding stale days (the scheduler) ------------------------------------------------------------------
+
+def fold_day(session: Session, day: date) -> int:
+    """Recompute one day's summary from the cases; answers the rows written."""
+    session.execute(delete(ReportDay).where(ReportDay.day == day))
+    cells = rd.fold(case_events(session, events_on([day])), {day})
+    rows = [{"grain": g, "day": d, "key": k, **sums} for (g, d, k), sums in cells.items()]
+    for i in range(0, len(rows), FOLD_BATCH):
+        session.execute(insert(ReportDay), rows[i:i + FOLD_BATCH])
+    return len(rows)
+
+
+def fold_stale(platform: Platform, limit: int = 100) -> int:
+    """Refold up to `limit` stale days, the newest first, each in its own short transaction; a day marked
+    again meanwhile (a newer generation) stays stale for the next run. Answers the days folded."""
+    with platform.db.reading() as session:
+        stale = session.execute(select(ReportStaleDay.day, ReportStaleDay.generation)
+                                .order_by(ReportStaleDay.day.desc()).limit(limit)).all()
+    folded = 0
+    for day, generation in stale:
+        with platform.db.unit_of_work() as session:
+            try:
+                fold_day(session, day)
+                session.execute(delete(ReportStaleDay).where(ReportStaleDay.day == day,
+                                                             ReportStaleDay.generation == generation))
+                session.commit()
+                folded += 1
+            except DBAPIError:  # another scheduler folds the same day: it wins, we retry next minute
+                session.rollback()
+    return folded
+
+
+def rebuild(platform: Platform) -> int:
+    """The whole summary folded afresh in one pass over the cases (after a bulk load: bench/city.py), in one
+    transaction and one snapshot; a day marked stale meanwhile stays stale. Answers the days written."""
+    with platform.db.unit_of_work() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        marks = session.execute(select(ReportStaleDay.day, ReportStaleDay.generation)).all()
+        session.execute(delete(ReportDay))
+        cells = rd.fold(case_events(session))
+        rows = [{"grain": g, "day": d, "key": k, **sums} for (g, d, k), sums in cells.items()]
+        for i in range(0, len(rows), FOLD_BATCH):
+            session.execute(insert(ReportDay), rows[i:i + FOLD_BATCH])
+        for day, generation in marks:
+            session.execute(delete(ReportStaleDay).where(ReportStaleDay.day == day,
+                                                         ReportStaleDay.generation == generation))
+        session.commit()
+        return len({d for _, d, _ in cells})
+
+
+# ---- reading: the summary for fresh days, the cases for stale ones ---------------------------------------
+
+def stale_days(session: Session, before: date) -> set[date]:
+    return set(session.scalars(select(ReportStaleDay.day).where(ReportStaleDay.day < before)))
+
+
+def _month(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def read(session: Session, grain: str, start: date, end: date, keys: Iterable[str] | None = None,
+         by_month: bool = False, carry: bool = True) -> dict[tuple[str, str | None], rd.Totals]:
+    """(key, month or None) → the sums of the period [start, end) and the stock carried into it (the days
+    before it are read only for that: not without `carry`, nor `by_month`)."""
+    carry = carry and not by_month
+    wanted = None if keys is None else set(keys)
+    out: dict[tuple[str, str | None], rd.Totals] = {}
+    fields = [getattr(ReportDay, name) for name in rd.FIELDS]
+    fresh = ~exists().where(ReportStaleDay.day == ReportDay.day)
+    where = [ReportDay.grain == grain, ReportDay.day < end, fresh]
+    if not carry:
+        where.append(ReportDay.day >= start)
+    if wanted is not None:
+        where.append(ReportDay.key.in_(sorted(wanted)))
+    group: list[Any] = [ReportDay.key, *([_month(session, ReportDay.day)] if by_month else [])]
+    in_period = ReportDay.day >= start
+    carried = getattr(ReportDay, "new") - getattr(ReportDay, "finished")  # noqa: B009 — columns set in a loop
+    query: Select[Any] = select(*group, *(func.sum(case((in_period, f), else_=0)) for f in fields),
+                                func.sum(case((in_period, 0), else_=carried)))
+    query = query.where(*where).group_by(*group)
+    width = 2 if by_month else 1
+    for row in session.execute(query):
+        totals = out.setdefault((row[0], row[1] if by_month else None), rd.empty_totals())
+        totals.add(dict(zip(rd.FIELDS, row[width:width + len(rd.FIELDS)], strict=True)), True)
+        totals.carried_over += int(row[-1] or 0)
+    stale = stale_days(session, end)
+    if not carry:
+        stale = {d for d in stale if d >= start}
+    if stale:
+        cells = rd.fold(case_events(session, events_on(stale)), stale, [grain])
+        for (_, day, key), sums in cells.items():
+            if wanted is not None and key not in wanted:
+                continue
+            if not carry and day < start:
+                continue
+            totals = out.setdefault((key, f"{day:%Y-%m}" if by_month else None), rd.empty_totals())
+            totals.add(sums, day >= start)
+    return out
+
+
+def live(cases: Iterable[rd.CaseEvents], start: date, end: date, dims: Sequence[str]
+         ) -> dict[tuple[str, ...], rd.Totals]:
+    """The same sums straight from cases (those open during the period, already filtered and scoped), per
+    tuple of dimension keys; "month" is the month of each event, and then nothing is carried over."""
+    out: dict[tuple[str, ...], rd.Totals] = {}
+    monthly = "month" in dims
+    for c in cases:
+        k = rd.keys(c)
+        for day, name, amount in rd.contributions(c):
+            if day >= end or (monthly and day < start):
+                continue
+            key = tuple(f"{day:%Y-%m}" if d == "month" else k[d] for d in dims)
+            totals = out.setdefault(key, rd.empty_totals())
+            totals.add({name: amount}, day >= start)
+    return out
