@@ -3,14 +3,14 @@
 Every day that holds an event of an existing case is marked stale, so the scheduler folds the summary of an
 upgraded database (until then reports read those days live from the cases: never a wrong figure).
 
-Revision ID: 0023_report_summary
-Revises: 0022_worklist_indexes
+Revision ID: 0025_report_summary
+Revises: 0024_query_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0023_report_summary'
-down_revision = '0022_worklist_indexes'
+revision = '0025_report_summary'
+down_revision = '0024_query_indexes'
 branch_labels = None
 depends_on = None
 
