@@ -1,8 +1,9 @@
 """Fixed report times on the realistic city (bench/city.py), with `pgbench -N` on the same box first.
 
 On the database BENCH_DATABASE_URL names: `pgbench -N` for a few seconds on a scratch database
-(`--pgbench-db`, created if missing) for the box's speed; then the report summary folded (`report_summary.rebuild`, one pass,
-when many days are stale, as on a city just upgraded to the summary; else `fold_stale` as the scheduler does);
+(`--pgbench-db`, created if missing) for the box's speed; then the report summary folded
+(`report_summary.rebuild`, one pass, when many days are stale, as on a city just upgraded to the summary;
+else `fold_stale`, day by day, as the scheduler does);
 then, for the city's last full month, as the centre's leader (the whole city) and a bureau's leader (its own
 cases), through the service: the monthly rates and balance (what `GET /api/v1/reports/monthly` answers) and
 the full report (breakdowns, ranking, lights, trend, hot words); and through the web application (Flask test
