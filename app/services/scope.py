@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -31,22 +32,35 @@ from app.services.actors import Actor
 def in_scope(actor: Actor, unit_id: ColumnElement[int | None] | InstrumentedAttribute[int | None]
              ) -> ColumnElement[bool]:
     """`unit_id` names the actor's unit or a unit below it (false for an actor without a unit)."""
-    if not actor.unit_path:
+    return _under(actor.unit_path, unit_id)
+
+
+def _under(unit_path: str, unit_id: ColumnElement[int | None] | InstrumentedAttribute[int | None]
+           ) -> ColumnElement[bool]:
+    if not unit_path:
         return false()
-    return unit_id.in_(select(Unit.id).where(Unit.path.startswith(actor.unit_path, autoescape=True)))
+    return unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit_path, autoescape=True)))
 
 
 def visible_cases(actor: Actor) -> ColumnElement[bool]:
     """May see, as a WHERE clause on Case."""
-    if not actor.roles & CASE_ROLES or not actor.unit_path:
+    return _visible(frozenset(actor.roles & CASE_ROLES), actor.unit_path, actor.user_id)
+
+
+@lru_cache(maxsize=4096)
+def _visible(roles: frozenset[str], unit_path: str, user_id: int | None) -> ColumnElement[bool]:
+    """visible_cases, built once per distinct scope (a clause depends on nothing else, so it never goes stale):
+    the case page asks it twice, and building its four disjuncts cost more Python than PostgreSQL takes to
+    answer them (docs/bench.md)."""
+    if not roles or not unit_path:
         return false()
     task = aliased(HumanTask)  # callers may already select from human_task
-    mine = [task.assignee_id == actor.user_id] if actor.user_id is not None else []
+    mine = [task.assignee_id == user_id] if user_id is not None else []
     return or_(
-        in_scope(actor, Case.registering_unit_id),
-        in_scope(actor, Case.lead_unit_id),
-        exists().where(case_assisting_unit.c.case_id == Case.id, in_scope(actor, case_assisting_unit.c.unit_id)),
-        exists().where(task.case_id == Case.id, or_(in_scope(actor, task.unit_id), *mine)),  # e.g. a 复查 unit
+        _under(unit_path, Case.registering_unit_id),
+        _under(unit_path, Case.lead_unit_id),
+        exists().where(case_assisting_unit.c.case_id == Case.id, _under(unit_path, case_assisting_unit.c.unit_id)),
+        exists().where(task.case_id == Case.id, or_(_under(unit_path, task.unit_id), *mine)),  # e.g. a 复查 unit
     )
 
 
