@@ -53,6 +53,11 @@ def find_entry(session: Session, actor: Actor, entry_id: int) -> KnowledgeEntry:
     return entry
 
 
+def entry_choices(session: Session) -> dict[str, Any]:
+    """The categories, units and areas an entry may name (what `checked` checks against)."""
+    return _choices(session)
+
+
 def _choices(session: Session) -> dict[str, Any]:
     categories = set(session.scalars(select(DictionaryEntry.code).where(DictionaryEntry.kind == "category",
                                                                         DictionaryEntry.active.is_(True))))
@@ -61,10 +66,11 @@ def _choices(session: Session) -> dict[str, Any]:
             "areas": {u.id for u in units if u.kind in AREA_KINDS}}
 
 
-def checked(session: Session, raw: Mapping[str, Any]) -> rules.EntryInput:
-    """The one check of an entry's fields against today's dictionary and unit tree; Invalid names the fields."""
+def checked(session: Session, raw: Mapping[str, Any], choices: Mapping[str, Any] | None = None) -> rules.EntryInput:
+    """The one check of an entry's fields against today's dictionary and unit tree; Invalid names the fields.
+    An import passes `choices` (from `entry_choices`) read once for all its rows."""
     try:
-        return rules.check_entry(raw, **_choices(session))
+        return rules.check_entry(raw, **(choices or _choices(session)))
     except rules.EntryRefused as e:
         raise Invalid("知识条目填写有误,请按提示修改", e.errors) from e
 
@@ -102,10 +108,11 @@ def plain(value: Any) -> Any:
 
 
 def add_entry(session: Session, platform: Platform, actor: Actor, raw: Mapping[str, Any], *,
-              state: str = rules.DRAFT, words: Mapping[str, str] | None = None) -> KnowledgeEntry:
+              state: str = rules.DRAFT, words: Mapping[str, str] | None = None,
+              choices: Mapping[str, Any] | None = None) -> KnowledgeEntry:
     """A new entry in the caller's transaction (the page, the API and the import call it), indexed and audited."""
     require(actor, "knowledge.edit")
-    data = checked(session, raw)
+    data = checked(session, raw, choices)
     now = platform.clock.now()
     entry = KnowledgeEntry(state=state, created_at=now, updated_at=now, created_by_id=actor.user_id, use_count=0,
                            reviewed_at=now if state == rules.PUBLISHED else None)

@@ -66,6 +66,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
         for u in session.scalars(select(Unit).where(Unit.active.is_(True))):
             units[u.code], units[u.name] = u.id, u.id
         words = knowledge_index.synonyms(session)
+        choices = knowledge.entry_choices(session)  # read once, not once a row
         problems: list[str] = []
         count = 0
         for number, row in rows:
@@ -75,7 +76,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
                 raw[key] = units.get(name, name) if name else None
             try:
                 with session.begin_nested():
-                    knowledge.add_entry(session, platform, actor, raw, words=words,
+                    knowledge.add_entry(session, platform, actor, raw, words=words, choices=choices,
                                         state=rules.PUBLISHED if publish else rules.DRAFT)
                 count += 1
             except Invalid as e:
