@@ -14,7 +14,8 @@ HTTP on loopback for `--minutes` (default 10) with a mix of what a centre does:
 * complete — 受理, 派单 (转送 to 市城管局 or 市住建局), 签收, 办理, 答复, 回访, 督办反馈 by whoever works them,
   each picking a task from their worklist (two completers may pick the same: one 409 is expected);
 * supervise — leader01 督办 a dispatched case (POST /api/v1/cases/<id>/supervise);
-* pdf — dispatch01 downloads the 办理转送单 of a dispatched case (numbered on first download);
+* pdf — dispatch01, signed in on two browsers (/login, session cookie), downloads the 办理转送单 of a
+  dispatched case (numbered on first download; the newest case often, so first downloads meet);
 * call — two bridges (pbx-1, pbx-2) post call outcomes (answered + ended, abandoned + ended) as
   telephony_bridge does (docs/telephony-bridge.md), one post in five repeated (the bridge's retry).
 
@@ -35,6 +36,7 @@ import base64
 import json
 import os
 import random
+import re
 import resource
 import secrets
 import signal
@@ -43,10 +45,12 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
+from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -115,9 +119,12 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     return tokens
 
 
+_KEPT = ("DATABASE_URL", "INSTANCE_PATH", "SECRET_KEY", "DATA_KEY", "SEARCH_KEY", "AUDIT_KEY", "ENVIRONMENT",
+         "LOG_LEVEL")
+
+
 def _config(env: dict[str, str]) -> dict[str, Any]:
-    return {k: env[k] for k in ("DATABASE_URL", "INSTANCE_PATH", "SECRET_KEY", "DATA_KEY", "SEARCH_KEY",
-                                "AUDIT_KEY", "ENVIRONMENT", "LOG_LEVEL")}
+    return {k: env[k] for k in _KEPT}
 
 
 class Sink:
@@ -206,7 +213,7 @@ class Load:
             self.records.append({"kind": kind, "status": status, "ms": ms, **facts,
                                  **({"error": str(answer)[:300]} if status >= 400 or status == 0 else {}),
                                  **({"case_id": answer.get("id")} if kind == "intake" and isinstance(answer, dict)
-                                    else {})})
+                                    else {})})  # after **facts: the case an intake answer names
         return status, answer
 
     def sign_in(self) -> None:
@@ -283,19 +290,49 @@ class Load:
             self.step(rng, user, spec, data)
             time.sleep(rng.uniform(0, 0.5))
 
+    def dispatched_case(self, rng: random.Random) -> int | None:
+        """A dispatched case, the newest more often (so two printers may ask for its first number at once)."""
+        with self.lock:
+            if not self.dispatched:
+                return None
+            return self.dispatched[-1] if rng.random() < 0.3 else rng.choice(self.dispatched)
+
     def leader(self, rng: random.Random) -> None:
         while self.running():
-            with self.lock:
-                case_id = rng.choice(self.dispatched) if self.dispatched else None
+            case_id = self.dispatched_case(rng)
             if case_id is None:
                 time.sleep(0.5)
                 continue
-            if rng.random() < 0.4:
-                self.request("supervise", "POST", f"/api/v1/cases/{case_id}/supervise", user="leader01",
-                             body={"note": "请加快办理并书面反馈。"})
-            else:
-                self.request("pdf", "GET", f"/cases/{case_id}/documents/transfer-form.pdf", user="dispatch01")
-            time.sleep(rng.uniform(0, 0.3))
+            self.request("supervise", "POST", f"/api/v1/cases/{case_id}/supervise", user="leader01",
+                         body={"note": "请加快办理并书面反馈。"}, case_id=case_id)
+            time.sleep(rng.uniform(0.5, 1.5))
+
+    def printer(self, rng: random.Random) -> None:
+        """dispatch01 in a browser (the PDF is a page: session cookie, signed in through /login)."""
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        with browser.open(self.url + "/login", timeout=60) as page:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode())
+        form = urllib.parse.urlencode({"staff_no": "dispatch01", "password": PASSWORD,
+                                       "csrf_token": token.group(1) if token else ""}).encode()
+        browser.open(self.url + "/login", data=form, timeout=60).close()
+        while self.running():
+            case_id = self.dispatched_case(rng)
+            if case_id is None:
+                time.sleep(0.5)
+                continue
+            began = time.perf_counter()
+            try:
+                with browser.open(f"{self.url}/cases/{case_id}/documents/transfer-form.pdf", timeout=120) as r:
+                    pdf = r.headers.get("Content-Type") == "application/pdf" and r.read(5) == b"%PDF-"
+                    status = r.status if pdf else -1  # -1: an answer that is no PDF (the sign-in page)
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except OSError:
+                status = 0
+            with self.lock:
+                self.records.append({"kind": "pdf", "status": status, "ms": (time.perf_counter() - began) * 1000,
+                                     "case_id": case_id})
+            time.sleep(rng.uniform(0, 0.5))
 
     def bridge(self, rng: random.Random, pbx: str) -> None:
         n = 0
@@ -326,7 +363,7 @@ class Load:
         self.units = units
         self.sign_in()
         roles = [self.intake, self.intake, self.worklists, self.worklists, self.centre, self.centre,
-                 self.bureau, self.bureau, self.leader]
+                 self.bureau, self.bureau, self.leader, self.printer, self.printer]
         threads = [threading.Thread(target=role, args=(random.Random(self.random.random()),)) for role in roles]
         threads += [threading.Thread(target=self.bridge, args=(random.Random(self.random.random()), pbx))
                     for pbx in self.bridges]
@@ -369,15 +406,36 @@ def unit_ids(env: dict[str, str]) -> dict[str, int]:
     return found
 
 
-def final_check(env: dict[str, str], records: list[dict[str, Any]], sink: Sink, at: datetime) -> bool:
+def print_made(platform: Any) -> None:
+    """What the run made: the figures the checks are about."""
+    from sqlalchemy import func
+
+    from app.models import AuditEvent, Call, Callback, Case, HumanTask, SmsMessage, TaskEscalation, TaskWarning
+
+    with platform.db.reading() as session:
+        def grouped(column: Any) -> dict[str, int]:
+            return {str(k): int(n) for k, n in session.execute(select(column, func.count()).group_by(column))}
+
+        print(f"made: {session.scalar(select(func.count()).select_from(Case))} cases, "
+              f"tasks {grouped(HumanTask.state)}, warnings {grouped(TaskWarning.colour)}, "
+              f"rungs {grouped(TaskEscalation.rung)}, SMS {grouped(SmsMessage.status)}, "
+              f"documents {session.scalar(select(func.count()).where(AuditEvent.action == 'document.issued'))}, "
+              f"calls {session.scalar(select(func.count()).select_from(Call))}, "
+              f"callbacks {session.scalar(select(func.count()).select_from(Callback))}")
+
+
+def final_check(env: dict[str, str], records: list[dict[str, Any]], sink: list[tuple[str, str, str]],
+                at: datetime, sweep: bool = True) -> bool:
     """One last sweep at the simulated stop time (what the schedulers had not reached yet), then the checker."""
     from app import jobs
 
     platform = platform_of(create_app(_config(env), clock=FrozenClock(at)))
-    before = len(sink.received)
-    jobs.run_once(platform, "load-check")
-    print(f"final sweep at {at:%Y-%m-%d %H:%M} (simulated): {len(sink.received) - before} SMS sent late")
-    problems = check(platform, records, sink.received, at)
+    if sweep:
+        before = len(sink)
+        jobs.run_once(platform, "load-check")
+        print(f"final sweep at {at:%Y-%m-%d %H:%M} (simulated): {len(sink) - before} SMS sent late")
+    print_made(platform)
+    problems = check(platform, records, sink, at)
     platform.db.dispose()
     audit_cli = subprocess.run([str(VENV / "flask"), "audit", "verify"], env=env, cwd=ROOT, capture_output=True,
                                text=True)
@@ -401,7 +459,13 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1440, help="simulated seconds per real second")
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--check", metavar="RUN_JSON", help="only check again a kept run (its run.json, --keep)")
     args = parser.parse_args()
+    if args.check:
+        saved = json.loads(Path(args.check).read_text())
+        env = {**os.environ, **saved["env"]}
+        sys.exit(0 if final_check(env, saved["records"], [tuple(t) for t in saved["sink"]],
+                                  datetime.fromisoformat(saved["at"]), sweep=False) else 1)
     instance = Path(f"/tmp/huiyin-load-{os.getpid()}")
     instance.mkdir(exist_ok=True)
     sink = Sink()
@@ -435,8 +499,12 @@ def main() -> None:
         stop(procs)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"served processes CPU {children.ru_utime + children.ru_stime:.0f} s (gunicorn + schedulers, reaped)")
-    at = clock.now() - timedelta(seconds=0)
-    ok = final_check(env, load.records, sink, at)
+    at = clock.now()
+    saved = {"env": {k: env[k] for k in _KEPT}, "at": at.isoformat(), "records": load.records,
+             "sink": sink.received}
+    (instance / "run.json").write_text(json.dumps(saved, ensure_ascii=False))
+    print(f"records, SMS received and keys kept in {instance / 'run.json'} (--check it again)")
+    ok = final_check(env, load.records, sink.received, at)
     if not args.keep and not args.url:
         subprocess.run(["psql", args.admin, "-qc", f'DROP DATABASE IF EXISTS "{args.database}"'], check=False)
     sys.exit(0 if ok else 1)

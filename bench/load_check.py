@@ -11,6 +11,7 @@ Each check answers a list of problems (empty = it holds), in words a reader can 
   reached has fired, each once (one `escalation.*` audit event per rung, one automatic 督办 per supervise
   rung), and each has queued its SMS to every person it names;
 * outbox — every message sent reached the gateway exactly once (the sink's record), nothing left pending;
+* downloads — every 办理转送单 handed out as a PDF carries a number and is audited once per download;
 * calls — every accepted bridge post is one call and one outcome, an abandoned call one callback;
 * the audit chain verifies.
 
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.domain.calendar import CalendarYearMissing
 from app.models import (
     AuditEvent,
     Call,
@@ -45,7 +47,7 @@ from app.models import (
 from app.models import Counter as CounterRow
 from app.services import audit, escalation, outbox
 from app.services.calendar import load_calendar, unit_calendar
-from app.services.documents import ISSUED
+from app.services.documents import DOWNLOADED, ISSUED
 from app.services.platform import Platform
 from app.services.settings import get_setting
 
@@ -61,6 +63,7 @@ def check(platform: Platform, records: Sequence[Record], sink: Sequence[tuple[st
                  "document numbers": document_numbers(session), "warnings": warnings_once(session, now),
                  "ladder": rungs_once(session, now), "outbox": outbox_once(session, platform, sink),
                  "calls": calls_once(session, records)}
+        found["downloads"] = downloads_numbered(session, records)
     found["audit chain"] = audit.verify_chain(platform)
     return found
 
@@ -145,6 +148,26 @@ def document_numbers(session: Session) -> list[str]:
     return problems
 
 
+def downloads_numbered(session: Session, records: Iterable[Record]) -> list[str]:
+    """Every 办理转送单 handed out as a PDF was numbered, and every download is on the record."""
+    problems: list[str] = []
+    served = Counter(r["case_id"] for r in records if r["kind"] == "pdf" and r["status"] == 200)
+    issued, downloaded = set(), Counter()
+    for action, case_id, detail in session.execute(select(AuditEvent.action, AuditEvent.case_id, AuditEvent.detail)
+                                                   .where(AuditEvent.action.in_([ISSUED, DOWNLOADED]))):
+        if detail.get("kind") == "transfer_form":
+            if action == ISSUED:
+                issued.add(case_id)
+            else:
+                downloaded[case_id] += 1
+    for case_id, n in sorted(served.items()):
+        if case_id not in issued:
+            problems.append(f"诉求件 {case_id} 的办理转送单已下载却没有文号")
+        if downloaded[case_id] != n:
+            problems.append(f"诉求件 {case_id} 的办理转送单下载 {n} 次,审计记录 {downloaded[case_id]} 次")
+    return problems
+
+
 def _ready(session: Session) -> list[HumanTask]:
     return list(session.scalars(select(HumanTask).where(HumanTask.state == "ready", HumanTask.paused_at.is_(None))))
 
@@ -170,8 +193,11 @@ def rungs_once(session: Session, now: datetime) -> list[str]:
             continue
         local = unit_calendar(session, calendar, task.unit_id)
         for rung in ladder:
-            if (escalation.rung_time(task.due_at, int(rung["offset"]), local) <= now
-                    and (task.id, rung["rung"]) not in fired):
+            try:
+                reached = escalation.rung_time(task.due_at, int(rung["offset"]), local) <= now
+            except CalendarYearMissing:  # the ladder waits for the year's calendar too (deferred)
+                continue
+            if reached and (task.id, rung["rung"]) not in fired:
                 problems.append(f"任务 {task.id} 已到「{rung['rung']}」却没有触发")
     acted: Counter[tuple[str, str]] = Counter()
     for detail in session.scalars(select(AuditEvent.detail).where(AuditEvent.action.like("escalation.%"))):

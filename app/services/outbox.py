@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,39 +57,71 @@ def reachable_people(session: Session, unit_id: int | None, roles: set[str]) -> 
     return [(user_id, phone) for user_id, phone in rows if phone]
 
 
-SENDING_LEASE = timedelta(minutes=5)  # a claimed message another scheduler may retake if we die mid-send
+SENDING_LEASE = timedelta(minutes=5)  # SQLite: a claimed message another scheduler may retake if we die mid-send
 
 
 def send_pending(platform: Platform, gateway: SmsGateway, limit: int = 100) -> int:
     """Send what is due; a failure is retried later with exponential backoff, up to MAX_ATTEMPTS.
 
-    Claim, send, record are three steps so that no database lock is held while the gateway is slow
-    (on SQLite a writer holds the whole database)."""
+    PostgreSQL: each message stays row-locked (`FOR UPDATE SKIP LOCKED`) from claim to record, so however slow
+    the gateway no other scheduler takes it, and a scheduler that dies releases it at once. SQLite, where a
+    writer holds the whole database: claim, send, record are three steps, the claim a lease (SENDING_LEASE)
+    another scheduler may retake only once it ran out."""
+    send_one = _send_one_sqlite if platform.db.is_sqlite else _send_one_locked
     sent = 0
     for _ in range(limit):
-        claimed = _claim(platform)
-        if claimed is None:
+        outcome = send_one(platform, gateway)
+        if outcome is None:
             return sent
-        message_id, attempts, phone, body, template = claimed
-        error: Exception | None = None
-        try:
-            gateway.send(phone, body, template)
-        except Exception as e:  # any failure is retried later: sending must never raise to the scheduler
-            if not isinstance(e, SmsError):
-                log.exception("SMS gateway failed unexpectedly on message %s", message_id)
-            error = e
-        _record(platform, message_id, attempts, error)
-        sent += error is None
+        sent += outcome
     return sent
+
+
+def _due(now: datetime) -> Select[SmsMessage]:
+    return (select(SmsMessage).where(SmsMessage.status == "pending", SmsMessage.next_attempt_at <= now)
+            .order_by(SmsMessage.next_attempt_at, SmsMessage.id).limit(1).with_for_update(skip_locked=True))
+
+
+def _send_one_locked(platform: Platform, gateway: SmsGateway) -> bool | None:
+    """One due message claimed, sent and recorded in one transaction (PostgreSQL); None when none is due."""
+    with platform.db.unit_of_work() as session:
+        message = session.scalar(_due(platform.clock.now()))
+        if message is None:
+            return None
+        message.attempts += 1
+        error = _send(gateway, message.id, platform.cipher.decrypt(message.phone_enc, "sms.phone") or "",
+                      message.body, message.template)
+        _apply(message, message.attempts, error, platform.clock.now())
+        session.commit()
+        return error is None
+
+
+def _send_one_sqlite(platform: Platform, gateway: SmsGateway) -> bool | None:
+    claimed = _claim(platform)
+    if claimed is None:
+        return None
+    message_id, attempts, phone, body, template = claimed
+    error = _send(gateway, message_id, phone, body, template)
+    with platform.db.unit_of_work() as session:
+        _apply(session.get_one(SmsMessage, message_id), attempts, error, platform.clock.now())
+        session.commit()
+    return error is None
+
+
+def _send(gateway: SmsGateway, message_id: int, phone: str, body: str, template: str) -> Exception | None:
+    try:
+        gateway.send(phone, body, template)
+    except Exception as e:  # any failure is retried later: sending must never raise to the scheduler
+        if not isinstance(e, SmsError):
+            log.exception("SMS gateway failed unexpectedly on message %s", message_id)
+        return e
+    return None
 
 
 def _claim(platform: Platform) -> tuple[int, int, str, str, str] | None:
     with platform.db.unit_of_work() as session:
         now = platform.clock.now()
-        message = session.scalar(select(SmsMessage).where(SmsMessage.status == "pending",
-                                                          SmsMessage.next_attempt_at <= now)
-                                 .order_by(SmsMessage.next_attempt_at, SmsMessage.id).limit(1)
-                                 .with_for_update(skip_locked=True))
+        message = session.scalar(_due(now))
         if message is None:
             return None
         message.attempts += 1
@@ -100,14 +132,10 @@ def _claim(platform: Platform) -> tuple[int, int, str, str, str] | None:
         return claimed
 
 
-def _record(platform: Platform, message_id: int, attempts: int, error: Exception | None) -> None:
-    with platform.db.unit_of_work() as session:
-        message = session.get_one(SmsMessage, message_id)
-        now = platform.clock.now()
-        if error is None:
-            message.status, message.sent_at = "sent", now
-        else:
-            message.last_error = (str(error) or type(error).__name__)[:500]
-            message.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-            message.next_attempt_at = now + timedelta(minutes=2 ** attempts)
-        session.commit()
+def _apply(message: SmsMessage, attempts: int, error: Exception | None, now: datetime) -> None:
+    if error is None:
+        message.status, message.sent_at = "sent", now
+    else:
+        message.last_error = (str(error) or type(error).__name__)[:500]
+        message.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        message.next_attempt_at = now + timedelta(minutes=2 ** attempts)
