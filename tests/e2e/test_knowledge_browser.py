@@ -1,6 +1,7 @@
 """知识库 at the agent's desk in headless Chromium, on SQLite and PostgreSQL: agent01 types the caller's question
 on /intake, the suggested entry appears beside the form, the agent reaches 「用此答复」 with the keyboard, and the
-case closes through 直接答复 with the reply SMS (log gateway) — no 受理, no 派单. The public 常见问题 page
+case closes through 直接答复 with the reply SMS (log gateway) — no 受理, no 派单; the case page links the entry,
+whose page counts the use. The public 常见问题 page
 answers the same question without signing in."""
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def test_an_agent_answers_a_caller_from_the_knowledge_base_and_the_case_closes(d
         sent = list(session.scalars(select(SmsMessage.template).where(SmsMessage.case_id == case.id)
                                     .order_by(SmsMessage.id)))
     assert sent == ["receipt", "reply"]
+
+    page = agent.go(f"/cases/{case.id}")  # the case tells which entry answered it; its page counts the use
+    page.locator("#knowledge-answer a").click()
+    page.wait_for_url(f"**/knowledge/{entry.id}")
+    assert page.inner_text("#use-count") == "1"
     assert agent.errors == []
 
     citizen = chromium.new_context(locale="zh-CN")
