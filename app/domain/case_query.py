@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from app.domain import e_supervision as es
 from app.errors import Invalid
 
 Kind = Literal["text", "int", "date", "bool", "codes"]
@@ -47,6 +48,7 @@ CONDITIONS: dict[str, Condition] = {
     "supervised": Condition("督办过", "bool"),
     "extended": Condition("延期过", "bool"),
     "returned": Condition("退回过", "bool"),
+    "flag": Condition("电子监察", "codes", es.QUERYABLE),
     "satisfaction": Condition("满意度", "codes", ("satisfied", "basically_satisfied", "unsatisfied", "none")),
     "duplicate": Condition("重复件", "bool"),
     "q": Condition("标题/内容", "text"),
@@ -126,6 +128,9 @@ def _value(key: str, raw: str) -> Value:
     if len(codes) > 50 or any(len(c) > 60 for c in codes):
         raise _fail(key, f"查询条件「{condition.label}」({key})的取值过多或过长")
     unknown = [c for c in codes if condition.choices and c not in condition.choices]
+    if key == "flag" and es.LATE_RETURN in unknown:
+        raise _fail(key, f"查询条件「{condition.label}」({key}):退回超时须按工作日历逐件判断,不能作为查询条件,"
+                         "请在电子监察表或诉求件页面查看")
     if unknown:
         raise _fail(key, f"查询条件「{condition.label}」({key})只能是 {'、'.join(condition.choices)}:"
                          f"{unknown[0]!r} 不是")

@@ -24,6 +24,9 @@ STOCK_LABELS: dict[str, str] = {
     LATE_RETURN: "退回超时", SUPERVISION_UNANSWERED: "督办未反馈", EXTENSION_OVER_LIMIT: "延期超过上限",
 }
 CODES = tuple(STOCK_LABELS)
+# The flags the combined query can ask for in SQL. A 退回超时 is judged against a window of working days from
+# the unit's sign-for (the working calendar, in Python): it shows on the case and in the monthly table only.
+QUERYABLE = tuple(c for c in CODES if c != LATE_RETURN)
 
 # Which steps (BPMN user task ids of the stock processes) a late completion flags, by flag.
 STEP_FLAGS: dict[str, str] = {

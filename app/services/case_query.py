@@ -34,7 +34,7 @@ from app.domain.masking import mask_name
 from app.errors import Invalid
 from app.models import Case, HumanTask, Requester, Unit, case_assisting_unit
 from app.models.queries import CASE_FTS_TABLE
-from app.services import dictionary, scope
+from app.services import dictionary, e_supervision, scope
 from app.services.actors import Actor, require
 from app.services.platform import Platform
 from app.services.tasks import light_expr
@@ -171,6 +171,8 @@ def _states(session: Session, f: dict[str, Any], now: datetime) -> Iterator[Colu
                         ("returned", Case.return_count)):
         if key in f:
             yield column > 0 if f[key] else column == 0
+    if "flag" in f:  # any of the codes, as every list of codes
+        yield or_(*(e_supervision.flag_clause(session, code, now) for code in f["flag"]))
     if "duplicate" in f:
         yield Case.duplicate_of_id.is_not(None) if f["duplicate"] else Case.duplicate_of_id.is_(None)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, DateTime, and_, cast, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain import e_supervision as es
@@ -20,7 +20,7 @@ from app.domain.calendar import CalendarYearMissing
 from app.domain.deadlines import due_at as rule_due_at
 from app.domain.e_supervision import Flag
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import AuditEvent, Case, CaseDeadline, HumanTask, Unit
+from app.models import AuditEvent, Case, CaseDeadline, DeadlineRule, HumanTask, Unit
 from app.services.actors import Actor
 from app.services.calendar import load_calendar, load_rule, unit_calendar
 from app.services.dictionary import labels
@@ -122,6 +122,36 @@ def _extension_flags(session: Session, case: Case, periods: Iterable[CaseDeadlin
         if period.extended_by > rule.max_extension:
             at = approvals[-1] if approvals else period.due_at
             yield Flag(es.EXTENSION_OVER_LIMIT, case.id, period.unit_id or case.lead_unit_id, at)
+
+
+def flag_clause(session: Session, code: str, now: datetime) -> ColumnElement[bool]:
+    """A queryable flag (es.QUERYABLE) as a WHERE clause on Case: the same rules as `case_flags`, in SQL."""
+    if code == es.LATE_NOTICE:
+        return _late_notice_clause(session, now)
+    if code == es.EXTENSION_OVER_LIMIT:
+        return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.extended_by > 0,
+                              DeadlineRule.key == CaseDeadline.rule_key,
+                              CaseDeadline.extended_by > DeadlineRule.max_extension)
+    steps = [step for step, flag in es.STEP_FLAGS.items() if flag == code]
+    if not steps or code not in es.QUERYABLE:
+        raise ValueError(code)
+    late = and_(HumanTask.due_at.is_not(None), func.coalesce(HumanTask.completed_at, now) > HumanTask.due_at)
+    if es.FEEDBACK_STEP in steps:
+        late = or_(late, and_(HumanTask.spec_name == es.FEEDBACK_STEP, HumanTask.state == "cancelled"))
+    return exists().where(HumanTask.case_id == Case.id, HumanTask.spec_name.in_(steps), late)
+
+
+def _late_notice_clause(session: Session, now: datetime) -> ColumnElement[bool]:
+    """The notice period's end passed with no notice served by then (`_notice_flags`: late(due, first served,
+    now) — no serving at or before the end, and either one after it or the end already past)."""
+    served_text = AuditEvent.detail["served_at"].as_string()
+    served_at = (cast(served_text, DateTime) if session.get_bind().dialect.name == "postgresql"
+                 else func.datetime(served_text))  # ISO text: SQLite compares it as text with its datetimes
+    served = and_(AuditEvent.case_id == Case.id, AuditEvent.action == "document.served",
+                  AuditEvent.detail["kind"].as_string().in_(NOTICE_KINDS))
+    in_time = exists().where(served, func.coalesce(served_at, AuditEvent.at) <= CaseDeadline.due_at)
+    return exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.rule_key == es.NOTICE_RULE, ~in_time,
+                          or_(CaseDeadline.due_at < now, exists().where(served)))
 
 
 def month_range(month: str) -> tuple[datetime, datetime]:

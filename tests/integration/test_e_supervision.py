@@ -1,11 +1,13 @@
 """电子监察 flags on both databases, on the frozen clock: each flag appears on the case built to trip it and
-on no other; the leaders' table and `flask supervision report` count them per unit and month."""
+on no other; the combined query's `flag` condition finds exactly the cases showing the flag, at every step;
+the leaders' table and `flask supervision report` count them per unit and month."""
 
 from __future__ import annotations
 
 import pytest
 from lifecycle_driver import Api, unit_ids
 
+from app.domain import e_supervision as es
 from app.services import admin
 from app.services.actors import Actor
 
@@ -27,7 +29,20 @@ def later(api: Api, clock, days: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def flags(api: Api, case_id: int) -> list[str]:
-    return list(api.case(case_id)["flags"])
+    """The case's flags — and, each time, that `GET /api/v1/cases?flag=…` (SQL) agrees with them (Python)."""
+    case = api.case(case_id)
+    for code in es.QUERYABLE:
+        found = api.call("leader01", "GET", f"/cases?flag={code}&number={case['number']}")
+        assert found.status_code == 200, found.get_json()
+        assert bool(found.get_json()["items"]) == (code in case["flags"]), (code, case["flags"])
+    return list(case["flags"])
+
+
+def test_the_query_refuses_late_return_in_chinese_naming_the_key(api):
+    response = api.call("leader01", "GET", "/cases?flag=late_return")
+    assert response.status_code == 422
+    assert "flag" in response.get_json()["details"] and "退回超时" in response.get_json()["message"]
+    assert api.call("leader01", "GET", "/cases?flag=late").status_code == 422
 
 
 def dispatched(api: Api, units: dict[str, int]) -> int:
