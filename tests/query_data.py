@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
+from app.domain.identity import id_number_check_char
 from app.models import Case, HumanTask, Requester, Unit, User, case_assisting_unit
 from app.services.platform import Platform
 
 PHONES = ("13800000001", "13800000002", "13800000003")
+ID_NUMBER = "11010519491231002" + id_number_check_char("11010519491231002")  # the first requester's only
 KINDS = ("complaint", "help", "consultation")
 CHANNELS = ("phone", "web", "wechat", "letter")
 CATEGORIES = ("城乡建设/供水", "城乡建设/供暖", "环境保护/噪声", "城市管理/占道经营", None)
@@ -46,8 +48,12 @@ class CaseRow:
     duplicate: bool
     phone: str
     assisting: str | None
-    task: str | None  # "red" | "green" | None: a ready task at the lead unit
+    task: str | None  # "red" | "yellow" | "green" | None: a ready 办理 task at the lead unit
     handler: str | None  # staff_no of that task's assignee
+    extended: bool = False
+    returned: bool = False
+    location: str = ""
+    assisting_handler: str | None = None  # who did the assisting unit's 协办 step
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,7 +66,9 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
         req_ids = []
         for i, phone in enumerate(PHONES):
             r = Requester(name=f"测试人{i}", phone_enc=c.encrypt(phone, "requester.phone"),
-                          phone_hash=c.search_hash(phone, "requester.phone"), created_at=now)
+                          phone_hash=c.search_hash(phone, "requester.phone"), created_at=now,
+                          id_number_enc=c.encrypt(ID_NUMBER, "requester.id_number") if i == 0 else None,
+                          id_number_hash=c.search_hash(ID_NUMBER, "requester.id_number") if i == 0 else None)
             session.add(r)
             session.flush()
             req_ids.append(r.id)
@@ -69,7 +77,7 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
         cases, tasks, assisting = [], [], []
         for i in range(n):
             lead = ("cgj", "zjj", None)[i % 3]
-            task = ("red", "green", None, None)[i % 4] if lead else None
+            task = ("red", "green", "yellow", None)[i % 4] if lead else None
             handler = {"cgj": "cg01", "zjj": "zj01"}.get(lead or "") if task else None
             row = CaseRow(
                 index=i, id=first + i, number=f"T{first + i:08d}", kind=KINDS[i % 3], channel=CHANNELS[i % 4],
@@ -78,7 +86,9 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
                 area=("dcq.hpl", "xcq.xcm")[i % 2], mode=MODES[i % 3], replied=i % 3 != 0,
                 on_time=None if i % 3 == 0 else i % 2 == 0, satisfaction=SATISFACTION[i % 4],
                 supervised=i % 5 == 0, duplicate=i % 11 == 10, phone=PHONES[i % 3],
-                assisting="zjj" if i % 6 == 0 and lead == "cgj" else None, task=task, handler=handler)
+                assisting="zjj" if i % 6 == 0 and lead == "cgj" else None, task=task, handler=handler,
+                extended=i % 7 == 2, returned=i % 8 == 3, location=f"幸福里{i % 4}号楼")
+            row.assisting_handler = "zj01" if row.assisting else None
             rows.append(row)
             cases.append({
                 "id": row.id, "number": row.number, "query_code": f"Q{row.id:011d}", "kind": row.kind,
@@ -88,16 +98,23 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
                 "area_unit_id": units[row.area], "dispatch_mode": row.mode, "sensitivity": "normal",
                 "created_at": row.created_at, "replied_at": row.created_at if row.replied else None,
                 "replied_on_time": row.on_time, "satisfaction": row.satisfaction,
-                "supervision_count": int(row.supervised), "return_count": 0, "reopen_count": 0,
-                "extension_count": 0, "duplicate_of_id": first if row.duplicate else None})
+                "supervision_count": int(row.supervised), "return_count": int(row.returned), "reopen_count": 0,
+                "extension_count": int(row.extended), "duplicate_of_id": first if row.duplicate else None,
+                "location": row.location})
             if row.assisting:
                 assisting.append({"case_id": row.id, "unit_id": units[row.assisting]})
+                tasks.append({"id": f"a-{row.id}", "case_id": row.id, "spec_name": "assisting_input", "title": "协办",
+                              "role": "handler", "unit_id": units[row.assisting], "state": "done", "assignee_id": None,
+                              "completed_by_id": users[row.assisting_handler or ""], "created_at": row.created_at,
+                              "completed_at": row.created_at + timedelta(minutes=30), "due_at": None,
+                              "warn_at": None})
             if task and lead:
-                due = now - timedelta(hours=1) if task == "red" else now + timedelta(days=10)
+                due = now + {"red": timedelta(hours=-1), "yellow": timedelta(hours=12)}.get(task, timedelta(days=10))
                 tasks.append({"id": f"t-{row.id}", "case_id": row.id, "spec_name": "handle", "title": "办理",
                               "role": "handler", "unit_id": units[lead], "assignee_id": users[handler or ""],
                               "state": "ready", "created_at": row.created_at, "due_at": due,
-                              "warn_at": due - timedelta(days=1)})
+                              "warn_at": due - timedelta(days=1), "completed_by_id": None,
+                              "completed_at": None})
         for start in range(0, len(cases), batch):
             session.execute(insert(Case), cases[start:start + batch])
         if assisting:

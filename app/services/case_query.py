@@ -65,7 +65,8 @@ def _among(column: Any, ids: list[int]) -> ColumnElement[bool]:
 def _handled_by(user_id: int, assisting: bool) -> ColumnElement[bool]:
     """A step of the lead unit (or of an assisting unit) was done by, or is assigned to, the user."""
     task = aliased(HumanTask)
-    unit = (task.unit_id.in_(select(case_assisting_unit.c.unit_id).where(case_assisting_unit.c.case_id == Case.id))
+    unit = (exists().where(case_assisting_unit.c.case_id == Case.id, case_assisting_unit.c.unit_id == task.unit_id)
+            .correlate(Case, task)
             if assisting else task.unit_id == Case.lead_unit_id)
     return exists().where(task.case_id == Case.id, unit,
                           or_(task.completed_by_id == user_id, task.assignee_id == user_id))

@@ -110,11 +110,10 @@ def create(platform: Platform, actor: Actor, params: dict[str, Any], fmt: str, *
     query = cq.parse(lists)
     stored = query.as_params()
     with platform.db.unit_of_work() as session:
-        total = case_query.count(session, platform, actor, query)
         cap = int(get_setting(session, "exports.row_cap"))
+        total = case_query.count(session, platform, actor, query, upto=cap + 1)  # no further than the cap
         if total > cap:
-            raise Invalid(f"结果共 {total} 条,超过导出上限 {cap} 条,请缩小查询条件",
-                          {"query": f"超过导出上限 {cap} 条"})
+            raise Invalid(f"结果超过导出上限 {cap} 条,请缩小查询条件", {"query": f"超过导出上限 {cap} 条"})
         job = ExportJob(owner_id=actor.user_id, source="cases", params=stored, format=fmt, reveal=reveal,
                         state="pending", rows_total=total, rows_done=0, created_at=platform.clock.now())
         session.add(job)

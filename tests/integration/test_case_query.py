@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.case_query import parse
+from app.errors import Invalid, NotFound
 from app.models import AuditEvent, Setting, Unit, User
-from app.services import case_query, exports
+from app.services import case_query, exports, saved_queries
 from app.services.actors import Actor
 from app.services.auth import actor_for
 from app.services.platform import Platform
 from tests.conftest import DEMO_PASSWORD, START, csrf_token_of
-from tests.query_data import PHONES, CaseRow, make_cases
+from tests.query_data import ID_NUMBER, PHONES, CaseRow, make_cases
 
 N = 60
 
@@ -67,6 +68,16 @@ CASES: dict[str, tuple[dict[str, str], Callable[[CaseRow], bool]]] = {
     "assisting unit": ({"assisting_unit": "zjj"}, lambda r: r.assisting == "zjj"),
     "lead handler": ({"lead_user": "zj01"}, lambda r: r.handler == "zj01"),
     "light red": ({"light": "red"}, lambda r: r.task == "red"),
+    "light yellow or green": ({"light": "yellow,green"}, lambda r: r.task in ("yellow", "green")),
+    "assisting handler": ({"assisting_user": "zj01"}, lambda r: r.assisting_handler == "zj01"),
+    "extended": ({"extended": "1"}, lambda r: r.extended),
+    "returned": ({"returned": "1"}, lambda r: r.returned),
+    "not returned": ({"returned": "0"}, lambda r: not r.returned),
+    "location": ({"location": "幸福里2号"}, lambda r: r.location == "幸福里2号楼"),
+    "id number": ({"id_number": ID_NUMBER.lower()}, lambda r: r.phone == PHONES[0]),
+    "e-supervision: late closing": ({"flag": "late_closing"}, lambda r: r.task == "red"),
+    "e-supervision: late closing or acceptance": ({"flag": "late_closing,late_acceptance"},
+                                                  lambda r: r.task == "red"),
     "overdue": ({"overdue": "1"}, lambda r: r.task == "red"),
     "not overdue": ({"overdue": "0"}, lambda r: r.task != "red"),
     "supervised": ({"supervised": "1"}, lambda r: r.supervised),
@@ -95,6 +106,12 @@ def test_each_condition_answers_exactly_its_cases(demo, data):
         found = numbers(demo, leader, **params)
         assert len(found) == len(set(found)), name
         assert set(found) == expect(data, keep), name
+
+
+def test_the_number_finds_its_one_case(demo, data):
+    leader = actor(demo, "leader01")
+    assert numbers(demo, leader, number=data[5].number) == [data[5].number]
+    assert numbers(demo, leader, number="T99999999") == []
 
 
 def test_percent_and_underscore_are_literal(demo, data):
@@ -233,3 +250,47 @@ def test_the_query_page_filters_sorts_pages_saves_and_exports(client, auth, demo
     assert status["progress"] == 100 and status["rows_total"] == len(complaints)
     body = client.get(status["url"]).data.decode("utf-8-sig")
     assert sorted(r[0] for r in list(csv.reader(io.StringIO(body)))[1:]) == complaints
+
+
+def test_saved_queries_are_private_or_shared_with_the_owners_unit(demo, data):
+    owner, colleague, other = actor(demo, "cg01"), actor(demo, "cgleader01"), actor(demo, "zj01")
+    assert owner.unit_id == colleague.unit_id != other.unit_id
+    mine = saved_queries.save(demo, owner, "我的红灯", {"light": ["red"]}, shared=False)
+    ours = saved_queries.save(demo, owner, "本单位投诉", {"kind": ["complaint"], "sort": ["number"]}, shared=True)
+    assert [q["name"] for q in saved_queries.listed(demo, owner)] == ["我的红灯", "本单位投诉"]  # by name
+    assert [(q["id"], q["shared"], q["mine"]) for q in saved_queries.listed(demo, colleague)] == [(ours, True, False)]
+    assert saved_queries.listed(demo, other) == []
+    shared = saved_queries.listed(demo, colleague)[0]["params"]
+    assert (shared["kind"], shared["sort"]) == ("complaint", "number")  # runs again as saved
+    assert set(numbers(demo, colleague, **shared)) == expect(
+        data, lambda r: r.kind == "complaint" and (r.lead == "cgj" or r.assisting == "cgj"))
+    with pytest.raises(NotFound):
+        saved_queries.delete(demo, colleague, ours)  # only its owner deletes it
+    with pytest.raises(Invalid) as refused:
+        saved_queries.save(demo, owner, "坏的", {"colour": ["red"]}, shared=False)
+    assert "colour" in refused.value.details and "未知的查询条件" in refused.value.message
+    saved_queries.delete(demo, owner, mine)
+    assert [q["name"] for q in saved_queries.listed(demo, owner)] == ["本单位投诉"]
+
+
+def test_an_export_past_the_row_cap_is_refused_naming_the_query(demo, data):
+    with demo.db.unit_of_work() as session:
+        session.add(Setting(key="exports.row_cap", value={"value": 20}, updated_at=demo.clock.now()))
+        session.commit()
+    leader = actor(demo, "leader01")
+    with pytest.raises(Invalid) as refused:
+        exports.create(demo, leader, {}, "xlsx")
+    assert "query" in refused.value.details and "导出上限 20 条" in refused.value.message
+    job = exports.create(demo, leader, {"kind": "complaint", "lead_unit": str(_unit(demo, "cgj"))}, "csv")
+    assert job["rows_total"] == len(expect(data, lambda r: r.kind == "complaint" and r.lead == "cgj"))
+    with demo.db.reading() as session:
+        audited = [e.detail["rows"] for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "export.created"))]
+    assert audited == [job["rows_total"]]  # the refused one left no job and no audit row
+
+
+def _unit(platform: Platform, code: str) -> int:
+    with platform.db.reading() as session:
+        found = session.scalar(select(Unit.id).where(Unit.code == code))
+        assert found is not None
+        return found
