@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from app.models import Case, HumanTask, SmsMessage, Unit, User
@@ -173,8 +172,6 @@ def _bench() -> Any:
     return module
 
 
-@pytest.mark.xfail(strict=False, reason="passes alone and with its file; failed once in the whole suite (an order "
-                   "dependence not found yet, see the session-3 closing note) — to be fixed, not to stay")
 def test_precision_and_recall_on_the_labelled_set_stay_above_the_aims(demo):
     result = _bench().labelled(demo)
     assert result["appeals"] >= 200 and result["positives"] >= 80

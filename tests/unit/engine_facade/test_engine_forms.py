@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.engine import DefinitionInvalid, FormInvalid, ScriptFailed, complete_task, deploy_definition, start_workflow
-from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn, deploy_basic
+from tests.unit.engine_facade.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn, deploy_basic
 
 
 def sign_for_with(**fields: object) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ import pytest
 
 from app.engine import DefinitionInvalid, deploy_definition
 from app.engine.dataflow import EvaluationSpent, build
-from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, START_VARIABLES, bpmn, deploy_basic
+from tests.unit.engine_facade.conftest import DEPLOY_ARGS, FORMS, START_VARIABLES, bpmn, deploy_basic
 
 
 def supervised(timer: str, kind: str = "timeDuration", **deploy_args: object):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.engine import DefinitionInvalid, deploy_definition
-from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, bpmn, deploy_basic
+from tests.unit.engine_facade.conftest import DEPLOY_ARGS, FORMS, bpmn, deploy_basic
 
 ATTACKS = [
     "import os",

@@ -7,7 +7,7 @@ import pytest
 from app.engine.guards import ScriptLimit
 from app.engine.policy import ScriptRefused, compile_script
 from app.engine.scripting import RestrictedEnvironment
-from tests.unit.engine.conftest import NOW
+from tests.unit.engine_facade.conftest import NOW
 
 STOPPED = "已被终止"  # the run's budget (steps or wall time) was spent
 TOO_BIG = "过大的数据"

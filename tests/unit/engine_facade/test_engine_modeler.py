@@ -9,7 +9,7 @@ import pytest
 
 from app.engine import DefinitionInvalid, check_definition, import_definition, preview_timer, script_problems
 from app.engine.dry_run import form_defaults
-from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS
+from tests.unit.engine_facade.conftest import DEPLOY_ARGS, FORMS
 
 FLOWABLE = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:flowable="http://flowable.org/bpmn"

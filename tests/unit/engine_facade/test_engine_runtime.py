@@ -17,7 +17,7 @@ from app.engine import (
 )
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import SERIALIZER_VERSION, load_specs, load_state
-from tests.unit.engine.conftest import (
+from tests.unit.engine_facade.conftest import (
     DEPLOY_ARGS,
     FORMS,
     NOW,

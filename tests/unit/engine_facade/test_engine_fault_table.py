@@ -12,7 +12,7 @@ import pytest
 from app.engine import DefinitionInvalid, ScriptFailed, deploy_definition, start_workflow
 from app.engine.deploy import MAX_BPMN_BYTES, parse_xml
 from app.engine.scripting import RestrictedEnvironment
-from tests.unit.engine.conftest import (
+from tests.unit.engine_facade.conftest import (
     DEPLOY_ARGS,
     FORMS,
     NOW,

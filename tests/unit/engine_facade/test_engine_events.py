@@ -18,7 +18,7 @@ from app.engine import (
     start_workflow,
 )
 from app.engine.serialization import load_specs, load_state
-from tests.unit.engine.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn
+from tests.unit.engine_facade.conftest import DEPLOY_ARGS, FORMS, NOW, START_DATA, bpmn
 
 
 @pytest.fixture
