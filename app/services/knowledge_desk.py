@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import knowledge as rules
 from app.domain.intake import DIRECT_REPLY_KINDS
-from app.errors import Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, NotPermitted
 from app.models import Case, KnowledgeEntry, KnowledgeFeedback, KnowledgeUse, Unit
 from app.services import audit, knowledge, knowledge_files, knowledge_index
 from app.services.actors import Actor, require
@@ -159,3 +159,22 @@ def report_inaccurate(platform: Platform, actor: Actor, entry_id: int, note: str
         session.commit()
         return {"id": feedback.id, "entry": entry.id}
 
+
+
+def resolve_feedback(platform: Platform, actor: Actor, entry_id: int, feedback_id: int) -> dict[str, Any]:
+    """已处理: the owning unit's editor (or a reviewer) marks a 答复不准确 note as dealt with. Audited."""
+    require(actor, "knowledge.edit")
+    with platform.db.unit_of_work() as session:
+        entry = knowledge.find_entry(session, actor, entry_id)
+        if not knowledge.may_edit(session, actor, entry):
+            raise NotPermitted("只能处理本单位知识条目的反馈")
+        feedback = session.get(KnowledgeFeedback, feedback_id)
+        if feedback is None or feedback.entry_id != entry.id:
+            raise NotFound("反馈不存在")
+        if feedback.resolved_at is not None:
+            raise Conflict("该反馈已处理")
+        feedback.resolved_at = platform.clock.now()
+        audit.record(session, platform, actor, "knowledge.feedback_resolved",
+                     detail={"entry": entry.id, "feedback": feedback.id})
+        session.commit()
+        return {"id": feedback_id, "entry": entry_id}

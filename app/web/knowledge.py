@@ -155,6 +155,16 @@ def knowledge_feedback(entry_id: int) -> ResponseReturnValue:
     return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
 
 
+@bp.post("/knowledge/<int:entry_id>/feedback/<int:feedback_id>/resolve")
+def knowledge_feedback_resolve(entry_id: int, feedback_id: int) -> ResponseReturnValue:
+    try:
+        knowledge_desk.resolve_feedback(platform(), current_actor(), entry_id, feedback_id)
+        flash("已将该反馈标记为已处理。", "ok")
+    except Conflict as e:
+        flash(e.message, "error")
+    return redirect(url_for("knowledge.knowledge_entry", entry_id=entry_id))
+
+
 @bp.post("/knowledge/suggest")
 def knowledge_suggest() -> ResponseReturnValue:
     """JSON for the intake page: entries for the case being typed (the same service as the API's suggest)."""

@@ -320,3 +320,35 @@ def test_search_needs_the_knowledge_permission(platform, demo):
         from app.services import knowledge_desk
 
         knowledge_desk.search_entries(demo, stranger, "居住证")
+
+
+def test_an_agents_inaccurate_answer_note_reaches_the_owner_who_marks_it_dealt_with(client, demo):
+    with demo.db.reading() as session:
+        entry = session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "暖气不热报修")).one()
+    _sign_in(client, "agent01")
+    token = csrf_token_of(client.get("/intake").get_data(as_text=True))
+    empty = client.post(f"/knowledge/{entry.id}/feedback", json={"note": " "},
+                        headers={"X-CSRFToken": token, "Accept": "application/json"})  # as the intake page asks
+    assert empty.status_code == 422 and "note" in empty.get_json()["details"]
+    sent = client.post(f"/knowledge/{entry.id}/feedback", json={"note": "供暖期开始日期写错了"},
+                       headers={"X-CSRFToken": token})
+    assert sent.status_code == 201
+    page = client.get(f"/knowledge/{entry.id}").get_data(as_text=True)
+    assert "供暖期开始日期写错了" not in page  # the desk reports; the owner reads
+
+    _sign_in(client, "cg01")  # 城管局's editor: not their entry, not their feedback
+    assert "供暖期开始日期" not in client.get(f"/knowledge/{entry.id}").get_data(as_text=True)
+    _sign_in(client, EDITOR)  # 住建局 owns 暖气不热报修
+    page = client.get(f"/knowledge/{entry.id}").get_data(as_text=True)
+    assert "供暖期开始日期写错了" in page and 'aria-label="标记为已处理' in page
+    token = csrf_token_of(page)
+    feedback = sent.get_json()["id"]
+    assert client.post(f"/knowledge/{entry.id}/feedback/{feedback}/resolve",
+                       data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/knowledge/{entry.id}").get_data(as_text=True)
+    assert 'aria-label="标记为已处理' not in page and '<span class="muted">已处理</span>' in page
+    assert client.post(f"/knowledge/{entry.id}/feedback/{feedback}/resolve",
+                       data={"csrf_token": token}).status_code == 302  # twice: told, nothing changes
+    with demo.db.reading() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("knowledge.feedback%"))))
+    assert actions == ["knowledge.feedback", "knowledge.feedback_resolved"]
