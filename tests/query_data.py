@@ -54,6 +54,7 @@ class CaseRow:
     returned: bool = False
     location: str = ""
     assisting_handler: str | None = None  # who did the assisting unit's 协办 step
+    earlier: str | None = None  # a unit that signed for the case before it was returned and sent on
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,6 +90,7 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
                 assisting="zjj" if i % 6 == 0 and lead == "cgj" else None, task=task, handler=handler,
                 extended=i % 7 == 2, returned=i % 8 == 3, location=f"幸福里{i % 4}号楼")
             row.assisting_handler = "zj01" if row.assisting else None
+            row.earlier = "cgj" if lead == "zjj" and i % 13 == 4 else None
             rows.append(row)
             cases.append({
                 "id": row.id, "number": row.number, "query_code": f"Q{row.id:011d}", "kind": row.kind,
@@ -115,6 +117,12 @@ def make_cases(platform: Platform, n: int, now: datetime, *, batch: int = 5000) 
                               "state": "ready", "created_at": row.created_at, "due_at": due,
                               "warn_at": due - timedelta(days=1), "completed_by_id": None,
                               "completed_at": None})
+            if row.earlier:
+                tasks.append({"id": f"e-{row.id}", "case_id": row.id, "spec_name": "sign_for", "title": "签收",
+                              "role": "handler", "unit_id": units[row.earlier], "state": "done", "assignee_id": None,
+                              "completed_by_id": users["cg01"], "created_at": row.created_at,
+                              "completed_at": row.created_at + timedelta(minutes=10), "due_at": None,
+                              "warn_at": None})
         for start in range(0, len(cases), batch):
             session.execute(insert(Case), cases[start:start + batch])
         if assisting:

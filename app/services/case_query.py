@@ -82,11 +82,14 @@ def _text(session: Session, needle: str) -> ColumnElement[bool]:
         matches = or_(Case.subject.like(pattern, escape="\\"), Case.content.like(pattern, escape="\\"))
     else:
         matches = or_(Case.subject.ilike(pattern, escape="\\"), Case.content.ilike(pattern, escape="\\"))
-    if session.get_bind().dialect.name == "postgresql" and len(needle) >= 3:
-        # The trigram indexes first: else the planner walks the sort order testing every row — the whole
-        # table when the scope holds few or no matches.
-        return _among_found(session, select(Case.id.label("id")).where(matches))
     return matches
+
+
+def _trigram_first(session: Session, query: CaseQuery) -> bool:
+    """A text condition the trigram indexes answer (PostgreSQL, three characters or more): the page's rows are
+    then found by them alone and sorted (`_page_ids`), or the planner walks the sort order testing every row —
+    the whole table when the scope holds few or no matches."""
+    return session.get_bind().dialect.name == "postgresql" and len(str(query.filters.get("q", ""))) >= 3
 
 
 def _requester_hash(platform: Platform, key: str, raw: str) -> ColumnElement[bool]:
@@ -214,16 +217,17 @@ def _seek_back(column: Any, descending: bool, cursor: tuple[Any, int]) -> Column
     return or_(before, and_(column == value, id_before))
 
 
-def order(column: Any, descending: bool, backward: bool) -> list[Any]:
+def order(column: Any, descending: bool, backward: bool, case_id: Any = Case.id, not_null: bool | None = None
+          ) -> list[Any]:
     """ORDER BY for the sort (reversed when walking back); NULLs last, said only where a NULL can be."""
-    if column.key in NOT_NULL:
+    if column.key in NOT_NULL if not_null is None else not_null:
         down = descending != backward
-        return [column.desc(), Case.id.desc()] if down else [column.asc(), Case.id.asc()]
+        return [column.desc(), case_id.desc()] if down else [column.asc(), case_id.asc()]
     if backward:
         return [column.asc().nulls_first() if descending else column.desc().nulls_first(),
-                Case.id.asc() if descending else Case.id.desc()]
+                case_id.asc() if descending else case_id.desc()]
     return [column.desc().nulls_last() if descending else column.asc().nulls_last(),
-            Case.id.desc() if descending else Case.id.asc()]
+            case_id.desc() if descending else case_id.asc()]
 
 
 def base_select(session: Session, platform: Platform, actor: Actor, query: CaseQuery) -> Select[Case, str, str]:
@@ -248,11 +252,24 @@ def _window(session: Session, platform: Platform, actor: Actor, query: CaseQuery
             backward: bool, size: int) -> Select[Case, str, str]:
     """`size` rows in the sort's order: the ids are found first (scope, conditions, cursor — the names joined
     only to the rows kept, not to every match a sort must see), then read whole in the same order."""
+    ids = _page_ids(session, platform, actor, query, where, backward, size)
+    return _with_names(select(Case).join(ids, ids.c.id == Case.id)).order_by(
+        *order(SORT_COLUMNS[query.sort], query.descending, backward))
+
+
+def _page_ids(session: Session, platform: Platform, actor: Actor, query: CaseQuery, where: list[ColumnElement[bool]],
+              backward: bool, size: int) -> Any:
+    """The ids of a page (a subquery with `id`), in the sort's order. With a trigram text condition every match
+    is found first in one pass (a MATERIALIZED CTE: a fence the planner plans alone, by the trigram indexes),
+    then sorted — not the walk down the sort index the LIMIT tempts the planner into."""
     column = SORT_COLUMNS[query.sort]
-    ordering = order(column, query.descending, backward)
-    ids = (select(Case.id).where(*matching(session, platform, actor, query), *where)
-           .order_by(*ordering).limit(size).subquery("page_ids"))
-    return _with_names(select(Case).join(ids, ids.c.id == Case.id)).order_by(*ordering)
+    found = select(Case.id).where(*matching(session, platform, actor, query), *where)
+    if not _trigram_first(session, query):
+        return found.order_by(*order(column, query.descending, backward)).limit(size).subquery("page_ids")
+    matched = found.add_columns(column.label("sort_key")).cte("text_found").prefix_with("MATERIALIZED")
+    return (select(matched.c.id).order_by(*order(matched.c.sort_key, query.descending, backward, matched.c.id,
+                                                 column.key in NOT_NULL))
+            .limit(size).subquery("page_ids"))
 
 
 def item(case: Case, lead_unit: str | None, requester: str) -> dict[str, Any]:
@@ -307,8 +324,7 @@ def walk(session: Session, platform: Platform, actor: Actor, query: CaseQuery, *
     while cap is None or given < cap:
         size = batch if cap is None else min(batch, cap - given)
         where = [] if cursor is None else [_seek(column, query.descending, cursor)]
-        ids = (select(Case.id).where(*matching(session, platform, actor, query), *where)
-               .order_by(*order(column, query.descending, False)).limit(size).subquery("page_ids"))
+        ids = _page_ids(session, platform, actor, query, where, False, size)
         stmt = (select(*EXPORT_COLUMNS, LeadUnit.name.label("lead_unit"), Requester.name.label("requester"),
                        Requester.phone_enc)
                 .join(ids, ids.c.id == Case.id).join(Requester, Case.requester_id == Requester.id)

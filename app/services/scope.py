@@ -83,7 +83,9 @@ def visible_cases_for(session: Session, actor: Actor) -> ColumnElement[bool]:
         Case.registering_unit_id.in_(units),
         Case.lead_unit_id.in_(units),
         Case.id.in_(select(case_assisting_unit.c.case_id).where(case_assisting_unit.c.unit_id.in_(units))),
-        Case.id.in_(select(HumanTask.case_id).where(HumanTask.unit_id.in_(units))),
+        # A probe per case the cheaper branches left (OFFSET 0 keeps PostgreSQL from hashing every task of the
+        # units first: ~100,000 rows for a bureau at 1 M cases, where a page reads a few hundred cases).
+        exists(select(HumanTask.id).where(HumanTask.case_id == Case.id, HumanTask.unit_id.in_(units)).offset(0)),
         *mine,
     )
 
