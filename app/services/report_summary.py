@@ -48,6 +48,14 @@ def events_on(days: Iterable[date]) -> ColumnElement[bool]:
     return or_(*(and_(getattr(Case, c) >= a, getattr(Case, c) < b) for c in rd.EVENT_COLUMNS for a, b in ranges))
 
 
+def touching(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Cases that add to a period [start, end): an event in it, or open across its start (the carried-over
+    stock) — each part an index range, not a scan of every case created before the end."""
+    return or_(*(and_(getattr(Case, c) >= start, getattr(Case, c) < end) for c in rd.EVENT_COLUMNS),
+               and_(Case.closed_at.is_(None), Case.created_at < start),
+               and_(Case.closed_at >= end, Case.created_at < start))
+
+
 # ---- folding stale days (the scheduler) ------------------------------------------------------------------
 
 def fold_day(session: Session, day: date) -> int:

@@ -34,7 +34,7 @@ from app.services.actors import Actor
 from app.services.calls import at_centre
 from app.services.platform import Platform
 from app.services.settings import get_setting
-from app.services.tasks import light_expr
+from app.services.tasks import light_where
 
 READER_ROLES = REPORT_ROLES
 PERIODS = {"day": "日报", "week": "周报", "month": "月报", "quarter": "季报", "year": "年报", "range": "自定义时段"}
@@ -112,6 +112,7 @@ class Whose:
 
     keys: frozenset[str] | None
     clauses: list[ColumnElement[bool]]
+    unit_ids: frozenset[int] | None = None
 
 
 def _city(session: Session, actor: Actor) -> bool:
@@ -134,7 +135,7 @@ def _whose(session: Session, actor: Actor, unit_id: int | None) -> Whose:
     clauses = [scope.visible_cases_for(session, actor),
                or_(Case.lead_unit_id.in_(ids), and_(Case.lead_unit_id.is_(None), Case.registering_unit_id.in_(ids)))]
     return Whose(frozenset(rd.unit_key(i, None) for i in ids) | frozenset(rd.unit_key(None, i) for i in ids),
-                 clauses)
+                 clauses, frozenset(ids))
 
 
 def _day(moment: datetime) -> date:
@@ -152,11 +153,6 @@ def summed(session: Session, whose: Whose, start: datetime, end: datetime) -> rd
 
 def _counts(total: rd.Totals) -> tuple[rates.Counts, rates.Balance]:
     return rates.counts_from(total.sums), rates.Balance(**total.balance)
-
-
-def _during_period(start: datetime, end: datetime) -> ColumnElement[bool]:
-    """Cases open at some time in [start, end): every event of the period belongs to one of them."""
-    return and_(Case.created_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= start))
 
 
 def _pauses(session: Session, clauses: Sequence[ColumnElement[bool]], start: datetime, end: datetime) -> int:
@@ -221,18 +217,21 @@ def ranking(session: Session, whose: Whose, start: datetime, end: datetime, w: r
     return ranked
 
 
-def lights(session: Session, actor: Actor, clauses: Sequence[ColumnElement[bool]], now: datetime
-           ) -> list[dict[str, Any]]:
-    """Ready tasks now per unit and light (green, yellow, red, paused)."""
-    light = light_expr(now)
-    rows = session.execute(select(HumanTask.unit_id, light, func.count()).join(Case, Case.id == HumanTask.case_id)
-                           .where(HumanTask.state == "ready", *clauses).group_by(HumanTask.unit_id, light)).all()
-    names = _unit_names(session, sorted({u for u, _, _ in rows if u is not None}))
-    per: dict[Any, dict[str, Any]] = {}
-    for unit, colour, n in rows:
-        entry = per.setdefault(unit, {"unit": names.get(unit, "—"), "green": 0, "yellow": 0, "red": 0, "paused": 0})
-        entry[colour] = n
-    return sorted(per.values(), key=lambda r: -(r["green"] + r["yellow"] + r["red"] + r["paused"]))
+def lights(session: Session, whose: Whose, now: datetime) -> list[dict[str, Any]]:
+    """Ready tasks now per unit and light (green, yellow, red, paused): every unit's for the city, else those
+    at the unit and the units below it. One aggregate over the ready-task index (index-only: the light tests
+    are FILTERs on its INCLUDE columns, as the worklist tally's), no case read."""
+    where = [HumanTask.state == "ready"]
+    if whose.unit_ids is not None:
+        where.append(HumanTask.unit_id.in_(sorted(whose.unit_ids)))
+    rows = session.execute(select(HumanTask.unit_id, func.count(), func.count().filter(light_where(now, "paused")),
+                                  func.count().filter(light_where(now, "red")),
+                                  func.count().filter(light_where(now, "yellow")))
+                           .where(*where).group_by(HumanTask.unit_id)).all()
+    names = _unit_names(session, sorted({u for u, *_ in rows if u is not None}))
+    per = [{"unit": names.get(unit, "—"), "green": total - paused - red - yellow, "yellow": yellow, "red": red,
+            "paused": paused} for unit, total, paused, red, yellow in rows]
+    return sorted(per, key=lambda r: -(r["green"] + r["yellow"] + r["red"] + r["paused"]))
 
 
 def trend(session: Session, whose: Whose, year: int) -> dict[str, list[int]]:
@@ -291,7 +290,7 @@ def report(platform: Platform, actor: Actor, period: Period, unit_id: int | None
         if full:
             out["intake"] = intake(session, whose, start, end)
             out["ranking"] = ranking(session, whose, start, end, w)
-            out["lights"] = lights(session, actor, whose.clauses, now)
+            out["lights"] = lights(session, whose, now)
             out["trend"] = trend(session, whose, period.start.year)
             out["calls"] = calls(session, platform, actor, period)
             out["hot_words"] = period_words(session, whose.clauses, start, end)
@@ -370,7 +369,7 @@ def cube(session: Session, whose: Whose, q: CustomQuery, start: datetime, end: d
         clauses.append(Case.channel == q.channel)
     if q.category:
         clauses.append(or_(Case.category == q.category, Case.category.startswith(q.category + "/", autoescape=True)))
-    found = report_summary.live(report_summary.case_events(session, _during_period(start, end), *clauses),
+    found = report_summary.live(report_summary.case_events(session, report_summary.touching(start, end), *clauses),
                                 _day(start), _day(end), dims)
     for keys, t in found.items():
         out.setdefault(tuple(k if d == "month" else _key(d, k) for d, k in zip(dims, keys, strict=True)),
