@@ -14,6 +14,8 @@ once, for the unit that answers for it, never a case of another unit.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -247,12 +249,30 @@ def trend(session: Session, whose: Whose, year: int) -> dict[str, list[int]]:
 HOT_WORD_SAMPLE = 1000  # the newest cases of the period read for hot words (jieba: ~0.5 ms a text)
 
 
+_WORDS: OrderedDict[int, list[tuple[str, int]]] = OrderedDict()  # the words of a sample, by the sample's texts
+_WORDS_KEPT = 64
+_WORDS_LOCK = threading.Lock()
+
+
 def period_words(session: Session, clauses: Sequence[ColumnElement[bool]], start: datetime, end: datetime
                  ) -> list[tuple[str, int]]:
+    """Hot words of the period's newest cases. The texts are read each time; segmenting them (the page's
+    dearest part) is remembered by their hash, so a page read again segments only when the sample changed."""
     rows = session.execute(select(Case.subject, Case.content).where(
         Case.created_at >= start, Case.created_at < end, *clauses).order_by(Case.created_at.desc())
         .limit(HOT_WORD_SAMPLE)).all()
-    return hot_words(f"{subject} {content[:120]}" for subject, content in rows)
+    texts = [f"{subject} {content[:120]}" for subject, content in rows]
+    key = hash(tuple(texts))
+    with _WORDS_LOCK:
+        if key in _WORDS:
+            _WORDS.move_to_end(key)
+            return _WORDS[key]
+    found = hot_words(texts)
+    with _WORDS_LOCK:
+        _WORDS[key] = found
+        while len(_WORDS) > _WORDS_KEPT:
+            _WORDS.popitem(last=False)
+    return found
 
 
 def calls(session: Session, platform: Platform, actor: Actor, period: Period) -> dict[str, Any] | None:
@@ -314,6 +334,10 @@ CUSTOM_MEASURES = {"new": "新登记件数", "accepted": "受理件数", "replie
                    "open_at_end": "期末在办", **{code: name for code, (name, _) in rates.DEFINITIONS.items()}}
 
 
+CUSTOM_COLUMNS = {"unit": Case.lead_unit_id, "kind": Case.kind, "channel": Case.channel, "category": Case.category,
+                  "area": Case.area_unit_id}
+
+
 def _labels(session: Session, name: str, keys: list[Any]) -> dict[Any, str]:
     if name in ("unit", "area"):
         return _unit_names(session, [int(k) for k in keys if k is not None])
@@ -351,7 +375,9 @@ def cube(session: Session, whose: Whose, q: CustomQuery, start: datetime, end: d
          ) -> dict[tuple[Any, ...], rd.Totals]:
     """The sums per tuple of dimension values — the engine of the custom reports, as of the fixed ones: from
     the summary when one grain holds the question (at most one dimension besides the month, no filter; a
-    unit's reader: the unit dimension), else from the cases open during the period, folded the same way."""
+    unit's reader: the unit dimension), else from the cases touching the period — summed by the database
+    (`report_summary.grouped`), or, with the month (of each event) as a dimension, folded by the same
+    app/domain/report_days.py functions the summary is made of."""
     dims = [q.rows, *([q.columns] if q.columns else [])]
     others = [d for d in dims if d != "month"]
     out: dict[tuple[Any, ...], rd.Totals] = {}
@@ -369,6 +395,9 @@ def cube(session: Session, whose: Whose, q: CustomQuery, start: datetime, end: d
         clauses.append(Case.channel == q.channel)
     if q.category:
         clauses.append(or_(Case.category == q.category, Case.category.startswith(q.category + "/", autoescape=True)))
+    if "month" not in dims:
+        columns = [CUSTOM_COLUMNS[d] for d in dims]
+        return report_summary.grouped(session, start, end, columns, *clauses)
     found = report_summary.live(report_summary.case_events(session, report_summary.touching(start, end), *clauses),
                                 _day(start), _day(end), dims)
     for keys, t in found.items():
