@@ -97,16 +97,52 @@ def new_workflow(specs: LoadedSpecs, now: datetime) -> BpmnWorkflow:
     return BpmnWorkflow(specs.spec, dict(specs.subprocess_specs), script_engine=RestrictedScriptEngine(now))
 
 
+# What SpiffWorkflow writes for nearly every task of the tree (a completed gateway, an event): left out of the
+# stored state and put back on load, so a case's state holds only what differs. Lossless; older states load as
+# they are.
+TASK_DEFAULTS: dict[str, Any] = {"triggered": False, "internal_data": {}, "data": {},
+                                 "delta": {"updates": {}, "deletions": []}, "typename": "Task"}
+
+
+def _task_tables(dct: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dct.get("tasks") or {}, *((sub.get("tasks") or {}) for sub in (dct.get("subprocesses") or {}).values())]
+
+
+def compact_state(dct: dict[str, Any]) -> dict[str, Any]:
+    """The serializer's dict without the per-task default values (in place)."""
+    for tasks in _task_tables(dct):
+        for task in tasks.values():
+            for key, default in TASK_DEFAULTS.items():
+                if key in task and task[key] == default:
+                    del task[key]
+    return dct
+
+
+def expand_state(dct: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `compact_state`: every task gets its defaults back (in place)."""
+    for tasks in _task_tables(dct):
+        for task in tasks.values():
+            # new objects for each task: SpiffWorkflow mutates them
+            task.setdefault("triggered", False)
+            task.setdefault("typename", "Task")
+            task.setdefault("internal_data", {})
+            task.setdefault("data", {})
+            if "delta" not in task:
+                task["delta"] = {"updates": {}, "deletions": []}
+    return dct
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
-    """The instance part of a workflow as JSON (specs left out), with the serializer version."""
-    dct = SERIALIZER.to_dict(workflow)
+    """The instance part of a workflow as JSON (specs left out, per-task defaults left out), with the serializer
+    version."""
+    dct = compact_state(SERIALIZER.to_dict(workflow))
     dct["serializer_version"] = SERIALIZER_VERSION
     return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_state(specs: LoadedSpecs, state_json: str, now: datetime) -> BpmnWorkflow:
     """Restore a workflow from its state JSON on cached specs and attach the restricted engine."""
-    dct = json.loads(state_json)
+    dct = expand_state(json.loads(state_json))
     version = dct.pop("serializer_version", SERIALIZER_VERSION)
     if version != SERIALIZER_VERSION:
         # Older state: migrations rewrite spec dicts too, so take the slow path with spec dicts joined in.
