@@ -14,8 +14,10 @@
   SQLite figures beside (`--sqlite`, the embedded default).
 * Engine state bytes per case at 受理 and at 签收 (the state of a closed case is not measured here).
 
-Not measured by this script yet (see docs/bench.md): starts/s through HTTP with gunicorn, the sweep over
-100,000 open tasks.
+* The same starts and completions from 4 processes at once, and starts through HTTP (gunicorn, 4 workers,
+  bench/http_starts.py), the bare engine's figure of the same run beside them.
+* One scheduler pass (timers, warnings, the ladder) over 100,000 open tasks (bench/sweeps.py): the steady state
+  and the first pass of a working day.
 
 Run: ``BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/huiyin_city nice .venv/bin/python bench/scale.py
 [--requests 100] [--cases 300] [--skip pgbench,pages,engine] [--sqlite]``. The engine part recreates the
@@ -51,8 +53,9 @@ from app.services.scope import visible_cases  # noqa: E402
 from app.services.tasks import LIGHTS, load_worklist  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from engine import actors, pct, platform_for, postgres_url, sqlite_url  # noqa: E402
+from engine import KEYS, actors, parallel, pct, platform_for, postgres_url, sqlite_url  # noqa: E402
 from engine import run as engine_run  # noqa: E402
+from http_starts import http_starts  # noqa: E402
 from pages import Recorder, config_for, signed_in  # noqa: E402
 
 DEFAULT_CITY = "postgresql://postgres@127.0.0.1:5432/huiyin_city"
@@ -274,6 +277,8 @@ def engine_figures(name: str, cases: int, tmp: Path) -> None:
         figures = engine_run(name, p, cases, None)
     finally:
         p.db.dispose()
+    starts4, completions4 = parallel(name, url, tmp, 4, cases)
+    http = http_starts(url, tmp, KEYS, cases) if name == "postgresql" else None
     bare = (bare_engine_sqlite(tmp / "bare.db", spec_json, data, cases, p.clock.now()) if name == "sqlite" else
             bare_engine(url, spec_json, data, cases, p.clock.now()))
     suffix = "" if name == "postgresql" else ".sqlite"
@@ -283,6 +288,35 @@ def engine_figures(name: str, cases: int, tmp: Path) -> None:
     line(f"bare_engine_completions{suffix}", bare[1], "/s")
     line(f"engine_state_at_accept{suffix}", figures["state_bytes_accept"], "B/case")
     line(f"engine_state_at_sign_for{suffix}", figures["state_bytes_sign_for"], "B/case")
+    line(f"engine_state_at_close{suffix}", figures["state_bytes_close"], "B/case")
+    line(f"engine_statements_per_start{suffix}", figures["start_statements"], "statements")
+    line(f"engine_statements_per_completion{suffix}", figures["completion_statements"], "statements")
+    line(f"engine_starts_4_processes{suffix}", starts4, "/s")
+    line(f"engine_completions_4_processes{suffix}", completions4, "/s")
+    if http is not None:
+        line("engine_starts_http_gunicorn_4", http, "/s")
+        line("bare_engine_starts_same_run", bare[0], "/s")
+
+
+def sweep_figures(tasks: int) -> None:
+    """One scheduler pass over `tasks` open tasks (bench/sweeps.py), in the steady state and at midnight."""
+    from datetime import datetime, time, timedelta
+
+    from sweeps import build, mark_done_before, one_pass
+
+    from app.clock import FrozenClock
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = platform_for(postgres_url("huiyin_sweeps"), Path(tmp))
+        try:
+            now = p.clock.now()
+            build(p, tasks)
+            mark_done_before(p, now - timedelta(minutes=1))
+            line("sweep_pass_steady", one_pass(p, "steady state"), "s")
+            p.clock = FrozenClock(datetime.combine(now.date() + timedelta(days=1), time(0, 1)))
+            line("sweep_pass_midnight", one_pass(p, "the ladder's day begins"), "s")
+        finally:
+            p.db.dispose()
 
 
 def main() -> None:
@@ -293,7 +327,8 @@ def main() -> None:
                         help="staff numbers signed in (the city's busiest unit is 市住建局, then the centre)")
     parser.add_argument("--cases", type=int, default=300, help="cases started and completed in the engine part")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
-    parser.add_argument("--skip", default="", help="comma-separated: pgbench, pages, engine")
+    parser.add_argument("--skip", default="", help="comma-separated: pgbench, pages, engine, sweeps")
+    parser.add_argument("--sweep-tasks", type=int, default=100_000, help="open tasks the sweep pass runs over")
     parser.add_argument("--sqlite", action="store_true", help="the engine figures on SQLite too")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -314,6 +349,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for name in ("postgresql", "sqlite") if args.sqlite else ("postgresql",):
                 engine_figures(name, args.cases, Path(tmp))
+    if "sweeps" not in skip:
+        sweep_figures(args.sweep_tasks)
     print(f"# load average {os.getloadavg()[0]:.2f} at the end", flush=True)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -53,17 +53,65 @@ def rung_time(due_at: datetime, offset: int, calendar: WorkCalendar) -> datetime
     return datetime.combine(day, time())
 
 
-def climb(platform: Platform, worker: str, limit: int = 2000) -> LadderResult:
-    """Fire every rung each waiting task has reached and not yet had; answers how many fired per rung."""
+def _latest_due_reached(offset: int, calendars: list[WorkCalendar], now: datetime) -> datetime | None:
+    """The latest due time whose rung at `offset` is reached by `now` under any of the calendars (a rung's time
+    never moves back as the due date moves on), so SQL selects by index only the tasks that may have reached
+    it; the exact check per task follows. A due date whose rung lies in an unconfirmed year ends the walk
+    there (that task is then deferred by the check). None: no due date reaches it yet."""
+    if offset == 0:
+        return now
+    latest: date | None = None
+    for calendar in calendars:
+        day = now.date() - timedelta(days=3 * abs(offset) + 40)  # before any due date that could reach it
+        for _ in range(6 * abs(offset) + 120):
+            try:
+                if rung_time(datetime.combine(day, time()), offset, calendar) > now:
+                    break
+            except CalendarYearMissing:
+                if day < now.date():  # an earlier year nobody confirmed: later due dates may still count
+                    day += timedelta(days=1)
+                    continue
+                latest = max(latest or day, day)
+                break
+            latest = max(latest or day, day)
+            day += timedelta(days=1)
+    return None if latest is None else datetime.combine(latest, time.max)
+
+
+LADDER_BATCH = 500  # rungs one scheduler fires per pass at most: a midnight's thousands drain over a few passes
+CANDIDATES = 2000  # tasks read per rung and pass
+
+
+def climb(platform: Platform, worker: str, limit: int = LADDER_BATCH) -> LadderResult:
+    """Fire the rungs waiting tasks have reached and not yet had, at most `limit` (the most overdue first);
+    answers how many fired per rung.
+
+    Claiming in batches: per rung one indexed query for at most CANDIDATES tasks that may have reached it and
+    lack it (due by the rung's latest due time, anti-joined with the rungs fired), so a task whose rungs all
+    fired is never read again and a pass over 100,000 open tasks reads only those crossing a rung. (Before,
+    the 2,000 most overdue tasks were read whatever they had: once they all had every rung, no newer task
+    ever climbed.)"""
     now = platform.clock.now()
     result = LadderResult(fired={})
     with platform.db.reading() as session:
         ladder = list(get_setting(session, "escalation.ladder"))
         calendar = load_calendar(session)
-        candidates = session.execute(select(HumanTask.id, HumanTask.due_at, HumanTask.unit_id).where(
-            HumanTask.state == "ready", HumanTask.role == "handler", HumanTask.paused_at.is_(None),
-            HumanTask.due_at.is_not(None), HumanTask.due_at <= now + HORIZON)
-            .order_by(HumanTask.due_at, HumanTask.id).limit(limit)).all()
+        units = [] if not calendar.regions else list(session.scalars(select(Unit.id)))
+        regional = (unit_calendar(session, calendar, u) for u in units)
+        everywhere = list({id(c): c for c in [calendar, *regional]}.values())  # each distinct calendar once
+        found: dict[str, tuple[datetime | None, int | None]] = {}
+        for rung in ladder:  # per rung: the tasks that may have reached it and lack it, the most overdue first
+            cutoff = _latest_due_reached(int(rung["offset"]), everywhere, now)
+            if cutoff is None:
+                continue
+            had = select(TaskEscalation.task_id).where(TaskEscalation.task_id == HumanTask.id,
+                                                       TaskEscalation.rung == rung["rung"]).exists()
+            found.update((task_id, (due_at, unit_id)) for task_id, due_at, unit_id in session.execute(
+                select(HumanTask.id, HumanTask.due_at, HumanTask.unit_id).where(
+                    HumanTask.state == "ready", HumanTask.role == "handler", HumanTask.paused_at.is_(None),
+                    HumanTask.due_at.is_not(None), HumanTask.due_at <= cutoff, ~had)
+                .order_by(HumanTask.due_at, HumanTask.id).limit(CANDIDATES)))
+        candidates = sorted(((t, d, u) for t, (d, u) in found.items()), key=lambda c: (c[1] or now, c[0]))
         done = set(session.execute(select(TaskEscalation.task_id, TaskEscalation.rung).where(
             TaskEscalation.task_id.in_([c[0] for c in candidates])))) if candidates else set()
         calendars = {unit_id: unit_calendar(session, calendar, unit_id) for unit_id in {c[2] for c in candidates}}
@@ -78,9 +126,13 @@ def climb(platform: Platform, worker: str, limit: int = 2000) -> LadderResult:
                 result.deferred += 1
                 continue
             if reached:
+                if sum(result.fired.values()) >= limit:
+                    return result  # the next pass goes on (a rung another scheduler had does not count)
                 outcome = _fire(platform, worker, task_id, rung, now)
                 if outcome is not None:
                     result.fired[rung["rung"]] = result.fired.get(rung["rung"], 0) + 1
+                else:
+                    result.skipped += 1
     return result
 
 

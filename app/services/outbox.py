@@ -37,14 +37,35 @@ class _Blank(dict[str, str]):
 
 def enqueue_warning(session: Session, platform: Platform, task_id: str, colour: str) -> None:
     """Tell the task's handlers and their unit's leaders that a task turned yellow or red."""
-    task = session.get_one(HumanTask, task_id)
-    case = session.get_one(Case, task.case_id)
-    unit = session.get(Unit, task.unit_id) if task.unit_id else None
-    for user_id, phone in reachable_people(session, task.unit_id, {task.role, "leader"}):
-        enqueue(session, platform, dedupe_key=f"warn:{task_id}:{colour}:{user_id}", template=f"warning_{colour}",
-                phone=phone, case_id=case.id,
-                values={"number": case.number, "task": task.title, "unit": unit.name if unit else "",
-                        "due_at": f"{task.due_at:%m月%d日%H:%M}" if task.due_at else ""})
+    enqueue_warnings(session, platform, [task_id], colour)
+
+
+def enqueue_warnings(session: Session, platform: Platform, task_ids: list[str], colour: str) -> None:
+    """`enqueue_warning` for many tasks in a few statements: tasks, cases and units in one query, the people
+    once per unit and role, the messages in one insert (a sweep raises hundreds at a time)."""
+    if not task_ids:
+        return
+    rows = session.execute(select(HumanTask.id, HumanTask.title, HumanTask.role, HumanTask.unit_id, HumanTask.due_at,
+                                  Case.id, Case.number, Unit.name)
+                           .join(Case, Case.id == HumanTask.case_id).outerjoin(Unit, Unit.id == HumanTask.unit_id)
+                           .where(HumanTask.id.in_(task_ids))).all()
+    template = str(get_setting(session, f"sms.template.warning_{colour}"))
+    now = platform.clock.now()
+    people: dict[tuple[int | None, str], list[tuple[int, str]]] = {}
+    messages = []
+    for task_id, title, role, unit_id, due_at, case_id, number, unit_name in rows:
+        if (unit_id, role) not in people:
+            people[(unit_id, role)] = reachable_people(session, unit_id, {role, "leader"})
+        values = {"number": number, "task": title, "unit": unit_name or "",
+                  "due_at": f"{due_at:%m月%d日%H:%M}" if due_at else ""}
+        for user_id, phone in people[(unit_id, role)]:
+            messages.append({"dedupe_key": f"warn:{task_id}:{colour}:{user_id}", "template": f"warning_{colour}",
+                             "body": template.format_map(_Blank(values)), "case_id": case_id,
+                             "phone_enc": platform.cipher.encrypt(phone, "sms.phone") or b"", "status": "pending",
+                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+    if messages:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(SmsMessage).on_conflict_do_nothing(index_elements=[SmsMessage.dedupe_key]), messages)
 
 
 def reachable_people(session: Session, unit_id: int | None, roles: set[str]) -> list[tuple[int, str]]:

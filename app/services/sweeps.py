@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,28 +71,36 @@ def sweep_due_timers(platform: Platform, worker: str, limit: int = 500) -> Sweep
     return result
 
 
-def raise_warnings(platform: Platform, worker: str) -> SweepResult:
-    """Insert one warning per task and colour that has reached it; the primary key makes repeats no-ops.
-    A paused task (its clock stands still) raises none."""
+WARNING_BATCH = 1000  # warnings claimed per colour and pass; a backlog drains over the next passes
+
+
+def raise_warnings(platform: Platform, worker: str, batch: int = WARNING_BATCH) -> SweepResult:
+    """Insert one warning per task and colour that has reached it, at most `batch` per colour (the most urgent
+    first); the primary key makes repeats no-ops. A paused task (its clock stands still) raises none.
+
+    Set-based: the tasks still to warn are one index range (ready, past the time) anti-joined with the
+    warnings raised, so a pass over 100,000 open tasks reads what crossed a line, not every warned task again."""
     result = SweepResult()
     now = platform.clock.now()
     with platform.db.unit_of_work() as session:
-        for colour, reached in (("yellow", HumanTask.warn_at <= now), ("red", HumanTask.due_at < now)):
+        for colour, at, reached in (("yellow", HumanTask.warn_at, HumanTask.warn_at <= now),
+                                    ("red", HumanTask.due_at, HumanTask.due_at < now)):
+            raised = select(TaskWarning.task_id).where(TaskWarning.task_id == HumanTask.id,
+                                                       TaskWarning.colour == colour).exists()
             new_ids = _insert_warnings(session, colour, and_(HumanTask.state == "ready", HumanTask.paused_at.is_(None),
-                                                             reached), now, worker)
-            for task_id in new_ids:
-                outbox.enqueue_warning(session, platform, task_id, colour)
+                                                             reached, ~raised), at, now, worker, batch)
+            outbox.enqueue_warnings(session, platform, new_ids, colour)
             result.warnings += len(new_ids)
         session.commit()
     return result
 
 
-def _insert_warnings(session: Session, colour: str, condition: ColumnElement[bool], now: datetime,
-                     worker: str) -> list[str]:
-    source = select(HumanTask.id, literal(colour), HumanTask.case_id, literal(now), literal(worker)).where(condition)
+def _insert_warnings(session: Session, colour: str, condition: ColumnElement[bool], at: Any, now: datetime,
+                     worker: str, batch: int) -> list[str]:
+    source = (select(HumanTask.id, literal(colour), HumanTask.case_id, literal(now), literal(worker)).where(condition)
+              .order_by(at, HumanTask.id).limit(batch))
     columns = ["task_id", "colour", "case_id", "raised_at", "raised_by"]
     dialect = session.get_bind().dialect.name
     stmt = (postgresql.insert(TaskWarning) if dialect == "postgresql" else sqlite.insert(TaskWarning)) \
         .from_select(columns, source).on_conflict_do_nothing().returning(TaskWarning.task_id)
     return list(session.scalars(stmt))
-
