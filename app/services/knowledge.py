@@ -3,6 +3,7 @@ date comes — every change audited. Search and the desk's use of entries: servi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -109,8 +110,9 @@ def plain(value: Any) -> Any:
 
 def add_entry(session: Session, platform: Platform, actor: Actor, raw: Mapping[str, Any], *,
               state: str = rules.DRAFT, words: Mapping[str, str] | None = None,
-              choices: Mapping[str, Any] | None = None) -> KnowledgeEntry:
-    """A new entry in the caller's transaction (the page, the API and the import call it), indexed and audited."""
+              choices: Mapping[str, Any] | None = None, tally: Counter[str] | None = None) -> KnowledgeEntry:
+    """A new entry in the caller's transaction (the page, the API and the import call it), indexed and audited.
+    An import passes `tally` to write the token counts once for all its entries (`knowledge_index.index_entry`)."""
     require(actor, "knowledge.edit")
     data = checked(session, raw, choices)
     now = platform.clock.now()
@@ -119,7 +121,8 @@ def add_entry(session: Session, platform: Platform, actor: Actor, raw: Mapping[s
     _apply(entry, data, _owner(session, actor, data.unit_id))
     session.add(entry)
     session.flush()
-    knowledge_index.index_entry(session, entry, knowledge_index.synonyms(session) if words is None else words)
+    knowledge_index.index_entry(session, entry, knowledge_index.synonyms(session) if words is None else words,
+                                tally)
     audit.record(session, platform, actor, "knowledge.created",
                  detail={"entry": entry.id, "title": entry.title, "state": state, "unit": entry.unit_id})
     return entry

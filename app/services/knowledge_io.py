@@ -7,6 +7,7 @@ named by code or by name. Imported entries are drafts, or published at once when
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
@@ -67,6 +68,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
             units[u.code], units[u.name] = u.id, u.id
         words = knowledge_index.synonyms(session)
         choices = knowledge.entry_choices(session)  # read once, not once a row
+        tally: Counter[str] = Counter()  # the token counts, written once after the rows
         problems: list[str] = []
         count = 0
         for number, row in rows:
@@ -76,7 +78,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
                 raw[key] = units.get(name, name) if name else None
             try:
                 with session.begin_nested():
-                    knowledge.add_entry(session, platform, actor, raw, words=words, choices=choices,
+                    knowledge.add_entry(session, platform, actor, raw, words=words, choices=choices, tally=tally,
                                         state=rules.PUBLISHED if publish else rules.DRAFT)
                 count += 1
             except Invalid as e:
@@ -86,6 +88,7 @@ def import_file(platform: Platform, actor: Actor, data: bytes, filename: str, *,
         if problems:
             message = "导入未完成,请修改后重新导入:" + " ".join(problems)
             raise Invalid(message, {"file": message})
+        knowledge_index.count_terms(session, tally)
         audit.record(session, platform, actor, "knowledge.imported",
                      detail={"file": filename[:200], "entries": count, "published": publish})
         session.commit()

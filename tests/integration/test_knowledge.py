@@ -312,6 +312,12 @@ def test_a_citys_knowledge_base_goes_in_and_out_as_csv_and_xlsx(demo, client, au
     csv_out = client.get("/knowledge/export.csv").data.decode("utf-8-sig")
     assert csv_out.count("大件垃圾预约") == 2
     assert "燃气表没电了" in client.get("/portal/faq", query_string={"q": "燃气表电量低"}).get_data(as_text=True)
+    with demo.db.reading() as session:  # the import writes the token counts once, and they are the entries' own
+        held: Counter[str] = Counter()
+        for q, a in session.execute(select(KnowledgeEntry.question_tokens, KnowledgeEntry.answer_tokens)):
+            held.update(set(f"{q} {a}".split()) | {""})
+        counted = dict(session.execute(select(KnowledgeTerm.term, KnowledgeTerm.entries)).all())
+    assert {t: n for t, n in counted.items() if n} == dict(held)
 
 
 def test_search_needs_the_knowledge_permission(platform, demo):
