@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.engine.guards import ScriptLimit  # noqa: E402
 from app.engine.scripting import RestrictedEnvironment  # noqa: E402
-from tests.unit.engine.conftest import NOW  # noqa: E402
-from tests.unit.engine.test_engine_scripting import RUN_TIME_ATTACKS  # noqa: E402
+from tests.unit.engine_facade.conftest import NOW  # noqa: E402
+from tests.unit.engine_facade.test_engine_scripting import RUN_TIME_ATTACKS  # noqa: E402
 
 
 def main() -> None:
