@@ -132,7 +132,7 @@ def leader_desk(platform: Platform, actor: Actor) -> dict[str, Any]:
     require(actor, "case.approve")
     now = platform.clock.now()
     lit = tasks.light_expr(now).label("light")
-    in_units = [HumanTask.state == "ready", scope.in_scope(actor, HumanTask.unit_id)]  # seen, not worked
+    in_units = [tasks.READY, scope.in_scope(actor, HumanTask.unit_id)]  # seen, not worked
     with platform.db.reading() as session:  # one session for the page
         order = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id]
         queues = [{"task": spec, "label": label,
