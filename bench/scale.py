@@ -6,7 +6,11 @@
   市城管局) and the centre's dispatcher (dispatch01), GET /worklist, each light filter, each task filter the
   page offers, and
   /cases/<id> of cases the user may see (open ones at their unit and any in scope), timed in process
-  (Flask test client; no network), the clock frozen at the city's newest case.
+  (Flask test client; no network), the clock frozen at the city's newest case. Beside each wall p95/p50 the
+  CPU time of a request (`cpu_p95`, `cpu_p50`: this process plus the PostgreSQL backends it used, read from
+  /proc/<pid>/schedstat on this host; `pg_cpu_p50`: the backends alone) — on a loaded box the wall time is
+  mostly the wait for a core. Signing in writes a session row: point it at a copy of the city
+  (`CREATE DATABASE … TEMPLATE huiyin_city`), not at a database others measure.
 * Engine starts/s and completions/s end to end through the services (bench/engine.py `run`, a fresh
   schema) with, in the same run, the bare engine's figure for the same definition: app.engine's
   SpiffWorkflow calls only (spec parsed once; start → run to the first task → serialize → INSERT one row;
