@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, defer, lazyload
 
+from app.domain import e_supervision as es
 from app.domain.case_query import CaseQuery, day_range, encode_cursor, fts_phrase, like_pattern
 from app.domain.identity import InvalidPhone, normalise_id_number, normalise_phone
 from app.domain.masking import mask_name
@@ -349,8 +350,11 @@ def count(session: Session, platform: Platform, actor: Actor, query: CaseQuery, 
 
 
 def form_choices(platform: Platform) -> dict[str, Any]:
-    """What the /query form offers: the dictionary's kinds, channels, statuses, categories and the units."""
+    """What the /query form offers: the dictionary's kinds, channels, statuses, categories, 电子监察 flags (the
+    queryable ones) and the units."""
     with platform.db.reading() as session:
+        flags = e_supervision.flag_labels(session)
         return {"kind": dictionary.labels(session, "kind"), "channel": dictionary.labels(session, "channel"),
+                "flag": {code: flags[code] for code in es.QUERYABLE},
                 "status": dictionary.status_labels(session), "category": dictionary.labels(session, "category"),
                 "units": [(u.id, u.name) for u in session.scalars(select(Unit).where(Unit.active).order_by(Unit.path))]}

@@ -238,6 +238,10 @@ def test_the_query_page_filters_sorts_pages_saves_and_exports(client, auth, demo
     complaints = sorted(r.number for r in data if r.kind == "complaint")
     assert complaints[0] in html and complaints[9] in html and complaints[10] not in html
     assert 'rel="next"' in html and 'aria-sort="ascending"' in html
+    flagged = client.get("/query?flag=late_closing&sort=number&limit=200").get_data(as_text=True)
+    assert '<option value="late_closing" selected>超期未办结</option>' in flagged
+    red = sorted(r.number for r in data if r.task == "red")
+    assert all(n in flagged for n in red) and not any(r.number in flagged for r in data if r.task != "red")
     bad = client.get("/query?colour=red")
     assert bad.status_code == 422 and "未知的查询条件:colour" in bad.get_data(as_text=True)
     token = csrf_token_of(html)
