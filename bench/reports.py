@@ -42,7 +42,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.clock import FrozenClock  # noqa: E402
-from app.models import Case, ReportStaleDay, User  # noqa: E402
+from app.models import Case, ReportStaleMark, User  # noqa: E402
 from app.services import report_summary, reports  # noqa: E402
 from app.services.auth import actor_for  # noqa: E402
 
@@ -112,7 +112,7 @@ def main() -> None:
         with p.db.reading() as session:
             newest = session.scalar(select(func.max(Case.created_at))) or datetime.now()
             total = session.scalar(select(func.count(Case.id))) or 0
-            stale = session.scalar(select(func.count()).select_from(ReportStaleDay)) or 0
+            stale = session.scalar(select(func.count()).select_from(ReportStaleMark)) or 0
             users = {u.staff_no: actor_for(u) for u in session.scalars(
                 select(User).where(User.staff_no.in_(["leader01", "cgleader01"])))}
         print(f"cases {total} count")

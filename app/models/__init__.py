@@ -38,7 +38,7 @@ from app.models.outbox import SmsMessage
 from app.models.pauses import PauseRule, TaskEscalation, TaskPause
 from app.models.portal import Attachment, PortalChallenge
 from app.models.queries import ExportJob, SavedQuery
-from app.models.reports import ReportDay, ReportStaleDay, SavedReport
+from app.models.reports import ReportDay, ReportStaleMark, SavedReport
 from app.models.screening import CaseFlag, DisputeScreening
 from app.models.workflow import (
     CaseDeadline,
@@ -54,7 +54,7 @@ from app.models.workflow import (
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
-    "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery", "ReportDay", "ReportStaleDay",
+    "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery", "ReportDay", "ReportStaleMark",
     "SavedReport",
     "Counter", "DeadlineRule", "DefinitionDraft",
     "DedupeBand", "DedupePlace",

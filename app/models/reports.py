@@ -27,13 +27,14 @@ for _name in FIELDS:  # one integer column per summed field, in the order of the
     setattr(ReportDay, _name, mapped_column(_name, Integer, nullable=False, default=0))
 
 
-class ReportStaleDay(Base):
-    """A day whose summary a write has made stale; `generation` grows with each mark, so a refold that read
-    generation g removes the mark only if no write came after it."""
+class ReportStaleMark(Base):
+    """A day whose summary a write has made stale: one row per marking flush, appended (never updated, so two
+    writers never wait on one row); a refold removes only the marks it saw, so a write it could not see yet
+    leaves its mark for the next run."""
 
-    __tablename__ = "report_stale_day"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    generation: Mapped[int] = mapped_column(default=1)
+    __tablename__ = "report_stale_mark"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
 
 
 class SavedReport(Base):

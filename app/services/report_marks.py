@@ -8,12 +8,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.domain import report_days as rd
-from app.models import Case, ReportStaleDay
+from app.models import Case, ReportStaleMark
 
 BATCH = 1000  # rows per INSERT
 
@@ -34,18 +33,11 @@ def case_events(session: Session, *where: ColumnElement[bool]) -> Iterator[rd.Ca
 
 
 def mark_days(session: Session, days: Iterable[date]) -> None:
-    """Mark `days` stale (a mark already there gets a new generation). Runs on the session's connection, so it
-    commits or rolls back with the write that caused it; days in order, so two writers never deadlock."""
-    rows = [{"day": d, "generation": 1} for d in sorted(set(days))]
-    if not rows:
-        return
-    table = ReportStaleDay.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    """Mark `days` stale: rows appended on the session's connection, so they commit or roll back with the
+    write that caused them, and no writer waits for another's mark."""
+    rows = [{"day": d} for d in sorted(set(days))]
     for i in range(0, len(rows), BATCH):
-        stmt = dialect.insert(table).values(rows[i:i + BATCH])
-        stmt = stmt.on_conflict_do_update(index_elements=["day"],
-                                          set_={"generation": table.c.generation + 1})
-        session.connection().execute(stmt)
+        session.connection().execute(insert(ReportStaleMark), rows[i:i + BATCH])
 
 
 def mark_cases(session: Session, *where: ColumnElement[bool]) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.domain import report_days as rd
-from app.models import Case, ReportDay, ReportStaleDay
+from app.models import Case, ReportDay, ReportStaleMark
 from app.services.platform import Platform
 from app.services.report_marks import case_events, mark_all, mark_cases, mark_days
 
@@ -69,23 +69,29 @@ def fold_day(session: Session, day: date) -> int:
 
 
 def fold_stale(platform: Platform, limit: int = 100) -> int:
-    """Refold up to `limit` stale days, the newest first, each in its own short transaction; a day marked
-    again meanwhile (a newer generation) stays stale for the next run. Answers the days folded."""
+    """Refold up to `limit` stale days, the newest first, each in its own short transaction, removing the
+    marks read before the fold: a mark committed meanwhile (invisible to that read) stays for the next run.
+    Answers the days folded."""
     with platform.db.reading() as session:
-        stale = session.execute(select(ReportStaleDay.day, ReportStaleDay.generation)
-                                .order_by(ReportStaleDay.day.desc()).limit(limit)).all()
+        days = list(session.scalars(select(ReportStaleMark.day).group_by(ReportStaleMark.day)
+                                    .order_by(ReportStaleMark.day.desc()).limit(limit)))
     folded = 0
-    for day, generation in stale:
+    for day in days:
         with platform.db.unit_of_work() as session:
             try:
+                seen = list(session.scalars(select(ReportStaleMark.id).where(ReportStaleMark.day == day)))
                 fold_day(session, day)
-                session.execute(delete(ReportStaleDay).where(ReportStaleDay.day == day,
-                                                             ReportStaleDay.generation == generation))
+                _unmark(session, seen)
                 session.commit()
                 folded += 1
             except DBAPIError:  # another scheduler folds the same day: it wins, we retry next minute
                 session.rollback()
     return folded
+
+
+def _unmark(session: Session, ids: Sequence[int]) -> None:
+    for i in range(0, len(ids), FOLD_BATCH):
+        session.execute(delete(ReportStaleMark).where(ReportStaleMark.id.in_(ids[i:i + FOLD_BATCH])))
 
 
 def rebuild(platform: Platform) -> int:
@@ -94,15 +100,13 @@ def rebuild(platform: Platform) -> int:
     with platform.db.unit_of_work() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        marks = session.execute(select(ReportStaleDay.day, ReportStaleDay.generation)).all()
+        seen = list(session.scalars(select(ReportStaleMark.id)))
         session.execute(delete(ReportDay))
         cells = rd.fold(case_events(session))
         rows = [{"grain": g, "day": d, "key": k, **sums} for (g, d, k), sums in cells.items()]
         for i in range(0, len(rows), FOLD_BATCH):
             session.execute(insert(ReportDay), rows[i:i + FOLD_BATCH])
-        for day, generation in marks:
-            session.execute(delete(ReportStaleDay).where(ReportStaleDay.day == day,
-                                                         ReportStaleDay.generation == generation))
+        _unmark(session, seen)
         session.commit()
         return len({d for _, d, _ in cells})
 
@@ -110,7 +114,7 @@ def rebuild(platform: Platform) -> int:
 # ---- reading: the summary for fresh days, the cases for stale ones ---------------------------------------
 
 def stale_days(session: Session, before: date) -> set[date]:
-    return set(session.scalars(select(ReportStaleDay.day).where(ReportStaleDay.day < before)))
+    return set(session.scalars(select(ReportStaleMark.day).where(ReportStaleMark.day < before).distinct()))
 
 
 def _month(session: Session, column: Any) -> Any:
@@ -127,7 +131,7 @@ def read(session: Session, grain: str, start: date, end: date, keys: Iterable[st
     wanted = None if keys is None else set(keys)
     out: dict[tuple[str, str | None], rd.Totals] = {}
     fields = [getattr(ReportDay, name) for name in rd.FIELDS]
-    fresh = ~exists().where(ReportStaleDay.day == ReportDay.day)
+    fresh = ~exists().where(ReportStaleMark.day == ReportDay.day)
     where = [ReportDay.grain == grain, ReportDay.day < end, fresh]
     if not carry:
         where.append(ReportDay.day >= start)

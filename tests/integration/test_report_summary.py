@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from test_reports import at, crafted, monthly  # noqa: F401 — the crafted month and its fixture
 
 from app.jobs import run_once
-from app.models import Case, ReportDay, ReportStaleDay, SavedReport
+from app.models import Case, ReportDay, ReportStaleMark, SavedReport
 from tests.conftest import csrf_token_of
 
 
@@ -26,7 +26,7 @@ def api(client) -> Api:  # type: ignore[no-untyped-def]
 
 def stale(demo: Any) -> int:
     with demo.db.reading() as session:
-        return int(session.scalar(select(func.count()).select_from(ReportStaleDay)) or 0)
+        return int(session.scalar(select(func.count()).select_from(ReportStaleMark)) or 0)
 
 
 def summary_rows(demo: Any) -> int:
