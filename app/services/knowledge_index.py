@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.domain import knowledge as rules
 from app.models import KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm, Unit
@@ -296,5 +296,7 @@ def search(session: Session, query: str, filters: Filters, *, today: date, revie
                    review_days=review_days)
     rows = session.execute(select(KnowledgeEntry, Unit.name, score).join(matched, matched.c.id == KnowledgeEntry.id)
                            .outerjoin(Unit, Unit.id == KnowledgeEntry.unit_id)
+                           .options(defer(KnowledgeEntry.search_vector), defer(KnowledgeEntry.question_tokens),
+                                    defer(KnowledgeEntry.answer_tokens))  # the index's own, never shown
                            .order_by(score.desc(), KnowledgeEntry.id).limit(limit))
     return [Hit(entry, float(value), name or "") for entry, name, value in rows]
