@@ -147,3 +147,17 @@ def test_custom_reports_are_saved_private_or_shared_with_the_unit(crafted, auth,
     auth.login("cgleader01")  # another unit sees neither
     html = auth.client.get("/reports/custom").get_data(as_text=True)
     assert "各单位响应率" not in html and "我的草稿" not in html
+
+
+def test_a_units_leader_sees_only_the_units_cases_in_a_custom_report(crafted, auth, demo):  # noqa: F811
+    auth.login("cgleader01")  # 市城管局: A and B new in October (S1, S2 carried over)
+    base = "/reports/custom?period=month&day=2026-10-01"
+    for folded in (False, True):
+        if folded:
+            run_once(demo, "test-scheduler")
+        for path in (f"{base}&rows=unit&measure=new", f"{base}&rows=unit&measure=new&category=城市管理",
+                     f"{base}&rows=unit&columns=kind&measure=new"):
+            table = auth.client.get(path).get_data(as_text=True).split("<tbody>")[1]
+            assert "市城管局" in table and "市住建局" not in table and "未填" not in table, path
+        kinds = auth.client.get(f"{base}&rows=kind&measure=new").get_data(as_text=True)
+        assert _cell(kinds, "投诉") == "2" and "咨询" not in kinds.split("<tbody>")[1]
