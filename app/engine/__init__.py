@@ -45,9 +45,10 @@ from app.engine.runtime import (
     start_workflow,
 )
 from app.engine.serialization import SERIALIZER_VERSION
-from app.engine.timers import preview_timer
+from app.engine.timers import may_have_timers, preview_timer
 
 __all__ = [
+    "may_have_timers",
     "SERIALIZER_VERSION",
     "DefinitionDiff",
     "Dropped",

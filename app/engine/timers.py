@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -152,6 +153,16 @@ def _parse_cycle(expression: str, now: datetime) -> dict[str, Any]:
 
 
 TIMER_CLASSES = (TimeDateEventDefinition, DurationTimerEventDefinition, CycleTimerEventDefinition)
+
+
+TIMER_TYPENAMES = tuple(f'"{cls.__name__}"' for cls in TIMER_CLASSES)  # as the spec JSON names them
+
+
+@lru_cache(maxsize=64)
+def may_have_timers(spec_json: str) -> bool:
+    """Whether a deployed definition (call activities included) has any timer event: one without can never
+    leave a waiting timer, so a run of it need not look for stored ones. Conservative: a match on the text."""
+    return any(name in spec_json for name in TIMER_TYPENAMES)
 
 
 def fire_at(my_task: Any) -> datetime | None:

@@ -146,7 +146,7 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
                        engine_now(platform))
     if case.responded_at is None and case.lead_unit_id is not None and task.unit_id == case.lead_unit_id:
         case.responded_at = now  # 响应: the lead unit acted on the case for the first time
-    return save(session, platform, case, state, run)
+    return save(session, platform, case, state, run, timers=engine.may_have_timers(spec_json))
 
 
 def send_message(session: Session, platform: Platform, case: Case, name: str,
@@ -156,7 +156,7 @@ def send_message(session: Session, platform: Platform, case: Case, name: str,
                        engine_now(platform))
     if name == SUPERVISE_MESSAGE:
         case.supervision_count = (case.supervision_count or 0) + 1
-    return save(session, platform, case, state, run)
+    return save(session, platform, case, state, run, timers=engine.may_have_timers(spec_json))
 
 
 def run_due_timers(session: Session, platform: Platform, case: Case) -> RunChange:
@@ -197,9 +197,11 @@ class RunChange:
 
 
 def save(session: Session, platform: Platform, case: Case, state: WorkflowState, run: engine.EngineRun,
-         new: bool = False) -> RunChange:
+         new: bool = False, timers: bool = True) -> RunChange:
     """Store the run: engine state, the task projection, timers and the case's mirrored columns; answer
-    what changed. `new`: the case's first run, so there are no earlier tasks or timers to compare with."""
+    what changed. `new`: the case's first run, so there are no earlier tasks or timers to compare with;
+    `timers` False: the case's definition has no timer event, so it has no stored timers to compare with
+    (a migration to another version passes True: the old version's timers are rewritten)."""
     now = platform.clock.now()
     state.state_json = run.state_json
     state.serializer_version = run.serializer_version
@@ -211,7 +213,7 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
     _mirror_case(session, case, run, now)
     _apply_extension(session, platform, case, run)
     created, cancelled = _rewrite_tasks(session, platform, case, run, now, new)
-    if run.timers or not new:
+    if run.timers or (timers and not new):
         _rewrite_timers(session, case, run)
     session.flush()
     return RunChange(run, before, case.status, tuple(created), tuple(cancelled))
