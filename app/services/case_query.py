@@ -38,7 +38,7 @@ from app.models.queries import CASE_FTS_TABLE
 from app.services import dictionary, e_supervision, scope
 from app.services.actors import Actor, require
 from app.services.platform import Platform
-from app.services.tasks import light_expr
+from app.services.tasks import READY, light_expr
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "number": Case.number, "created_at": Case.created_at, "kind": Case.kind, "channel": Case.channel,
@@ -167,10 +167,9 @@ def _states(session: Session, f: dict[str, Any], now: datetime) -> Iterator[Colu
     # ids rather than a probe per case: an EXISTS per row walks every case in the sort order to find few.
     if "light" in f:
         yield _among_found(session, select(HumanTask.case_id.label("id")).where(
-            HumanTask.state == "ready", light_expr(now).in_(list(f["light"]))))
+            READY, light_expr(now).in_(list(f["light"]))))
     if "overdue" in f:
-        late = select(HumanTask.case_id.label("id")).where(HumanTask.state == "ready", HumanTask.paused_at.is_(None),
-                                                           HumanTask.due_at < now)
+        late = select(HumanTask.case_id.label("id")).where(READY, HumanTask.paused_at.is_(None), HumanTask.due_at < now)
         yield _among_found(session, late) if f["overdue"] else Case.id.not_in(late)
     for key, column in (("supervised", Case.supervision_count), ("extended", Case.extension_count),
                         ("returned", Case.return_count)):
