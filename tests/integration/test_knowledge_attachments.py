@@ -5,6 +5,7 @@ keeps paragraphs, lists, bold and links, loses scripts, and still reads aloud as
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -126,3 +127,14 @@ def test_an_answer_that_is_only_markup_is_refused_naming_the_field(client, demo)
                                                "csrf_token": csrf_token_of(page)})
     assert response.status_code == 422
     assert "请填写答复口径" in response.get_data(as_text=True)
+
+
+def test_an_attachment_over_the_size_cap_is_refused_naming_the_field(client, demo, monkeypatch):
+    entry_id = _draft(client)
+    served = client.application.extensions["huiyin"]
+    small = dataclasses.replace(served.settings, ATTACHMENT_MAX_BYTES=1024)  # the case attachments' cap, made small
+    monkeypatch.setattr(served, "settings", small)
+    refused = _upload(client, entry_id, [(PDF + b"%" * 2000 + b"\n%%EOF\n", "申请表.pdf")])
+    assert refused.status_code == 422 and "附件:附件「申请表.pdf」超过" in refused.get_data(as_text=True)
+    with demo.db.reading() as session:
+        assert session.scalar(select(KnowledgeAttachment.id).where(KnowledgeAttachment.entry_id == entry_id)) is None
