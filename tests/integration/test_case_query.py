@@ -299,3 +299,18 @@ def _unit(platform: Platform, code: str) -> int:
         found = session.scalar(select(Unit.id).where(Unit.code == code))
         assert found is not None
         return found
+
+
+def test_a_frequent_text_pages_newest_first_across_the_first_months_window(demo):
+    """On PostgreSQL a text page is first looked for in the month below its cursor (case_query.TEXT_WINDOW);
+    400 cases over 40 days make pages that fill inside it, pages that straddle its edge and a last short page."""
+    rows = make_cases(demo, 400, START)
+    leader = actor(demo, "leader01")
+    wanted = [r.number for r in sorted((r for r in rows if "测试诉求" in r.subject),
+                                       key=lambda r: (r.created_at, r.id), reverse=True)]
+    assert rows[-1].created_at < START - case_query.TEXT_WINDOW - case_query.TEXT_WINDOW / 4
+    for limit in ("50", "7"):
+        assert numbers(demo, leader, q="测试诉求", limit=limit) == wanted
+    assert numbers(demo, leader, q="测试诉求3", limit="50") == [n for n, r in zip(
+        wanted, sorted((r for r in rows if "测试诉求" in r.subject), key=lambda r: (r.created_at, r.id),
+                       reverse=True), strict=True) if "测试诉求3" in r.subject]
