@@ -24,8 +24,19 @@ from app.domain.intake_guards import GuardRule, guard_for, rules_from
 from app.domain.masking import SENSITIVE_KINDS
 from app.domain.uploads import CheckedUpload
 from app.errors import Invalid, NotPermitted
-from app.models import AuditEvent, Case, DictionaryEntry, HumanTask, IdempotentRequest, Unit
-from app.services import attachments, audit, calls, duplicates, incidents, knowledge_desk, notify, process, screening
+from app.models import AuditEvent, Case, HumanTask, IdempotentRequest, Unit
+from app.services import (
+    attachments,
+    audit,
+    calls,
+    dictionary,
+    duplicates,
+    incidents,
+    knowledge_desk,
+    notify,
+    process,
+    screening,
+)
 from app.services.actors import Actor
 from app.services.cases import (
     RequesterInput,
@@ -34,7 +45,7 @@ from app.services.cases import (
     task_light,
     worst_light,
 )
-from app.services.dictionary import status_label
+from app.services.dictionary import STATUS_KIND, status_label
 from app.services.platform import Platform
 from app.services.scope import find_case
 from app.services.settings import get_setting
@@ -92,6 +103,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
     try:
         with platform.db.unit_of_work() as session:
             data = _checked(session, platform, raw)
+            words = dictionary.status_labels(session)  # read with the intake lists: the receipt names the status
             if key:
                 _hold_key(session, key)
             if key and (earlier := session.get(IdempotentRequest, key)) is not None:
@@ -110,7 +122,7 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
                                               created_at=platform.clock.now()))
             session.flush()
             found = _judged(session, platform, actor, case, data)
-            result = registration_receipt(session, case, platform.clock.now(), tasks) | {
+            result = registration_receipt(session, case, platform.clock.now(), tasks, words) | {
                 "notices": data.notices, "guard": _guard_detail(guard), "duplicates": found}
             # Last, so the audit chain's lock is held only for the commit.
             audit.record(session, platform, actor, "case.registered", case_id=case.id,
@@ -222,14 +234,16 @@ def _record_guarded(session: Session, platform: Platform, actor: Actor, data: In
     return case
 
 
+INTAKE_LISTS = ("kind", "channel", "category", STATUS_KIND)  # read in one statement: the check and the receipt
+
+
 def intake_dictionary(session: Session) -> IntakeDictionary:
-    """The active kinds, channels and categories (with which are leaves of the tree), for the validator."""
-    rows = session.execute(select(DictionaryEntry.id, DictionaryEntry.kind, DictionaryEntry.code,
-                                  DictionaryEntry.label, DictionaryEntry.parent_id).where(
-        DictionaryEntry.active.is_(True), DictionaryEntry.kind.in_(("kind", "channel", "category")))).all()
-    kinds = {r.code: r.label for r in rows if r.kind == "kind"}
-    channels = {r.code: r.label for r in rows if r.kind == "channel"}
-    categories = [r for r in rows if r.kind == "category"]
+    """The active kinds, channels and categories (with which are leaves of the tree), for the validator; the
+    lists come with the status words the receipt names, in one statement (`dictionary.preload`)."""
+    dictionary.preload(session, *INTAKE_LISTS)
+    kinds = {e.code: e.label for e in dictionary.entries(session, "kind") if e.active}
+    channels = {e.code: e.label for e in dictionary.entries(session, "channel") if e.active}
+    categories = [e for e in dictionary.entries(session, "category") if e.active]
     children: dict[int | None, list[int]] = {}
     for r in categories:
         children.setdefault(r.parent_id, []).append(r.id)
@@ -351,16 +365,18 @@ def guard_answer(session: Session, case: Case) -> dict[str, str] | None:
     return guard if isinstance(guard, dict) else None
 
 
-def registration_receipt(session: Session, case: Case, now: datetime,
-                         tasks: Sequence[HumanTask] | None = None) -> dict[str, Any]:
+def registration_receipt(session: Session, case: Case, now: datetime, tasks: Sequence[HumanTask] | None = None,
+                         status_words: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What the caller gets back: numbers, status, the nearest due time and its light (`tasks`: the case's
-    ready tasks when the caller has them in hand, as a registration does)."""
+    ready tasks when the caller has them in hand, as a registration does; `status_words`: the status labels
+    read before the registration wrote, so they are not read again)."""
     if tasks is None:
         tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id,
                                                              HumanTask.state == "ready")))
     tasks = [t for t in tasks if t.state == "ready"]
     guard = guard_answer(session, case)
     return {"id": case.id, "number": case.number, "query_code": case.query_code, "status": case.status,
-            "status_label": status_label(session, case.status), "guard": guard,
+            "status_label": (status_words.get(case.status) or case.status if status_words is not None
+                             else status_label(session, case.status)), "guard": guard,
             "due_at": case.due_at.isoformat() if case.due_at else None,
             "light": worst_light(task_light(t, now) for t in tasks)}
