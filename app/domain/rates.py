@@ -35,6 +35,7 @@ class Counts:
     reopens: int = 0
     supervisions: int = 0
     pauses: int = 0  # pauses started in the period
+    knowledge_hits: int = 0  # 知识库命中: cases answered with an entry (用此答复) in the period, for the entry's owner
 
 
 @dataclass(frozen=True)

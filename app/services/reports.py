@@ -30,7 +30,7 @@ from app.domain import report_days as rd
 from app.domain.hot_words import hot_words
 from app.domain.roles import REPORT_ROLES
 from app.errors import Invalid, NotFound, NotPermitted
-from app.models import Case, HumanTask, TaskPause, Unit
+from app.models import Case, HumanTask, KnowledgeEntry, KnowledgeUse, TaskPause, Unit
 from app.services import call_stats, dictionary, report_summary, scope
 from app.services.actors import Actor
 from app.services.calls import at_centre
@@ -160,6 +160,18 @@ def _counts(total: rd.Totals) -> tuple[rates.Counts, rates.Balance]:
 def _pauses(session: Session, clauses: Sequence[ColumnElement[bool]], start: datetime, end: datetime) -> int:
     return session.scalar(select(func.count(TaskPause.id)).join(Case, Case.id == TaskPause.case_id).where(
         TaskPause.started_at >= start, TaskPause.started_at < end, *clauses)) or 0
+
+
+def knowledge_hits(session: Session, whose: Whose, start: datetime, end: datetime) -> int:
+    """知识库命中: cases answered at intake with an entry (用此答复) in the period. A unit's count is the uses of
+    the entries it or a unit below it owns — such a case has no lead unit, the centre registered it; the
+    owner is the unit whose answer it was."""
+    query = select(func.count()).select_from(KnowledgeUse).where(KnowledgeUse.used_at >= start,
+                                                                 KnowledgeUse.used_at < end)
+    if whose.unit_ids is not None:
+        query = query.join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeUse.entry_id).where(
+            KnowledgeEntry.unit_id.in_(sorted(whose.unit_ids)))
+    return session.scalar(query) or 0
 
 
 def _dimension_words(session: Session) -> dict[str, dict[Any, str]]:
@@ -295,7 +307,8 @@ def report(platform: Platform, actor: Actor, period: Period, unit_id: int | None
         whose = _whose(session, actor, unit_id)
         w = weights(session)
         counts, balance = _counts(summed(session, whose, start, end))
-        counts = rates.Counts(**{**counts.__dict__, "pauses": _pauses(session, whose.clauses, start, end)})
+        counts = rates.Counts(**{**counts.__dict__, "pauses": _pauses(session, whose.clauses, start, end),
+                                 "knowledge_hits": knowledge_hits(session, whose, start, end)})
         out: dict[str, Any] = {
             "period": {"kind": period.kind, "start": period.start.isoformat(), "end": period.end.isoformat(),
                        "label": period.label},
@@ -462,7 +475,8 @@ def report_sheets(found: dict[str, Any]) -> list[tuple[str, list[str], list[list
     figures_rows = [["本期新登记", c["new"]], ["受理(转送/交办)", c["accepted"]], ["答复", c["replied"]],
                     ["有效回访", c["rated"]], ["督办", c["supervisions"]], ["延期", c["extensions"]],
                     ["退回", c["returns"]], ["重办", c["reopens"]], ["暂停", c["pauses"]],
-                    ["重复件", c["repeat"]], *([["建议件", found["suggestions"]]] if "suggestions" in found else []),
+                    ["重复件", c["repeat"]], ["知识库命中(用此答复)", c["knowledge_hits"]],
+                    *([["建议件", found["suggestions"]]] if "suggestions" in found else []),
                     ["上期结转", b["carried_over"]], ["本期办结", b["closed"]], ["退回(不予受理/转办)", b["returned"]],
                     ["终结", b["terminated"]], ["期末在办", b["open_at_end"]],
                     ["平衡校验", "通过" if b["ok"] else "未通过"]]

@@ -11,7 +11,7 @@ import pytest
 from lifecycle_driver import Api
 from sqlalchemy import select
 
-from app.models import Case, Requester, Unit
+from app.models import Case, KnowledgeEntry, KnowledgeUse, Requester, Unit
 
 MONTH = "2026-10"
 
@@ -128,6 +128,40 @@ def test_a_units_leader_sees_only_the_units_cases_and_never_another_unit(api, cr
     assert monthly(api, "cgleader01", unit=crafted["zjj"]).status_code == 404
     assert monthly(api, "cg01").status_code == 403  # a handler reads no reports
     assert monthly(api, "leader01", month="2026-13").status_code == 422
+
+
+def test_knowledge_hits_of_the_crafted_month_count_for_the_units_whose_entries_answered(api, crafted, demo, auth):
+    """知识库命中: three October cases answered with a 住建局 entry and one with a 城管局 entry (用此答复), one each
+    on 30 September and 1 November: the city's October is 4, 住建局's 3, 城管局's leader reads 1."""
+    with demo.db.unit_of_work() as session:
+        entry = {code: session.scalars(select(KnowledgeEntry.id).where(
+            KnowledgeEntry.unit_id == crafted[code], KnowledgeEntry.state == "published").limit(1)).one()
+            for code in ("zjj", "cgj")}
+        requester = session.scalars(select(Requester).where(Requester.name == "张三")).one()
+        answered = [("zjj", at(10, 1, 0)), ("zjj", at(10, 17)), ("zjj", at(10, 31, 23)), ("cgj", at(10, 9)),
+                    ("zjj", at(9, 30, 23)), ("cgj", at(11, 1, 0))]
+        for i, (code, when) in enumerate(answered):
+            case = Case(number=f"K{i:04d}", query_code=f"K{i:04d}", kind="consultation", channel="phone",
+                        category="城乡建设/供暖", subject="暖气不热", content="暖气不热找谁。",
+                        requester_id=requester.id, registering_unit_id=crafted["centre"], status="closed",
+                        created_at=when, replied_at=when, replied_on_time=True, closed_at=when)
+            session.add(case)
+            session.flush()
+            session.add(KnowledgeUse(case_id=case.id, entry_id=entry[code], used_at=when))
+        session.commit()
+    assert monthly(api, "leader01").get_json()["counts"]["knowledge_hits"] == 4
+    assert monthly(api, "leader01", unit=crafted["zjj"]).get_json()["counts"]["knowledge_hits"] == 3
+    assert monthly(api, "cgleader01").get_json()["counts"]["knowledge_hits"] == 1
+    assert monthly(api, "cgleader01", month="2026-11").get_json()["counts"]["knowledge_hits"] == 1
+    auth.login("leader01")
+    html = auth.client.get(f"/reports?period=month&day=2026-10-01&unit={crafted['zjj']}").get_data(as_text=True)
+    assert '<td class="num" id="knowledge-hits">3</td>' in html
+    import io
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(auth.client.get("/reports/report.xlsx?period=month&day=2026-10-01").data))
+    figures = {row[0]: row[1] for row in book["数据统计"].iter_rows(min_row=2, values_only=True)}
+    assert figures["知识库命中(用此答复)"] == 4
 
 
 def test_a_crafted_imbalance_is_reported_and_not_printed(api, crafted, demo, auth):
