@@ -5,7 +5,7 @@ over their own cases). One home for listing, saving and deleting, so both behave
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import false, func, or_, select
 
@@ -28,6 +28,8 @@ class Kind:
     action: str
 
 
+Saved = SavedQuery | SavedReport  # the two tables have the same columns
+
 QUERY = Kind(SavedQuery, "查询", "query")
 REPORT = Kind(SavedReport, "报表", "report")
 
@@ -40,9 +42,9 @@ def listed(platform: Platform, kind: Kind, actor: Actor) -> list[dict[str, Any]]
     with platform.db.reading() as session:
         seen = or_(model.owner_id == actor.user_id,
                    model.unit_id == actor.unit_id if actor.unit_id is not None else false())
+        rows = cast("list[Saved]", session.scalars(select(model).where(seen).order_by(model.name, model.id)).all())
         return [{"id": r.id, "name": r.name, "params": r.params, "shared": r.unit_id is not None,
-                 "mine": r.owner_id == actor.user_id}
-                for r in session.scalars(select(model).where(seen).order_by(model.name, model.id))]
+                 "mine": r.owner_id == actor.user_id} for r in rows]
 
 
 def _checked_name(kind: Kind, actor: Actor, name: str) -> str:
@@ -76,7 +78,7 @@ def save(platform: Platform, kind: Kind, actor: Actor, name: str, params: dict[s
 def delete(platform: Platform, kind: Kind, actor: Actor, row_id: int) -> None:
     """Only its owner deletes one (a shared one too)."""
     with platform.db.unit_of_work() as session:
-        row = session.get(kind.model, row_id)
+        row = cast("Saved | None", session.get(kind.model, row_id))
         if row is None or row.owner_id != actor.user_id:
             raise NotFound(f"保存的{kind.noun}不存在")
         audit.record(session, platform, actor, f"{kind.action}.deleted", detail={kind.action: row.id, "name": row.name})
