@@ -136,6 +136,14 @@ def create_entry(platform: Platform, actor: Actor, raw: Mapping[str, Any]) -> di
         return {"id": entry.id, "state": entry.state}
 
 
+def preview_answer(actor: Actor, raw: str) -> dict[str, str]:
+    """The answer as saving would keep it, for the editor's live preview: the sanitised rich text (nh3, the one
+    judge) and the plain reading the agent reads aloud."""
+    require(actor, "knowledge.edit")
+    text, html = rules.rich_answer(raw)
+    return {"html": html, "text": text}
+
+
 def update_entry(platform: Platform, actor: Actor, entry_id: int, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Edit an entry. An editor's change to a published entry sends it back to 待审核 (it leaves the desk and the
     portal until a reviewer publishes it again); a reviewer's change keeps it published."""

@@ -1,6 +1,6 @@
 """知识库 pages for staff: /knowledge (search, filters, review tasks), /knowledge/<id> (the entry's stable URL),
-editing and its states, 答复不准确, CSV/XLSX import and export, the intake page's suggestions (JSON) and the
-administrator's synonyms. The services check permissions; these routes only map the answers."""
+editing and its states, 答复不准确, CSV/XLSX import and export, the intake page's suggestions and the editor's
+preview (JSON) and the administrator's synonyms. The services check permissions; these routes only map the answers."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ class SuggestQuery(Schema):
 
     content = fields.String(load_default="", validate=validate.Length(max=20000))
     category = fields.String(load_default="", validate=validate.Length(max=80))
+
+
+class AnswerPreview(Schema):
+    """What the entry editor posts as the answer is typed (JSON)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    answer = fields.String(load_default="", validate=validate.Length(max=8000))
 
 
 def _int(name: str) -> int | None:
@@ -170,6 +179,12 @@ def knowledge_suggest() -> ResponseReturnValue:
     """JSON for the intake page: entries for the case being typed (the same service as the API's suggest)."""
     typed = load(SuggestQuery())
     return jsonify(knowledge_desk.suggest(platform(), current_actor(), typed["content"], category=typed["category"]))
+
+
+@bp.post("/knowledge/preview")
+def knowledge_preview() -> ResponseReturnValue:
+    """JSON for the entry editor: the answer as the server will save it (sanitised), for the live preview."""
+    return jsonify(knowledge.preview_answer(current_actor(), load(AnswerPreview())["answer"]))
 
 
 @bp.get("/knowledge/export.<any(csv, xlsx):kind>")

@@ -2,7 +2,8 @@
 on /intake, the suggested entry appears beside the form, the agent reaches 「用此答复」 with the keyboard, and the
 case closes through 直接答复 with the reply SMS (log gateway) — no 受理, no 派单; the case page links the entry,
 whose page counts the use. The public 常见问题 page
-answers the same question without signing in."""
+answers the same question without signing in. An editor bolds a word with the answer's toolbar and the saved entry
+shows it bold."""
 
 from __future__ import annotations
 
@@ -91,3 +92,38 @@ def test_the_portal_submit_form_suggests_the_entry_at_a_phones_size(served: Any,
     page.locator("#faq-suggest").wait_for(state="hidden")
     context.close()
     assert errors == []
+
+
+def test_an_editor_bolds_a_word_with_the_toolbar_and_the_entry_shows_it_bold(desk: Any) -> None:
+    """zj01 writes an entry: selects 身份证 in 答复口径 and presses 加粗, reached with Tab; Ctrl+B bolds 缴费凭证;
+    the preview below shows both bold as the server will keep them; saved, the entry page shows them bold."""
+    editor = desk("zj01")
+    page = editor.go("/knowledge/new")
+    page.fill("#title", "供暖报修要带什么")
+    page.fill("#answer", "请携带身份证和供暖缴费凭证到热力公司营业厅办理。")
+
+    def select(word: str) -> None:
+        page.evaluate("w => { const a = document.getElementById('answer'), i = a.value.indexOf(w);"
+                      " a.setSelectionRange(i, i + w.length); }", word)
+
+    select("身份证")
+    page.locator("#questions").focus()
+    page.keyboard.press("Tab")  # the toolbar sits between 常见问法 and 答复口径
+    assert page.evaluate("document.activeElement.textContent") == "加粗"
+    assert page.evaluate("document.activeElement.title") == "加粗(Ctrl+B):把选中的文字加粗"
+    page.keyboard.press("Enter")
+    assert page.input_value("#answer") == "请携带<b>身份证</b>和供暖缴费凭证到热力公司营业厅办理。"
+    page.locator("#answer").focus()
+    select("缴费凭证")
+    page.keyboard.press("Control+b")
+    assert "<b>缴费凭证</b>" in page.input_value("#answer")
+    page.locator("#answer-preview b", has_text="缴费凭证").wait_for()
+    assert page.locator("#answer-preview b").all_inner_texts() == ["身份证", "缴费凭证"]
+    editor.shot("knowledge-editor-01-bold")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
+    assert page.locator("#answer b").all_inner_texts() == ["身份证", "缴费凭证"]
+    assert "<b>" not in page.inner_text("#answer-plain")  # read aloud as plain text
+    editor.shot("knowledge-editor-02-entry")
+    assert editor.errors == []

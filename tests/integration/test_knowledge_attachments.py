@@ -129,6 +129,31 @@ def test_an_answer_that_is_only_markup_is_refused_naming_the_field(client, demo)
     assert "请填写答复口径" in response.get_data(as_text=True)
 
 
+def test_the_editors_preview_is_the_servers_sanitised_answer_and_the_form_works_without_script(client, demo):
+    """The toolbar is hidden until its script shows it: without JavaScript the textarea takes the markup typed by
+    hand. The live preview is the server's reading (nh3): scripts gone, links marked, the plain reading beside."""
+    _sign_in(client, EDITOR)
+    page = client.get("/knowledge/new").get_data(as_text=True)
+    assert '<div class="rich-toolbar" id="answer-toolbar" role="group" aria-label="答复口径格式" hidden>' in page
+    assert 'title="加粗(Ctrl+B):把选中的文字加粗"' in page and '<textarea id="answer" name="answer"' in page
+    token = csrf_token_of(page)
+    preview = client.post("/knowledge/preview", json={"answer": RICH}, headers={"X-CSRFToken": token})
+    assert preview.status_code == 200
+    shown = preview.get_json()
+    assert "<li><b>新单位开户证明</b></li>" in shown["html"] and "<script" not in shown["html"]
+    assert "onerror" not in shown["html"] and 'rel="noopener noreferrer nofollow"' in shown["html"]
+    assert shown["text"].startswith("异地转入需要:\n1. 身份证")
+    plain = client.post("/knowledge/preview", json={"answer": "带身份证\n到窗口办理"}, headers={"X-CSRFToken": token})
+    assert plain.get_json() == {"html": "", "text": "带身份证\n到窗口办理"}
+    too_long = client.post("/knowledge/preview", json={"answer": "字" * 8001},
+                           headers={"X-CSRFToken": token, "Accept": "application/json"})
+    assert too_long.status_code == 422 and "answer" in too_long.get_json()["details"]
+    _sign_out(client)
+    _sign_in(client, "agent01")  # an agent reads entries but does not write them
+    token = csrf_token_of(client.get("/knowledge").get_data(as_text=True))
+    assert client.post("/knowledge/preview", json={"answer": "x"}, headers={"X-CSRFToken": token}).status_code == 403
+
+
 def test_an_attachment_over_the_size_cap_is_refused_naming_the_field(client, demo, monkeypatch):
     entry_id = _draft(client)
     served = client.application.extensions["huiyin"]
