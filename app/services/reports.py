@@ -162,16 +162,19 @@ def _pauses(session: Session, clauses: Sequence[ColumnElement[bool]], start: dat
         TaskPause.started_at >= start, TaskPause.started_at < end, *clauses)) or 0
 
 
-def knowledge_hits(session: Session, whose: Whose, start: datetime, end: datetime) -> int:
-    """知识库命中: cases answered at intake with an entry (用此答复) in the period. A unit's count is the uses of
-    the entries it or a unit below it owns — such a case has no lead unit, the centre registered it; the
-    owner is the unit whose answer it was."""
-    query = select(func.count()).select_from(KnowledgeUse).where(KnowledgeUse.used_at >= start,
-                                                                 KnowledgeUse.used_at < end)
+def knowledge_hits(session: Session, whose: Whose, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """知识库命中 per owning unit, most first: cases answered at intake with an entry (用此答复) in the period,
+    counted for the unit whose entry it was (such a case has no lead unit: the centre registered it); a unit's
+    reader sees the units at and below it, the city every owner."""
+    query = (select(KnowledgeEntry.unit_id, func.count()).select_from(KnowledgeUse)
+             .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeUse.entry_id)
+             .where(KnowledgeUse.used_at >= start, KnowledgeUse.used_at < end).group_by(KnowledgeEntry.unit_id))
     if whose.unit_ids is not None:
-        query = query.join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeUse.entry_id).where(
-            KnowledgeEntry.unit_id.in_(sorted(whose.unit_ids)))
-    return session.scalar(query) or 0
+        query = query.where(KnowledgeEntry.unit_id.in_(sorted(whose.unit_ids)))
+    rows = session.execute(query).all()
+    names = _unit_names(session, [u for u, _ in rows])
+    return sorted(({"unit_id": u, "unit": names.get(u, "—"), "count": n} for u, n in rows),
+                  key=lambda r: (-r["count"], r["unit"]))
 
 
 def _dimension_words(session: Session) -> dict[str, dict[Any, str]]:
@@ -307,8 +310,9 @@ def report(platform: Platform, actor: Actor, period: Period, unit_id: int | None
         whose = _whose(session, actor, unit_id)
         w = weights(session)
         counts, balance = _counts(summed(session, whose, start, end))
+        hits = knowledge_hits(session, whose, start, end)
         counts = rates.Counts(**{**counts.__dict__, "pauses": _pauses(session, whose.clauses, start, end),
-                                 "knowledge_hits": knowledge_hits(session, whose, start, end)})
+                                 "knowledge_hits": sum(h["count"] for h in hits)})
         out: dict[str, Any] = {
             "period": {"kind": period.kind, "start": period.start.isoformat(), "end": period.end.isoformat(),
                        "label": period.label},
@@ -327,6 +331,7 @@ def report(platform: Platform, actor: Actor, period: Period, unit_id: int | None
             out["trend"] = trend(session, whose, period.start.year)
             out["calls"] = calls(session, platform, actor, period)
             out["hot_words"] = period_words(session, whose.clauses, start, end)
+            out["knowledge_units"] = hits
     return out
 
 
@@ -488,6 +493,9 @@ def report_sheets(found: dict[str, Any]) -> list[tuple[str, list[str], list[list
     if "complained_units" in found:
         units = [[u["unit"], u["count"]] for u in found["complained_units"]]
         sheets.append(("被投诉较多的单位", ["单位", "投诉件数"], units))
+    if "knowledge_units" in found:
+        sheets.append(("知识库命中", ["条目所属单位", "命中件数"],
+                       [[u["unit"], u["count"]] for u in found["knowledge_units"]]))
     sheets.append(("承办单位排名", ["单位", "响应率", "解决率", "满意率", "综合得分"],
                    [[u["unit"], u["rates"]["response_rate"], u["rates"]["resolution_rate"],
                      u["rates"]["satisfaction_rate"], u["rates"]["score"]] for u in found["ranking"]]))

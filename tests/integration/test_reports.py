@@ -162,6 +162,12 @@ def test_knowledge_hits_of_the_crafted_month_count_for_the_units_whose_entries_a
     book = load_workbook(io.BytesIO(auth.client.get("/reports/report.xlsx?period=month&day=2026-10-01").data))
     figures = {row[0]: row[1] for row in book["数据统计"].iter_rows(min_row=2, values_only=True)}
     assert figures["知识库命中(用此答复)"] == 4
+    with demo.db.reading() as session:
+        names = {code: session.scalar(select(Unit.name).where(Unit.id == crafted[code])) for code in ("zjj", "cgj")}
+    per_unit = list(book["知识库命中"].iter_rows(min_row=2, values_only=True))
+    assert per_unit == [(names["zjj"], 3), (names["cgj"], 1)]  # the centre sees each owner's month
+    city = auth.client.get("/reports?period=month&day=2026-10-01").get_data(as_text=True)
+    assert f'<tr><td>{names["zjj"]}</td><td class="num">3</td></tr>' in city
 
 
 def test_a_crafted_imbalance_is_reported_and_not_printed(api, crafted, demo, auth):
