@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.models.portal import StoredFile
 
 SEARCH_VECTOR = Text().with_variant(postgresql.TSVECTOR(), "postgresql")
 FTS_TABLE = "knowledge_fts"
@@ -74,18 +75,12 @@ class KnowledgeFeedback(Base):
     resolved_at: Mapped[datetime | None]
 
 
-class KnowledgeAttachment(Base):
-    """A file of an entry (a form, a map): checked by content as a case's attachments are (images re-encoded
-    without EXIF, PDFs), stored under a generated name outside the web root (INSTANCE_PATH/attachments/knowledge)."""
+class KnowledgeAttachment(StoredFile, Base):
+    """A file of an entry (a form, a map), checked as a case's are (INSTANCE_PATH/attachments/knowledge)."""
 
     __tablename__ = "knowledge_attachment"
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entry.id", ondelete="CASCADE"), index=True)
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # relative to the attachment folder
-    filename: Mapped[str] = mapped_column(String(120))  # as sent, cleaned; never used as a path
-    content_type: Mapped[str] = mapped_column(String(40))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

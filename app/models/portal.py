@@ -10,18 +10,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base
 
 
-class Attachment(Base):
-    """A file of a case, checked by its content (images re-encoded without EXIF, PDFs), stored under a
-    generated name outside the web root (INSTANCE_PATH/attachments); the name the sender gave is only shown."""
+class StoredFile:
+    """What an uploaded file keeps wherever it belongs (a case, a 知识库 entry): checked by its content (images
+    re-encoded without EXIF, PDFs), stored under a generated name outside the web root; the sender's name only shown."""
 
-    __tablename__ = "attachment"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # relative to the attachment folder
     filename: Mapped[str] = mapped_column(String(120))  # as sent, cleaned; never used as a path
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Attachment(StoredFile, Base):
+    """A file of a case (INSTANCE_PATH/attachments)."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(20))  # portal, intake, api
     created_at: Mapped[datetime]
 
