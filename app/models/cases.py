@@ -48,8 +48,8 @@ class Case(Base):
     requester_id: Mapped[int] = mapped_column(ForeignKey("requester.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     process_key: Mapped[str | None] = mapped_column(String(60))
-    registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # index (lead_unit_id, created_at)
+    registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))  # index (registering_unit_id, id)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # (lead_unit_id, created_at), (…, id)
     area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))  # district/street of the location
     location: Mapped[str | None] = mapped_column(String(200))  # where the matter is, not the requester's address
     location_lat: Mapped[float | None] = mapped_column(Float)  # a map point of the location (WGS-84)
@@ -75,7 +75,10 @@ class Case(Base):
     extension_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     supervision_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
-    __table_args__ = (Index("ix_case_lead_unit_created", "lead_unit_id", "created_at"),)
+    # (unit, id): the unit scope's index-only merges (scope.visible_cases_by_index, migration 0027).
+    __table_args__ = (Index("ix_case_lead_unit_created", "lead_unit_id", "created_at"),
+                      Index("ix_case_lead_unit_id_id", "lead_unit_id", "id"),
+                      Index("ix_case_registering_unit_id_id", "registering_unit_id", "id"))
     requester: Mapped[Requester] = relationship(lazy="joined")
     assisting_units: Mapped[list[Unit]] = relationship(secondary=case_assisting_unit)
 

@@ -314,3 +314,29 @@ def test_a_frequent_text_pages_newest_first_across_the_first_months_window(demo)
     assert numbers(demo, leader, q="测试诉求3", limit="50") == [n for n, r in zip(
         wanted, sorted((r for r in rows if "测试诉求" in r.subject), key=lambda r: (r.created_at, r.id),
                        reverse=True), strict=True) if "测试诉求3" in r.subject]
+
+
+def test_a_units_text_search_answers_the_same_by_the_scope_index_or_by_each_match(demo, data, monkeypatch):
+    """On PostgreSQL a unit leader's text search takes the cheaper side (case_query.SCOPE_PER_MATCH): the scope
+    as an index bitmap ANDed with the trigram matches, or the scope tested on every match. Either way the
+    leader gets the matching cases they lead, assist or once had a step of — and no one else's."""
+    cg_leader = actor(demo, "cgleader01")
+    wanted = expect(data, lambda r: "测试诉求" in r.subject
+                    and (r.lead == "cgj" or r.assisting == "cgj" or r.earlier == "cgj"))
+    assert expect(data, lambda r: "测试诉求" in r.subject and r.earlier == "cgj")  # seen by an earlier step only
+    assert wanted != expect(data, lambda r: "测试诉求" in r.subject)  # others' matches exist and stay out
+    chosen: list[bool] = []
+    choose = case_query._scope_by_index
+
+    def recorded(*args: Any) -> Any:
+        by_index = choose(*args)
+        chosen.append(by_index is not None)
+        return by_index
+    monkeypatch.setattr(case_query, "_scope_by_index", recorded)
+    for per_match in (0, 10**9):  # never / always the scope's bitmap
+        monkeypatch.setattr(case_query, "SCOPE_PER_MATCH", per_match)
+        for sort in ("number", "-created_at"):
+            found = numbers(demo, cg_leader, q="测试诉求", sort=sort, limit="7")
+            assert len(found) == len(set(found)) and set(found) == wanted, (per_match, sort)
+    if demo.db.engine.dialect.name == "postgresql":
+        assert set(chosen) == {True, False}
