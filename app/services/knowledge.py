@@ -136,10 +136,16 @@ def create_entry(platform: Platform, actor: Actor, raw: Mapping[str, Any]) -> di
         return {"id": entry.id, "state": entry.state}
 
 
-def preview_answer(actor: Actor, raw: str) -> dict[str, str]:
+def preview_answer(actor: Actor, body: object) -> dict[str, str]:
     """The answer as saving would keep it, for the editor's live preview: the sanitised rich text (nh3, the one
-    judge) and the plain reading the agent reads aloud."""
+    judge) and the plain reading the agent reads aloud. `body` is the posted JSON ({"answer": "…"}), read only
+    after the right to edit is checked: who may not edit learns nothing of the form."""
     require(actor, "knowledge.edit")
+    title, limit = rules.LIMITS["answer"]
+    raw = body.get("answer", "") if isinstance(body, Mapping) else None
+    if not isinstance(raw, str) or len(raw) > limit:
+        message = f"{title}应为不超过 {limit} 个字的文本"
+        raise Invalid(message, {"answer": message})
     text, html = rules.rich_answer(raw)
     return {"html": html, "text": text}
 

@@ -31,15 +31,6 @@ class SuggestQuery(Schema):
     category = fields.String(load_default="", validate=validate.Length(max=80))
 
 
-class AnswerPreview(Schema):
-    """What the entry editor posts as the answer is typed (JSON)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    answer = fields.String(load_default="", validate=validate.Length(max=8000))
-
-
 def _int(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdecimal() and value.isascii() and len(value) < 10 else None
@@ -184,7 +175,7 @@ def knowledge_suggest() -> ResponseReturnValue:
 @bp.post("/knowledge/preview")
 def knowledge_preview() -> ResponseReturnValue:
     """JSON for the entry editor: the answer as the server will save it (sanitised), for the live preview."""
-    return jsonify(knowledge.preview_answer(current_actor(), load(AnswerPreview())["answer"]))
+    return jsonify(knowledge.preview_answer(current_actor(), request.get_json(silent=True)))
 
 
 @bp.get("/knowledge/export.<any(csv, xlsx):kind>")
