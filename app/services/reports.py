@@ -121,7 +121,7 @@ def _city(session: Session, actor: Actor) -> bool:
     return len(scope.units_in_scope(session, actor)) == session.scalar(select(func.count()).select_from(Unit))
 
 
-def _whose(session: Session, actor: Actor, unit_id: int | None) -> Whose:
+def whose_of(session: Session, actor: Actor, unit_id: int | None) -> Whose:
     """The city (a city-wide reader without `unit_id`), else the cases `unit_id` (default: the reader's
     unit) or a unit below it leads, or registered while no lead unit is given."""
     if unit_id is None and _city(session, actor):
@@ -140,7 +140,7 @@ def _whose(session: Session, actor: Actor, unit_id: int | None) -> Whose:
                  clauses, frozenset(ids))
 
 
-def _day(moment: datetime) -> date:
+def day_of(moment: datetime) -> date:
     return moment.date()
 
 
@@ -148,12 +148,12 @@ def summed(session: Session, whose: Whose, start: datetime, end: datetime) -> rd
     """The period's sums and carried-over stock for whose cases."""
     grain = "all" if whose.keys is None else "unit"
     total = rd.empty_totals()
-    for found in report_summary.read(session, grain, _day(start), _day(end), whose.keys).values():
+    for found in report_summary.read(session, grain, day_of(start), day_of(end), whose.keys).values():
         total.merge(found)
     return total
 
 
-def _counts(total: rd.Totals) -> tuple[rates.Counts, rates.Balance]:
+def counts_of(total: rd.Totals) -> tuple[rates.Counts, rates.Balance]:
     return rates.counts_from(total.sums), rates.Balance(**total.balance)
 
 
@@ -172,7 +172,7 @@ def knowledge_hits(session: Session, whose: Whose, start: datetime, end: datetim
     if whose.unit_ids is not None:
         query = query.where(KnowledgeEntry.unit_id.in_(sorted(whose.unit_ids)))
     rows = session.execute(query).all()
-    names = _unit_names(session, [u for u, _ in rows])
+    names = unit_names(session, [u for u, _ in rows])
     return sorted(({"unit_id": u, "unit": names.get(u, "—"), "count": n} for u, n in rows),
                   key=lambda r: (-r["count"], r["unit"]))
 
@@ -190,20 +190,20 @@ def intake(session: Session, whose: Whose, start: datetime, end: datetime) -> di
     counted: dict[str, list[tuple[Any, int]]] = {}
     if whose.keys is None:
         for name in DIMENSIONS:
-            found = report_summary.read(session, name, _day(start), _day(end), carry=False)
-            counted[name] = [(_key(name, k), t.sums["new"]) for (k, _), t in found.items() if t.sums["new"]]
+            found = report_summary.read(session, name, day_of(start), day_of(end), carry=False)
+            counted[name] = [(dimension_key(name, k), t.sums["new"]) for (k, _), t in found.items() if t.sums["new"]]
     else:
         columns = {"kind": Case.kind, "channel": Case.channel, "category": Case.category, "area": Case.area_unit_id}
         for name, column in columns.items():
             counted[name] = [(k, n) for k, n in session.execute(select(column, func.count()).where(
                 Case.created_at >= start, Case.created_at < end, *whose.clauses).group_by(column))]
-    words["area"] = _unit_names(session, [int(k) for k, _ in counted["area"] if k is not None])
-    return {name: sorted(({"code": k, "label": _word(words[name], k), "count": n} for k, n in rows),
+    words["area"] = unit_names(session, [int(k) for k, _ in counted["area"] if k is not None])
+    return {name: sorted(({"code": k, "label": word_of(words[name], k), "count": n} for k, n in rows),
                          key=lambda r: (-r["count"], str(r["code"])))
             for name, rows in counted.items()}
 
 
-def _key(dimension: str, key: str) -> Any:
+def dimension_key(dimension: str, key: str) -> Any:
     """A summary key as the dimension's value: a unit or area id, a code, a month (None: not given)."""
     if dimension == "unit":
         return int(key[1:]) if key.startswith("u") else None
@@ -212,22 +212,22 @@ def _key(dimension: str, key: str) -> Any:
     return key or None
 
 
-def _word(words: dict[Any, str], code: Any) -> str:
+def word_of(words: dict[Any, str], code: Any) -> str:
     if code is None:
         return "未填"
     return words.get(code) or str(code)
 
 
-def _unit_names(session: Session, ids: list[int]) -> dict[Any, str]:
+def unit_names(session: Session, ids: list[int]) -> dict[Any, str]:
     return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
 
 
 def ranking(session: Session, whose: Whose, start: datetime, end: datetime, w: rates.Weights
             ) -> list[dict[str, Any]]:
     """Rates per lead unit, the best score first (units without a score last)."""
-    found = report_summary.read(session, "unit", _day(start), _day(end), whose.keys, carry=False)
-    per = {_key("unit", k): t for (k, _), t in found.items() if k.startswith("u")}
-    names = _unit_names(session, [int(k) for k in per if k is not None])
+    found = report_summary.read(session, "unit", day_of(start), day_of(end), whose.keys, carry=False)
+    per = {dimension_key("unit", k): t for (k, _), t in found.items() if k.startswith("u")}
+    names = unit_names(session, [int(k) for k in per if k is not None])
     ranked = [{"unit_id": k, "unit": names.get(k, "未交办"), "received": t.sums["new"],
                "rates": rates.rates(rates.counts_from(t.sums), w)} for k, t in per.items()]
     ranked.sort(key=lambda r: (r["rates"]["score"] is None, -(r["rates"]["score"] or 0), r["unit"]))
@@ -245,7 +245,7 @@ def lights(session: Session, whose: Whose, now: datetime) -> list[dict[str, Any]
                                   func.count().filter(light_where(now, "red")),
                                   func.count().filter(light_where(now, "yellow")))
                            .where(*where).group_by(HumanTask.unit_id)).all()
-    names = _unit_names(session, sorted({u for u, *_ in rows if u is not None}))
+    names = unit_names(session, sorted({u for u, *_ in rows if u is not None}))
     per = [{"unit": names.get(unit, "—"), "green": total - paused - red - yellow, "yellow": yellow, "red": red,
             "paused": paused} for unit, total, paused, red, yellow in rows]
     return sorted(per, key=lambda r: -(r["green"] + r["yellow"] + r["red"] + r["paused"]))
@@ -307,9 +307,9 @@ def report(platform: Platform, actor: Actor, period: Period, unit_id: int | None
                                                                                       datetime.min.time())
     now = platform.clock.now()
     with reading(platform) as session:
-        whose = _whose(session, actor, unit_id)
+        whose = whose_of(session, actor, unit_id)
         w = weights(session)
-        counts, balance = _counts(summed(session, whose, start, end))
+        counts, balance = counts_of(summed(session, whose, start, end))
         hits = knowledge_hits(session, whose, start, end)
         counts = rates.Counts(**{**counts.__dict__, "pauses": _pauses(session, whose.clauses, start, end),
                                  "knowledge_hits": sum(h["count"] for h in hits)})
@@ -344,111 +344,6 @@ def unit_choices(platform: Platform, actor: Actor) -> list[tuple[int, str]]:
                                                    .order_by(Unit.path))]
 
 
-# ---- custom reports: dimensions × measures × filters over the same engine -------------------------------
-
-CUSTOM_DIMENSIONS = {"unit": "承办单位", "kind": "诉求类型", "channel": "来源渠道", "category": "事项分类",
-                     "area": "所属区域", "month": "月份"}
-CUSTOM_MEASURES = {"new": "新登记件数", "accepted": "受理件数", "replied": "答复件数", "rated": "有效回访件数",
-                   "open_at_end": "期末在办", **{code: name for code, (name, _) in rates.DEFINITIONS.items()}}
-
-
-CUSTOM_COLUMNS = {"unit": Case.lead_unit_id, "kind": Case.kind, "channel": Case.channel, "category": Case.category,
-                  "area": Case.area_unit_id}
-
-
-def _labels(session: Session, name: str, keys: list[Any]) -> dict[Any, str]:
-    if name in ("unit", "area"):
-        return _unit_names(session, [int(k) for k in keys if k is not None])
-    if name in ("kind", "channel", "category"):
-        return dictionary.labels(session, name, active_only=False)
-    return {k: str(k) for k in keys}
-
-
-@dataclass(frozen=True)
-class CustomQuery:
-    rows: str
-    measure: str
-    columns: str | None = None
-    kind: str | None = None
-    channel: str | None = None
-    category: str | None = None  # the category and its subtree
-
-
-def check(q: CustomQuery) -> None:
-    """The custom question is one the engine answers (422 naming the field otherwise)."""
-    errors = {}
-    if q.rows not in CUSTOM_DIMENSIONS:
-        errors["rows"] = "请选择行维度"
-    if q.columns is not None and (q.columns not in CUSTOM_DIMENSIONS or q.columns == q.rows):
-        errors["columns"] = "列维度应为另一维度(或不选)"
-    if q.measure not in CUSTOM_MEASURES:
-        errors["measure"] = "请选择统计指标"
-    elif q.measure == "open_at_end" and "month" in (q.rows, q.columns):
-        errors["measure"] = "期末在办不能按月份分列"
-    if errors:
-        raise Invalid("自定义报表条件有误", errors)
-
-
-def cube(session: Session, whose: Whose, q: CustomQuery, start: datetime, end: datetime
-         ) -> dict[tuple[Any, ...], rd.Totals]:
-    """The sums per tuple of dimension values — the engine of the custom reports, as of the fixed ones: from
-    the summary when one grain holds the question (at most one dimension besides the month, no filter; a
-    unit's reader: the unit dimension), else from the cases touching the period — summed by the database
-    (`report_summary.grouped`), or, with the month (of each event) as a dimension, folded by the same
-    app/domain/report_days.py functions the summary is made of."""
-    dims = [q.rows, *([q.columns] if q.columns else [])]
-    others = [d for d in dims if d != "month"]
-    out: dict[tuple[Any, ...], rd.Totals] = {}
-    if not (q.kind or q.channel or q.category) and len(others) <= 1 and (whose.keys is None
-                                                                        or others in ([], ["unit"])):
-        grain = others[0] if others else ("all" if whose.keys is None else "unit")
-        for (key, month), t in report_summary.read(session, grain, _day(start), _day(end), whose.keys,
-                                                    by_month="month" in dims).items():
-            out.setdefault(tuple(month if d == "month" else _key(d, key) for d in dims), rd.empty_totals()).merge(t)
-        return out
-    clauses = list(whose.clauses)
-    if q.kind:
-        clauses.append(Case.kind == q.kind)
-    if q.channel:
-        clauses.append(Case.channel == q.channel)
-    if q.category:
-        clauses.append(or_(Case.category == q.category, Case.category.startswith(q.category + "/", autoescape=True)))
-    if "month" not in dims:
-        columns = [CUSTOM_COLUMNS[d] for d in dims]
-        return report_summary.grouped(session, start, end, columns, *clauses)
-    found = report_summary.live(report_summary.case_events(session, report_summary.touching(start, end), *clauses),
-                                _day(start), _day(end), dims)
-    for keys, t in found.items():
-        out.setdefault(tuple(k if d == "month" else _key(d, k) for d, k in zip(dims, keys, strict=True)),
-                       rd.empty_totals()).merge(t)
-    return out
-
-
-def custom(platform: Platform, actor: Actor, period: Period, q: CustomQuery) -> dict[str, Any]:
-    """A pivot: one measure by the row dimension (× an optional column dimension), filtered, scoped."""
-    require_reader(actor)
-    check(q)
-    start, end = (datetime.combine(d, datetime.min.time()) for d in (period.start, period.end))
-    with reading(platform) as session:
-        whose = _whose(session, actor, None)
-        w = weights(session)
-        cells: dict[tuple[Any, Any], Any] = {}
-        for key, t in cube(session, whose, q, start, end).items():
-            counts, balance = _counts(t)
-            values = {**counts.__dict__, **balance.as_dict(), **rates.rates(counts, w)}
-            cells[(key[0], key[1] if len(key) > 1 else None)] = values[q.measure]
-        row_keys = sorted({r for r, _ in cells}, key=lambda k: (k is None, str(k)))
-        col_keys = sorted({c for _, c in cells}, key=lambda k: (k is None, str(k))) if q.columns else [None]
-        row_words = _labels(session, q.rows, row_keys)
-        col_words = _labels(session, q.columns, col_keys) if q.columns else {}
-    return {"rows": [{"key": r, "label": _word(row_words, r), "cells": [cells.get((r, c)) for c in col_keys]}
-                     for r in row_keys],
-            "columns": [_word(col_words, c) if q.columns else CUSTOM_MEASURES[q.measure] for c in col_keys],
-            "measure": q.measure, "measure_label": CUSTOM_MEASURES[q.measure],
-            "is_rate": q.measure.endswith("_rate"), "period": period.label,
-            "as_of": platform.clock.now().isoformat(timespec="minutes")}
-
-
 # ---- the annual report draft (信访工作条例 art. 41) ---------------------------------------------------------
 
 def annual(platform: Platform, actor: Actor, year: int) -> dict[str, Any]:
@@ -460,11 +355,11 @@ def annual(platform: Platform, actor: Actor, year: int) -> dict[str, Any]:
     found = report(platform, actor, period)
     start, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
     with reading(platform) as session:
-        clauses = _whose(session, actor, None).clauses
+        clauses = whose_of(session, actor, None).clauses
         complained = session.execute(select(Case.lead_unit_id, func.count()).where(
             Case.created_at >= start, Case.created_at < end, Case.kind == "complaint", Case.lead_unit_id.is_not(None),
             *clauses).group_by(Case.lead_unit_id).order_by(func.count().desc()).limit(10)).all()
-        names = _unit_names(session, [int(u) for u, _ in complained if u is not None])
+        names = unit_names(session, [int(u) for u, _ in complained if u is not None])
         suggestions = session.scalar(select(func.count()).select_from(Case).where(
             Case.created_at >= start, Case.created_at < end, Case.kind == "suggestion", *clauses)) or 0
     found["year"] = year

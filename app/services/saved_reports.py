@@ -1,5 +1,5 @@
 """Saved custom reports: private to their owner, or shared with the owner's unit. The question (dimensions,
-measure, filters, period kind) is checked as `reports.custom` checks it before it is kept, so a saved report
+measure, filters, period kind) is checked as `custom_reports.custom` checks it before it is kept, so a saved report
 always runs — for whoever opens it, over their own cases (a shared report never widens anyone's scope)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import Invalid
-from app.services import reports, saved
+from app.services import custom_reports, reports, saved
 from app.services.actors import Actor
 from app.services.platform import Platform
 
@@ -19,7 +19,7 @@ def question(params: dict[str, str]) -> dict[str, str]:
     kept = {k: str(params[k]).strip() for k in PARAMS if str(params.get(k) or "").strip()}
     if kept.get("period", "month") not in reports.PERIODS or kept.get("period") == "range":
         raise Invalid("报表周期有误", {"period": "保存的报表周期只能是 day、week、month、quarter 或 year"})
-    reports.check(reports.CustomQuery(rows=kept.get("rows", ""), measure=kept.get("measure", ""),
+    custom_reports.check(custom_reports.CustomQuery(rows=kept.get("rows", ""), measure=kept.get("measure", ""),
                                       columns=kept.get("columns"), kind=kept.get("kind"),
                                       channel=kept.get("channel"), category=kept.get("category")))
     return kept

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from app.documents.renderer import default_renderer
 from app.domain import charts
 from app.errors import Conflict, Invalid
-from app.services import reports, saved_reports, tabular
+from app.services import custom_reports, reports, saved_reports, tabular
 from app.web.api.reports import unit_arg
 from app.web.context import current_actor, platform
 from app.web.downloads import file_response
@@ -95,17 +95,17 @@ def custom_page() -> ResponseReturnValue:
     day = _date("day", platform().clock.now().date())
     assert day is not None
     period = reports.period_of(a.get("period", "month"), day, _date("until", None))
-    query = reports.CustomQuery(rows=a.get("rows", "unit"), measure=a.get("measure", "new"),
+    query = custom_reports.CustomQuery(rows=a.get("rows", "unit"), measure=a.get("measure", "new"),
                                 columns=a.get("columns") or None, kind=a.get("kind") or None,
                                 channel=a.get("channel") or None, category=a.get("category") or None)
-    found = reports.custom(platform(), current_actor(), period, query)
+    found = custom_reports.custom(platform(), current_actor(), period, query)
     first = [(r["label"], float(r["cells"][0] or 0)) for r in found["rows"]]
     first.sort(key=lambda p: -p[1])
-    chart = Markup(charts.bar_chart(f"{found['measure_label']}:按{reports.CUSTOM_DIMENSIONS[query.rows]}",  # noqa: S704
+    chart = Markup(charts.bar_chart(f"{found['measure_label']}:按{custom_reports.CUSTOM_DIMENSIONS[query.rows]}",  # noqa: S704
                                     first, percent=found["is_rate"]))
     return render_template("reports/custom.html", found=found, chart=chart, q=query, args=a,
-                           periods=reports.PERIODS, dimensions=reports.CUSTOM_DIMENSIONS,
-                           measures=reports.CUSTOM_MEASURES,
+                           periods=reports.PERIODS, dimensions=custom_reports.CUSTOM_DIMENSIONS,
+                           measures=custom_reports.CUSTOM_MEASURES,
                            saved=saved_reports.listed(platform(), current_actor()),
                            params={k: v for k, v in {"period": period.kind, **query.__dict__}.items() if v})
 
