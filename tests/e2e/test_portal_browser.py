@@ -111,6 +111,7 @@ def by_code(page: Any, served: Any, number: str, code: str) -> None:
     page.fill("#number", number)
     page.fill("#query_code", code)
     page.click("#lookup-code button[type=submit]")
+    page.wait_for_load_state("load")  # the answer with its stylesheet applied: its text is read as laid out
 
 
 @pytest.mark.parametrize("citizen", ["phone", "desktop"], indirect=True)
