@@ -9,6 +9,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from app.models.config import REVISED_TABLES
+
 T = TypeVar("T")
 
 WRITE_OPTION = "huiyin_write"
@@ -62,24 +64,60 @@ def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
     return cast(T, memo[key])
 
 
-def remembers(session: Session, key: Hashable) -> bool:
-    """Whether `remembered` would answer `key` without reading."""
-    return not (session.new or session.dirty or session.deleted) and key in session.info.get(MEMO, {})
+TOKENS = "revisions"
+_KEPT: dict[tuple[str, str], tuple[str, Any]] = {}  # (database, group) → (its token when built, what was built)
+
+
+def kept(session: Session, group: str, read: Callable[[], T]) -> T:
+    """What `read()` builds from the tables of `group` (app.models.REVISED_TABLES), kept in this process while
+    they are unchanged: every write to them gives the group a new random token (triggers, migration 0028), so a
+    transaction reads the tokens once (one small statement) instead of the tables, and an administrator's edit
+    acts at once in every process. The tokens are read before the tables, so what is kept is never older than
+    its token; a write in this transaction to a group's table reads them again. `read()` must build something
+    immutable (it is shared by every later transaction). No token (a database emptied with triggers off): read."""
+    tokens = session.info.get(TOKENS)
+    if tokens is None:  # on the connection: a read that must not forget the transaction's memo
+        tokens = dict(session.connection().exec_driver_sql("SELECT name, token FROM data_revision").all())
+        session.info[TOKENS] = tokens
+    token = tokens.get(group)
+    if token is None:
+        return read()
+    key = (str(session.get_bind().engine.url), group)
+    hit = _KEPT.get(key)
+    if hit is not None and hit[0] == token:
+        return cast(T, hit[1])
+    value = read()
+    _KEPT[key] = (token, value)
+    return value
 
 
 def _forget_cached(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("settings", None)
         session.info.pop(MEMO, None)
+        session.info.pop(TOKENS, None)
 
 
 def _forget_memo(session: Session, *_: Any) -> None:
     session.info.pop(MEMO, None)
+    written = (*session.new, *session.dirty, *session.deleted)
+    if any(getattr(o, "__tablename__", None) in REVISED_TABLES for o in written):
+        session.info.pop(TOKENS, None)  # a flush wrote a revised table: its trigger gave the group a new token
 
 
 def _forget_memo_on_write(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info.pop(MEMO, None)
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in REVISED_TABLES:
+            state.session.info.pop(TOKENS, None)
+    elif not state.is_select and not _reads(state.statement):  # text or anything else that may write
+        state.session.info.pop(TOKENS, None)
+
+
+def _reads(statement: Any) -> bool:
+    """A textual SELECT (the 判重 and search queries are text): it writes no revised table."""
+    return str(getattr(statement, "text", "")).lstrip()[:6].upper() == "SELECT"
 
 
 def _sessions(bind: Engine, **kwargs: Any) -> sessionmaker[Session]:

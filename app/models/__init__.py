@@ -17,6 +17,7 @@ from app.models.channels import ChannelKey, ChannelSubmission
 from app.models.config import (
     CalendarDay,
     CalendarYear,
+    DataRevision,
     DeadlineRule,
     DictionaryEntry,
     LocalHoliday,
@@ -56,7 +57,7 @@ __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "Base", "CalendarDay", "CalendarYear", "Case", "CaseDeadline",
     "CaseFlag", "CaseMigration", "DisputeScreening", "ExportJob", "SavedQuery", "ReportDay", "ReportStaleMark",
     "SavedReport",
-    "Counter", "DeadlineRule", "DefinitionDraft",
+    "Counter", "DataRevision", "DeadlineRule", "DefinitionDraft",
     "DedupeBand", "DedupePlace",
     "DictionaryEntry", "HumanTask", "IdempotentRequest", "LocalHoliday", "PasswordHistory", "Permission",
     "ProcessDefinition",

@@ -100,3 +100,18 @@ class RoutingRule(Base):
     valid_to: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True)
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class DataRevision(Base):
+    """A token that every write to a group of the tables above changes (triggers, migration 0028): a process
+    keeps what it built from the group's tables while the token stands (`app.db.kept`)."""
+
+    __tablename__ = "data_revision"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # the group: a key of REVISED_TABLES' values
+    token: Mapped[str] = mapped_column(String(40))
+
+
+# Each table whose writes change a group's token → the group (the triggers of migration 0028).
+REVISED_TABLES = {"calendar_day": "calendar", "local_holiday": "calendar", "calendar_year": "calendar",
+                  "dictionary_entry": "dictionary", "deadline_rule": "deadline_rule",
+                  "process_definition": "process_definition", "unit": "unit"}

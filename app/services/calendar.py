@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import time
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from sqlalchemy import Date, Integer, false, null, select, union_all
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from app.db import remembered
+from app.db import kept, remembered
 from app.domain.calendar import CalendarDay as Day
 from app.domain.calendar import WorkCalendar
 from app.domain.deadlines import CountedFrom, OfficeHours, PeriodUnit, TimeLimit
@@ -19,32 +20,22 @@ from app.services.settings import get_setting
 
 
 def load_calendar(session: Session) -> WorkCalendar:
-    """The calendar as administrators have confirmed it: entries, every region's local holidays (one
-    statement for both) and the confirmed years; read once per transaction, however many rows of a page
-    count working days. A task's own calendar is `unit_calendar` of it."""
-    return remembered(session, "calendar", lambda: _read_calendar(session))
-
-
-_BUILT: dict[tuple[Any, ...], WorkCalendar] = {}  # the rows as read → the calendar built from them (immutable)
+    """The calendar as administrators have confirmed it: entries, every region's local holidays and the
+    confirmed years; built once in a process while the calendar tables are unchanged (`kept`), however many
+    runs and rows of a page count working days. A task's own calendar is `unit_calendar` of it."""
+    return remembered(session, "calendar", lambda: kept(session, "calendar", lambda: _read_calendar(session)))
 
 
 def _read_calendar(session: Session) -> WorkCalendar:
-    """One statement for days, local holidays and confirmed years; the calendar is built once per distinct
-    content in a process (an engine run needs it every time, and it changes only by administrators' edits)."""
-    rows: tuple[tuple[Any, ...], ...] = tuple(map(tuple, session.execute(union_all(
+    """One statement for days, local holidays and confirmed years."""
+    rows: Sequence[Any] = session.execute(union_all(
         select(CalendarDay.day, CalendarDay.is_workday, CalendarDay.note, sql_cast(null(), Integer).label("region")),
         select(LocalHoliday.day, false(), LocalHoliday.note, LocalHoliday.unit_id),
-        select(sql_cast(null(), Date), false(), null(), -CalendarYear.year)))))  # a confirmed year: its negative
-    built = _BUILT.get(rows)
-    if built is None:
-        national = [Day(d, bool(w), n) for d, w, n, region in rows if region is None]
-        local = [(region, Day(d, False, n)) for d, _, n, region in rows if region is not None and region > 0]
-        years = [-region for _, _, _, region in rows if region is not None and region < 0]
-        built = WorkCalendar(national, years, local)
-        if len(_BUILT) > 8:  # a handful of versions at most (tests build many calendars)
-            _BUILT.clear()
-        _BUILT[rows] = built
-    return built
+        select(sql_cast(null(), Date), false(), null(), -CalendarYear.year))).all()  # a confirmed year: its negative
+    national = [Day(d, bool(w), n) for d, w, n, region in rows if region is None]
+    local = [(region, Day(d, False, n)) for d, _, n, region in rows if region is not None and region > 0]
+    years = [-region for _, _, _, region in rows if region is not None and region < 0]
+    return WorkCalendar(national, years, local)
 
 
 def unit_regions(session: Session, unit_id: int | None) -> list[int]:
@@ -62,15 +53,21 @@ def unit_calendar(session: Session, calendar: WorkCalendar, unit_id: int | None)
 
 
 def load_rule(session: Session, key: str) -> TimeLimit:
-    row = session.get(DeadlineRule, key)
-    if row is None:
+    rule = _rules(session).get(key)
+    if rule is None:
         raise NotFound(f"时限规则不存在:{key}")
-    return _time_limit(row)
+    return rule
 
 
 def load_rules(session: Session) -> dict[str, TimeLimit]:
-    """Every deadline rule by key, in one query (a page showing several)."""
-    return {row.key: _time_limit(row) for row in session.scalars(select(DeadlineRule))}
+    """Every deadline rule by key (a page showing several)."""
+    return dict(_rules(session))
+
+
+def _rules(session: Session) -> dict[str, TimeLimit]:
+    """The rules, read in one query when they changed (`kept`); shared, so never changed by a caller."""
+    return kept(session, "deadline_rule", lambda: {row.key: _time_limit(row)
+                                                   for row in session.scalars(select(DeadlineRule))})
 
 
 def _time_limit(row: DeadlineRule) -> TimeLimit:

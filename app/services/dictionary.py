@@ -6,13 +6,12 @@ at any time. Seeding adds missing codes and never touches a word an administrato
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import remembered, remembers
+from app.db import kept, remembered
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import DictionaryEntry
@@ -32,28 +31,28 @@ class Entry(NamedTuple):
 
 
 def entries(session: Session, kind: str) -> list[Entry]:
-    """Every entry of one list (retired ones too), in its order: read once per transaction (`preload`
-    reads several lists in one query)."""
-    return remembered(session, ("dictionary", kind), lambda: _read(session, [kind]).get(kind, []))
+    """Every entry of one list (retired ones too), in its order. The whole dictionary is read in one query
+    when it changed (`kept`): a page, a registration and a run read no dictionary row otherwise."""
+    return list(_lists(session).get(kind, ()))
 
 
 def preload(session: Session, *kinds: str) -> None:
-    """Read the lists a page is about to ask for in one query (each is then `entries` without a query)."""
-    missing = sorted({k for k in kinds if not remembers(session, ("dictionary", k))})
-    found = _read(session, missing) if missing else {}
-    for kind in missing:
-        remembered(session, ("dictionary", kind), partial(found.get, kind, []))
+    """Make sure the lists a page is about to ask for are at hand (they all come with the dictionary)."""
+    _lists(session)
 
 
-def _read(session: Session, kinds: list[str]) -> dict[str, list[Entry]]:
+def _lists(session: Session) -> dict[str, tuple[Entry, ...]]:
+    return remembered(session, "dictionary", lambda: kept(session, "dictionary", lambda: _read(session)))
+
+
+def _read(session: Session) -> dict[str, tuple[Entry, ...]]:
     found: dict[str, list[Entry]] = {}
     rows = session.execute(select(DictionaryEntry.kind, DictionaryEntry.id, DictionaryEntry.code, DictionaryEntry.label,
                                   DictionaryEntry.parent_id, DictionaryEntry.active)
-                           .where(DictionaryEntry.kind.in_(kinds))
                            .order_by(DictionaryEntry.kind, DictionaryEntry.sort, DictionaryEntry.id))
     for kind, id_, code, words, parent_id, active in rows:
         found.setdefault(kind, []).append(Entry(id_, code, words, parent_id, active))
-    return found
+    return {kind: tuple(items) for kind, items in found.items()}
 
 
 def labels(session: Session, kind: str, *, active_only: bool = True) -> dict[str, str]:

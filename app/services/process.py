@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import engine
 from app.clock import LOCAL_TZ
+from app.db import kept
 from app.domain.calendar import WorkCalendar
 from app.domain.masking import SENSITIVE_KINDS
 from app.domain.statuses import ANSWERED, status_code
@@ -82,11 +83,18 @@ _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, 
 
 
 def latest_definition(session: Session, key: str) -> DefinitionVersion:
-    row = session.execute(select(*_REF).where(ProcessDefinition.key == key)
-                          .order_by(ProcessDefinition.version.desc()).limit(1)).first()
-    if row is None:
+    """The newest deployed version of `key` (every key's newest, read in one query after a deploy: `kept`)."""
+    found = kept(session, "process_definition", lambda: _latest_versions(session)).get(key)
+    if found is None:
         raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
-    return DefinitionVersion(*row)
+    return found
+
+
+def _latest_versions(session: Session) -> dict[str, DefinitionVersion]:
+    newest: dict[str, DefinitionVersion] = {}
+    for row in session.execute(select(*_REF).order_by(ProcessDefinition.key, ProcessDefinition.version)):
+        newest[row.key] = DefinitionVersion(*row)
+    return newest
 
 
 def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,
