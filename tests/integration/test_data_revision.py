@@ -88,9 +88,9 @@ def test_a_version_deployed_elsewhere_is_the_one_the_next_case_starts(demo, othe
         first = latest_definition(session, "hotline_order")
     with other_host.db.engine.begin() as conn:  # as a deploy on another host stores it
         conn.execute(text("INSERT INTO process_definition (key, version, name, bpmn_xml, spec_json, checksum, "
-                          "forms_json, deployed_at, deployed_by_id) SELECT key, version + 1, name, bpmn_xml, spec_json, "
-                          "'new-checksum', forms_json, deployed_at, deployed_by_id FROM process_definition "
-                          "WHERE id = :id"), {"id": first.id})
+                          "forms_json, deployed_at, deployed_by_id) SELECT key, version + 1, name, bpmn_xml, "
+                          "spec_json, 'new-checksum', forms_json, deployed_at, deployed_by_id "
+                          "FROM process_definition WHERE id = :id"), {"id": first.id})
     with demo.db.reading() as session:
         newer = latest_definition(session, "hotline_order")
     assert (newer.version, newer.checksum) == (first.version + 1, "new-checksum")
