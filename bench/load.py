@@ -439,12 +439,17 @@ def final_check(env: dict[str, str], records: list[dict[str, Any]], sink: list[t
                 at: datetime, sweep: bool = True) -> bool:
     """One last sweep at the simulated stop time (what the schedulers had not reached yet), then the checker."""
     from app import jobs
-    from app.services import outbox
+    from app.services import escalation, outbox, sweeps
 
     platform = platform_of(create_app(_config(env), clock=FrozenClock(at)))
     if sweep:  # then drain the outbox: a pass sends at most 100, and 2,000× days of warnings queue up
         before = len(sink)
         jobs.run_once(platform, "load-check")
+        # A pass spends at most sweeps.PASS_BUDGET on engine runs: what the schedulers would do on the next passes
+        while sweeps.sweep_due_timers(platform, "load-check", budget=None).timers_fired:
+            pass
+        while escalation.climb(platform, "load-check", budget=None).fired:
+            pass
         while outbox.send_pending(platform, jobs.gateway_for(platform)):
             pass
         print(f"final sweep at {at:%Y-%m-%d %H:%M} (simulated): {len(sink) - before} SMS sent late "

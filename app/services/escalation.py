@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,6 +28,7 @@ from app.services.actors import Actor
 from app.services.calendar import load_calendar, unit_calendar
 from app.services.platform import Platform
 from app.services.settings import get_setting
+from app.services.sweeps import PASS_BUDGET
 
 log = logging.getLogger("huiyin.escalation")
 HORIZON = timedelta(days=40)  # the earliest rung (at most 20 working days before the due date) lies within
@@ -82,9 +84,11 @@ LADDER_BATCH = 500  # rungs one scheduler fires per pass at most: a midnight's t
 CANDIDATES = 2000  # tasks read per rung and pass
 
 
-def climb(platform: Platform, worker: str, limit: int = LADDER_BATCH) -> LadderResult:
-    """Fire the rungs waiting tasks have reached and not yet had, at most `limit` (the most overdue first);
-    answers how many fired per rung.
+def climb(platform: Platform, worker: str, limit: int = LADDER_BATCH,
+          budget: float | None = PASS_BUDGET) -> LadderResult:
+    """Fire the rungs waiting tasks have reached and not yet had, at most `limit` and for at most `budget`
+    seconds after the first (None: no bound; `sweeps.PASS_BUDGET`: a day's first thousands of automatic 督办 drain
+    over a few passes and schedulers), the most overdue first; answers how many fired per rung.
 
     Claiming in batches: per rung one indexed query for at most CANDIDATES tasks that may have reached it and
     lack it (due by the rung's latest due time, anti-joined with the rungs fired), so a task whose rungs all
@@ -115,6 +119,7 @@ def climb(platform: Platform, worker: str, limit: int = LADDER_BATCH) -> LadderR
         done = set(session.execute(select(TaskEscalation.task_id, TaskEscalation.rung).where(
             TaskEscalation.task_id.in_([c[0] for c in candidates])))) if candidates else set()
         calendars = {unit_id: unit_calendar(session, calendar, unit_id) for unit_id in {c[2] for c in candidates}}
+    stop = monotonic() + (budget or 0)
     for task_id, due_at, unit_id in candidates:
         assert due_at is not None  # selected so
         for rung in ladder:
@@ -126,7 +131,8 @@ def climb(platform: Platform, worker: str, limit: int = LADDER_BATCH) -> LadderR
                 result.deferred += 1
                 continue
             if reached:
-                if sum(result.fired.values()) >= limit:
+                acted = sum(result.fired.values())
+                if acted >= limit or (budget is not None and acted + result.skipped and monotonic() > stop):
                     return result  # the next pass goes on (a rung another scheduler had does not count)
                 outcome = _fire(platform, worker, task_id, rung, now)
                 if outcome is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, select
@@ -33,11 +34,20 @@ class SweepResult:
     deferred: int = 0
 
 
-def sweep_due_timers(platform: Platform, worker: str, limit: int = 500) -> SweepResult:
-    """Fire every timer that is due, each case in its own transaction so one failure stops only itself."""
+PASS_BUDGET = 1.5  # seconds a pass spends on engine runs (timers, automatic 督办: 20–30 ms each); the rest is the
+# next pass's (a minute later) or another scheduler's, so no pass holds a scheduler for long
+
+
+def sweep_due_timers(platform: Platform, worker: str, limit: int = 500,
+                     budget: float | None = PASS_BUDGET) -> SweepResult:
+    """Fire the timers that are due, at most `limit` and for at most `budget` seconds after the first (None: no
+    bound), each case in its own transaction so one failure stops only itself."""
     result = SweepResult()
     seen: set[int] = set()  # a case whose timer the engine did not take is not retried in a hot loop
+    stop = monotonic() + (budget or 0)
     for _ in range(limit):
+        if budget is not None and seen and monotonic() > stop:
+            return result
         with platform.db.unit_of_work() as session:
             # Claim the case, not the timer row: a task completion locks the case first too, so the two
             # never wait on each other in opposite orders; a case another scheduler holds is skipped.

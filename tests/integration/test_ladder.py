@@ -128,7 +128,7 @@ p = Platform(db=Database(url), settings=settings, keys=load_keys(keys, instance)
              clock=FrozenClock(datetime.fromisoformat(sys.argv[4])))
 print("ready", flush=True)
 sys.stdin.readline()
-print(json.dumps(climb(p, worker).fired), flush=True)
+print(json.dumps(climb(p, worker, budget=None).fired), flush=True)
 """
 TASKS = {"postgresql": 150, "sqlite": 60}
 
@@ -157,6 +157,20 @@ def _overdue_tasks(platform, count: int) -> list[int]:  # type: ignore[no-untype
         session.execute(insert(HumanTask), rows)
         session.commit()
     return case_ids
+
+
+def test_a_pass_out_of_time_leaves_the_rest_to_the_next_and_fires_nothing_twice(demo):
+    case_ids = _overdue_tasks(demo, 4)
+    with demo.db.unit_of_work() as session:
+        session.execute(update(Case).where(Case.id.in_(case_ids)).values(
+            lead_unit_id=session.scalar(select(Unit.id).where(Unit.code == "cgj"))))
+        session.commit()
+    demo.clock.advance(seconds=(datetime(2026, 12, 20, 9, 0) - demo.clock.now()).total_seconds())
+    passes = [climb(demo, "sched-0", budget=0) for _ in range(14)]
+    assert [sum(p.fired.values()) + p.skipped for p in passes] == [1] * 12 + [0, 0]  # one rung a pass, then none
+    with demo.db.reading() as session:
+        per_rung = dict(session.execute(select(TaskEscalation.rung, func.count()).group_by(TaskEscalation.rung)).all())
+    assert per_rung == {"remind": 4, "notice": 4, "supervise": 4}
 
 
 def test_three_scheduler_processes_fire_each_rung_exactly_once(demo, db_url, tmp_path):
