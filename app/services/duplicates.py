@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, text
+from sqlalchemy import ColumnElement, delete, insert, select, text, true
 from sqlalchemy.orm import Session
 
 from app.domain import similarity, statuses
@@ -63,6 +63,7 @@ class Candidate:
     status: str
     subject: str
     created_at: datetime
+    seen: bool = True  # the reader may see it (`find`'s `seen`)
 
     def as_json(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "number": self.number, "score": self.score, "reasons": list(self.reasons)}
@@ -104,10 +105,14 @@ def index_case(session: Session, case: Case, *, new: bool = False) -> None:
     if not new:
         session.execute(delete(DedupeBand).where(DedupeBand.case_id == case.id))
         session.execute(delete(DedupePlace).where(DedupePlace.case_id == case.id))
-    session.add_all(DedupeBand(band_key=k, created_at=case.created_at, case_id=case.id)
-                    for k in set(similarity.minhash_bands(appeal.shingles, BANDS, ROWS)))
-    session.add_all(DedupePlace(place_key=k, created_at=case.created_at, case_id=case.id)
-                    for k in similarity.index_keys(appeal))
+    # Core inserts, one statement each: a registration writes ~20 keys, and ORM objects would cost more than the SQL
+    bands = [{"band_key": k, "created_at": case.created_at, "case_id": case.id}
+             for k in set(similarity.minhash_bands(appeal.shingles, BANDS, ROWS))]
+    places = [{"place_key": k, "created_at": case.created_at, "case_id": case.id}
+              for k in similarity.index_keys(appeal)]
+    for table, rows in ((DedupeBand, bands), (DedupePlace, places)):
+        if rows:
+            session.execute(insert(table), rows)
 
 
 def reindex(platform: Platform, batch: int = 500) -> int:
@@ -158,8 +163,9 @@ def _candidate_ids(session: Session, platform: Platform, draft: Draft, appeal: A
 
 
 def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnElement[bool] | None = None,
-         exclude: int | None = None, limit: int = SHOWN) -> Finding:
-    """The ranked candidates for a draft among the earlier cases of the window (those `visible` only, when given)."""
+         exclude: int | None = None, limit: int = SHOWN, seen: ColumnElement[bool] | None = None) -> Finding:
+    """The ranked candidates for a draft among the earlier cases of the window (those `visible` only, when given);
+    `seen`: whether the reader may see each, read with them (a registration records what it may not show)."""
     rules = _rules(session)
     now = platform.clock.now()
     appeal = _appeal(rules, draft.subject, draft.content, draft.location, draft.category)
@@ -168,7 +174,8 @@ def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnE
     if not ids:
         return Finding([], False, rules.days)
     query = select(Case.id, Case.number, Case.subject, Case.content, Case.location, Case.category, Case.status,
-                   Case.created_at).where(Case.id.in_(ids), Case.created_at <= now)
+                   Case.created_at, (seen if seen is not None else true()).label("seen")
+                   ).where(Case.id.in_(ids), Case.created_at <= now)
     if visible is not None:
         query = query.where(visible)
     found = []
@@ -178,7 +185,8 @@ def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnE
         reasons = verdict.reasons
         if row.status == statuses.TERMINATED and row.id in same:
             reasons = (*reasons, "已三级终结,不再受理")
-        found.append(Candidate(row.id, row.number, verdict.score, reasons, row.status, row.subject, row.created_at))
+        found.append(Candidate(row.id, row.number, verdict.score, reasons, row.status, row.subject, row.created_at,
+                               bool(row.seen)))
     found.sort(key=lambda c: (-c.score, c.created_at))
     shown = [c for c in found[:limit] if c.score >= 0.3 or "同一诉求人" in c.reasons]
     return Finding(shown, bool(shown) and shown[0].score >= rules.threshold, rules.days)
@@ -230,13 +238,6 @@ def terminated_matter(session: Session, platform: Platform, r: RequesterInput, c
     earlier = session.scalar(select(Case.number).join(Requester).where(
         same_person, Case.category == category, Case.status == statuses.TERMINATED).limit(1))
     return f"该事项已经复核终结(受理号 {earlier}),依据《信访工作条例》第三十六条不再受理" if earlier else None
-
-
-def visible_ids(session: Session, actor: Actor, case_ids: list[int]) -> set[int]:
-    """Which of these cases the actor may see (one indexed query)."""
-    if not case_ids:
-        return set()
-    return set(session.scalars(select(Case.id).where(Case.id.in_(case_ids), visible_cases(actor))))
 
 
 def counted_once() -> ColumnElement[bool]:

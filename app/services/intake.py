@@ -47,7 +47,7 @@ from app.services.cases import (
 )
 from app.services.dictionary import STATUS_KIND, status_label
 from app.services.platform import Platform
-from app.services.scope import find_case
+from app.services.scope import find_case, visible_cases
 from app.services.settings import get_setting
 
 IDEMPOTENCY_KEY_MAX = 128  # characters; a longer key is refused, never cut (two cut keys would collide)
@@ -157,10 +157,9 @@ def _finding(session: Session, platform: Platform, actor: Actor, case: Case, dat
     r = data.requester
     finding = duplicates.find(session, platform, duplicates.Draft(
         content=case.content, subject=case.subject, location=case.location, category=case.category,
-        phone=r.phone, id_number=r.id_number), visible=Case.id < case.id, exclude=case.id)
-    seen = duplicates.visible_ids(session, actor, [c.case_id for c in finding.candidates])
-    return {"candidates": [c.as_json() for c in finding.candidates if c.case_id in seen],
-            "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].case_id in seen,
+        phone=r.phone, id_number=r.id_number), visible=Case.id < case.id, exclude=case.id, seen=visible_cases(actor))
+    return {"candidates": [c.as_json() for c in finding.candidates if c.seen],
+            "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].seen,
             "_recorded": [{"case_id": c.case_id, "score": c.score} for c in finding.candidates[:3]]}
 
 
@@ -222,7 +221,7 @@ def _record_guarded(session: Session, platform: Platform, actor: Actor, data: In
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel, category=data.category,
                 subject=data.subject, content=data.content, requester=requester,
                 status=statuses.TRANSFERRED if guard.action == "emergency" else statuses.REDIRECTED,
-                process_key=None, registering_unit_id=centre.id, area_unit_id=data.area, location=data.location,
+                process_key=None, registering_unit_id=centre, area_unit_id=data.area, location=data.location,
                 location_lat=data.point[0] if data.point else None,
                 location_lng=data.point[1] if data.point else None, created_by_id=actor.user_id,
                 sensitivity=_sensitivity(data), created_at=now, closed_at=now)
@@ -293,7 +292,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     definition = process.latest_definition(session, key)
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
-                status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre.id,
+                status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre,
                 duplicate_of_id=data.duplicate_of, area_unit_id=data.area, location=data.location,
                 location_lat=data.point[0] if data.point else None,
                 location_lng=data.point[1] if data.point else None, created_by_id=actor.user_id,
@@ -306,7 +305,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     # A process that fails to start keeps the case as an incident (None): an appeal is never lost to a definition.
     change = incidents.start_process(session, platform, case, definition, {
         "case_id": case.id, "case_number": number, "kind": data.kind, "channel": data.channel,
-        "category": data.category, "centre_unit_id": centre.id, "lead_unit_id": None,
+        "category": data.category, "centre_unit_id": centre, "lead_unit_id": None,
         "assisting_unit_ids": [], "duplicate_of": data.duplicate_of, "direct_reply": data.direct_reply,
         **extra,
     })
@@ -340,10 +339,11 @@ def _refuse_terminated_matter(session: Session, platform: Platform, r: Requester
         raise Invalid(message, {"category": message})
 
 
-def _registering_unit(session: Session, actor: Actor) -> Unit:
+def _registering_unit(session: Session, actor: Actor) -> int:
+    """The registering unit's id: the actor's own (a user's unit always exists), else the root of the tree."""
     if actor.unit_id is not None:
-        return session.get_one(Unit, actor.unit_id)
-    centre = session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
+        return actor.unit_id
+    centre = session.scalar(select(Unit.id).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1))
     if centre is None:
         raise Invalid("尚未建立单位,无法登记")
     return centre
