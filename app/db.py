@@ -75,6 +75,8 @@ def kept(session: Session, group: str, read: Callable[[], T]) -> T:
     acts at once in every process. The tokens are read before the tables, so what is kept is never older than
     its token; a write in this transaction to a group's table reads them again. `read()` must build something
     immutable (it is shared by every later transaction). No token (a database emptied with triggers off): read."""
+    if _pending_revised(session):  # an unflushed change to such a table: read it back (the read's autoflush)
+        return read()
     tokens = session.info.get(TOKENS)
     if tokens is None:  # on the connection: a read that must not forget the transaction's memo
         tokens = dict(session.connection().exec_driver_sql("SELECT name, token FROM data_revision").all())
@@ -98,10 +100,15 @@ def _forget_cached(session: Session, transaction: Any) -> None:
         session.info.pop(TOKENS, None)
 
 
+def _pending_revised(session: Session) -> bool:
+    """Whether the session holds unflushed changes to a table of REVISED_TABLES."""
+    written = (*session.new, *session.dirty, *session.deleted)
+    return any(getattr(o, "__tablename__", None) in REVISED_TABLES for o in written)
+
+
 def _forget_memo(session: Session, *_: Any) -> None:
     session.info.pop(MEMO, None)
-    written = (*session.new, *session.dirty, *session.deleted)
-    if any(getattr(o, "__tablename__", None) in REVISED_TABLES for o in written):
+    if _pending_revised(session):
         session.info.pop(TOKENS, None)  # a flush wrote a revised table: its trigger gave the group a new token
 
 

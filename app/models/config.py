@@ -26,7 +26,7 @@ class DictionaryEntry(Base):
 
 
 class Setting(Base):
-    """A parameter that takes effect at once (read on each use, never cached across requests)."""
+    """A parameter that takes effect at once (every process reads the rows again after any change: `kept`)."""
 
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -114,4 +114,5 @@ class DataRevision(Base):
 # Each table whose writes change a group's token → the group (the triggers of migration 0028).
 REVISED_TABLES = {"calendar_day": "calendar", "local_holiday": "calendar", "calendar_year": "calendar",
                   "dictionary_entry": "dictionary", "deadline_rule": "deadline_rule",
-                  "process_definition": "process_definition", "unit": "unit"}
+                  "process_definition": "process_definition", "unit": "unit",
+                  "setting": "setting"}

@@ -83,18 +83,21 @@ _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, 
 
 
 def latest_definition(session: Session, key: str) -> DefinitionVersion:
-    """The newest deployed version of `key` (every key's newest, read in one query after a deploy: `kept`)."""
-    found = kept(session, "process_definition", lambda: _latest_versions(session)).get(key)
+    """The newest deployed version of `key`."""
+    found = latest_versions(session).get(key)
     if found is None:
         raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
     return found
 
 
-def _latest_versions(session: Session) -> dict[str, DefinitionVersion]:
-    newest: dict[str, DefinitionVersion] = {}
-    for row in session.execute(select(*_REF).order_by(ProcessDefinition.key, ProcessDefinition.version)):
-        newest[row.key] = DefinitionVersion(*row)
-    return newest
+def latest_versions(session: Session) -> dict[str, DefinitionVersion]:
+    """Every process key's newest deployed version, by key in key order; read again only after a deploy (`kept`)."""
+    def read() -> dict[str, DefinitionVersion]:
+        newest: dict[str, DefinitionVersion] = {}
+        for row in session.execute(select(*_REF).order_by(ProcessDefinition.key, ProcessDefinition.version)):
+            newest[row.key] = DefinitionVersion(*row)
+        return newest
+    return kept(session, "process_definition", read)
 
 
 def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,
@@ -231,7 +234,7 @@ def _mirror_case(session: Session, case: Case, run: engine.EngineRun, now: datet
     # A step with no caseStatus keeps the last one; an old definition's word becomes its code.
     case.status = status_code(run.status) if run.status else case.status
     lead = run.data.get("lead_unit_id")
-    if _is_id(lead) and lead != case.lead_unit_id and session.get(Unit, lead) is not None:
+    if _is_id(lead) and lead != case.lead_unit_id and lead in _unit_ids(session):
         case.lead_unit_id = lead
         case.accepted_at = case.accepted_at or now
     assisting = {u for u in run.data.get("assisting_unit_ids") or [] if _is_id(u)}
@@ -334,9 +337,14 @@ def _check_unit(session: Session, task: engine.ReadyTask) -> None:
     task: the step rolls back and administrators see why. (A unit the user picked was checked before the
     engine ran, by `check_named_units`.)"""
     unit = task.unit_id
-    if not _is_id(unit) or session.get(Unit, unit) is None:
+    if not _is_id(unit) or unit not in _unit_ids(session):
         raise ProcessIncident("流程给出的承办单位无效,已转为异常件,请联系系统管理员处理",
                               {"element": task.spec_name, "reason": f"unit {unit!r}"})
+
+
+def _unit_ids(session: Session) -> frozenset[int]:
+    """Every unit's id (a merged or retired unit's too: its old tasks still name it), read again after a change."""
+    return kept(session, "unit", lambda: frozenset(session.scalars(select(Unit.id))))
 
 
 def check_named_units(session: Session, data: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ primitives here also check the deadline rules' fields (app/services/admin.py).""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import string
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import kept
 from app.domain.intake_guards import DEFAULT_RULES as DEFAULT_GUARD_RULES
 from app.domain.intake_guards import rule_errors as guard_rule_errors
 from app.domain.screening import DEFAULT_RULES as SCREENING_RULES
@@ -325,10 +327,12 @@ def problem_with(session: Session, key: str, value: Any) -> str | None:
 
 
 def get_setting(session: Session, key: str) -> Any:
-    """The administrator's value if set, else the default. Read once per transaction (all rows in one
-    query), so a change takes effect with the next request and a use case pays one round trip."""
+    """The administrator's value if set, else the default. The rows are read again only after a change
+    (`kept`: a change takes effect with the next transaction in every process); each transaction gets its own
+    copy of the values, so nothing a caller does to one reaches another."""
     values = session.info.get("settings")
     if values is None:
-        values = {row.key: row.value.get("value") for row in session.scalars(select(Setting))}
+        values = json.loads(kept(session, "setting", lambda: json.dumps(
+            {key: value.get("value") for key, value in session.execute(select(Setting.key, Setting.value))})))
         session.info["settings"] = values
     return values[key] if key in values else DEFAULTS[key]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import engine
 from app.db import remembered
 from app.models import Case, ProcessDefinition, WorkflowState
-from app.services.process import DefinitionVersion
+from app.services.process import DefinitionVersion, latest_versions
 
 LEADER_ROLE = "leader"  # the lane (role code) whose steps get a queue on /leader, beside every approval
 
@@ -56,15 +56,8 @@ def for_case(session: Session, case: Case) -> engine.DefinitionDescription | Non
 
 
 def newest(session: Session) -> list[engine.DefinitionDescription]:
-    """The description of the newest version of every deployed process, by key (read once per transaction)."""
-    def read() -> list[DefinitionVersion]:
-        latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")) \
-            .group_by(ProcessDefinition.key).subquery()
-        rows = session.execute(select(*_REF).join(latest, (latest.c.key == ProcessDefinition.key)
-                                                  & (latest.c.version == ProcessDefinition.version))
-                               .order_by(ProcessDefinition.key)).all()
-        return [DefinitionVersion(*row) for row in rows]
-    return [_describe(session, version) for version in remembered(session, "definitions.newest", read)]
+    """The description of the newest version of every deployed process, by key."""
+    return [_describe(session, version) for version in latest_versions(session).values()]
 
 
 def leader_queues(session: Session) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """data_revision: a token per group of administrator-edited tables, changed by triggers on every write to them, so a
-process keeps the calendar, the dictionary, the deadline rules and the deployed definitions it built while their
+process keeps the calendar, the dictionary, the deadline rules, the deployed definitions and the settings it built while their
 token stands (app/db.py `kept`) — one small read per transaction instead of reading the tables
 
 Revision ID: 0028_data_revision
@@ -16,7 +16,8 @@ depends_on = None
 # Frozen copy of app.models.config.REVISED_TABLES as of this revision.
 GROUPS = {"calendar_day": "calendar", "local_holiday": "calendar", "calendar_year": "calendar",
           "dictionary_entry": "dictionary", "deadline_rule": "deadline_rule",
-          "process_definition": "process_definition", "unit": "unit"}
+          "process_definition": "process_definition", "unit": "unit",
+          "setting": "setting"}
 
 # The schema is the changed table's own (TG_TABLE_SCHEMA), so the trigger works whatever the search_path
 # (pg_restore sets an empty one).

@@ -121,7 +121,7 @@ def test_the_dispatch_desk_reads_in_one_session(app, client, auth: Auth, demo):
     assert "转送 签收 承办单位受理 1个工作日 至 2026-11-26 23:59" in page and "张**" in page
     counted.within(DISPATCH_DESK)
     flat = [" ".join(s.split()) for s in counted.statements]
-    assert sum("FROM deadline_rule" in s for s in flat) == 1, counted.listing()  # not one per step
+    assert sum("FROM deadline_rule" in s for s in flat) <= 1, counted.listing()  # not one per step (none: kept)
 
 
 def test_the_worklist_and_the_leader_desk_read_each_list_once(app, client, auth: Auth, demo):

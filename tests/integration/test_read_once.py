@@ -26,14 +26,15 @@ def test_a_list_is_read_once_per_transaction_and_afresh_after_it(demo: Platform)
         kinds, channels = dictionary.labels(session, "kind"), dictionary.labels(session, "channel")
         assert dictionary.label(session, "kind", "complaint") == kinds["complaint"] == "投诉"
         assert channels
-    assert len(seen) == 1
+    assert len(seen) <= 1  # once, or not at all when this process kept it unchanged (`app.db.kept`)
+    first = len(seen)
     with demo.db.unit_of_work() as session:
         session.execute(update(DictionaryEntry).where(DictionaryEntry.kind == "kind",
                                                       DictionaryEntry.code == "complaint").values(label="投诉件"))
         session.commit()
     with demo.db.reading() as session:
         assert dictionary.labels(session, "kind")["complaint"] == "投诉件"  # the next request reads the new words
-    assert len(seen) == 2
+    assert len(seen) == first + 1
 
 
 def test_a_write_in_the_same_transaction_is_read_back(demo: Platform):
