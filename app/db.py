@@ -65,16 +65,17 @@ def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
 
 
 TOKENS = "revisions"
-_KEPT: dict[tuple[str, str], tuple[str, Any]] = {}  # (database, group) → (its token when built, what was built)
+_KEPT: dict[tuple[str, str, Hashable], tuple[str, Any]] = {}  # (database, group, part) → (token, what was built)
 
 
-def kept(session: Session, group: str, read: Callable[[], T]) -> T:
+def kept(session: Session, group: str, read: Callable[[], T], part: Hashable = None) -> T:
     """What `read()` builds from the tables of `group` (app.models.REVISED_TABLES), kept in this process while
     they are unchanged: every write to them gives the group a new random token (triggers, migration 0028), so a
     transaction reads the tokens once (one small statement) instead of the tables, and an administrator's edit
     acts at once in every process. The tokens are read before the tables, so what is kept is never older than
     its token; a write in this transaction to a group's table reads them again. `read()` must build something
-    immutable (it is shared by every later transaction). No token (a database emptied with triggers off): read."""
+    immutable (it is shared by every later transaction); `part` names what one reader builds from the group (a
+    user of "people"; the unit ids beside the unit paths): each part is kept and read on its own. No token (a database emptied with triggers off): read."""
     if _pending_revised(session):  # an unflushed change to such a table: read it back (the read's autoflush)
         return read()
     tokens = session.info.get(TOKENS)
@@ -84,7 +85,7 @@ def kept(session: Session, group: str, read: Callable[[], T]) -> T:
     token = tokens.get(group)
     if token is None:
         return read()
-    key = (str(session.get_bind().engine.url), group)
+    key = (str(session.get_bind().engine.url), group, part)
     hit = _KEPT.get(key)
     if hit is not None and hit[0] == token:
         return cast(T, hit[1])

@@ -115,4 +115,5 @@ class DataRevision(Base):
 REVISED_TABLES = {"calendar_day": "calendar", "local_holiday": "calendar", "calendar_year": "calendar",
                   "dictionary_entry": "dictionary", "deadline_rule": "deadline_rule",
                   "process_definition": "process_definition", "unit": "unit",
-                  "setting": "setting"}
+                  "setting": "setting", "user_account": "people", "user_role": "people", "role": "people",
+                  "role_permission": "people", "permission": "people"}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from app.db import kept
 from app.domain.passwords import WeakPassword, check_password_policy
 from app.errors import Invalid, Locked, NotPermitted, NotSignedIn
-from app.models import ApiToken, PasswordHistory, Role, User, UserSession
+from app.models import ApiToken, PasswordHistory, Role, Unit, User, UserSession
 from app.services import audit, rate_limits
 from app.services.actors import Actor
 from app.services.platform import Platform
@@ -38,7 +40,48 @@ def actor_for(user: User, *, ip: str | None = None, session_token: str | None = 
                  session_token=session_token)
 
 
-def _must_change(user: User, platform: Platform) -> bool:
+@dataclass(frozen=True)
+class _Person:
+    """Who a user is, as every request's actor needs it: kept per process while the people tables are unchanged."""
+
+    id: int
+    staff_no: str
+    name: str
+    unit_id: int
+    roles: frozenset[str]
+    permissions: frozenset[str]
+    active: bool
+    locked_until: datetime | None
+    must_change_password: bool
+    password_changed_at: datetime
+
+
+def _person(session: Session, user_id: int) -> _Person | None:
+    """The user as a request's actor needs it; read with roles and permissions in one query after a change to
+    any user or role (`kept`, its part this user), else from what this process kept."""
+    def read() -> _Person | None:
+        user = session.get(User, user_id, options=WITH_ROLES)
+        return None if user is None else _Person(
+            user.id, user.staff_no, user.name, user.unit_id, frozenset(user.role_codes),
+            frozenset(user.permission_codes), user.active, user.locked_until, user.must_change_password,
+            user.password_changed_at)
+    return kept(session, "people", read, part=user_id)
+
+
+def _unit_path(session: Session, unit_id: int) -> str:
+    paths: dict[int, str] = kept(session, "unit", lambda: dict(session.execute(select(Unit.id, Unit.path)).all()),
+                                 part="paths")
+    return paths.get(unit_id, "")
+
+
+def _actor_of(session: Session, person: _Person, platform: Platform, *, ip: str | None = None,
+              session_token: str | None = None) -> Actor:
+    return Actor(label=person.staff_no, user_id=person.id, name=person.name, unit_id=person.unit_id,
+                 unit_path=_unit_path(session, person.unit_id), roles=person.roles, permissions=person.permissions,
+                 ip=ip, must_change_password=_must_change(person, platform), session_token=session_token)
+
+
+def _must_change(user: User | _Person, platform: Platform) -> bool:
     max_age = platform.settings.PASSWORD_MAX_AGE_DAYS
     expired = max_age > 0 and user.password_changed_at + timedelta(days=max_age) < platform.clock.now()
     return user.must_change_password or expired
@@ -116,19 +159,18 @@ def load_session(platform: Platform, token: str, ip: str | None = None) -> Actor
     s = platform.settings
     now = platform.clock.now()
     key = token_hash(token)
-    with platform.db.reading() as session:  # one query: the session row with its user, unit, roles, permissions
-        found = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                                .where(UserSession.token_hash == key).options(*WITH_ROLES)).unique().first()
-        if found is None:
+    with platform.db.reading() as session:  # the session row; who its user is comes from `_person`
+        row = session.scalar(select(UserSession).where(UserSession.token_hash == key))
+        person = None if row is None else _person(session, row.user_id)
+        if row is None or person is None:
             return None
-        row, user = found
         idle = now - row.last_seen_at > timedelta(minutes=s.SESSION_IDLE_MINUTES)
         too_old = now - row.created_at > timedelta(hours=s.SESSION_MAX_HOURS)
-        expired = idle or too_old or not user.active
-        actor = None if expired else actor_for(user, ip=ip, session_token=token, platform=platform)
+        expired = idle or too_old or not person.active
+        actor = None if expired else _actor_of(session, person, platform, ip=ip, session_token=token)
         stale = now - row.last_seen_at > timedelta(seconds=30)  # spare a write on every click
     if expired:
-        _end_session(platform, key, user, "idle" if idle else "lifetime" if too_old else "inactive", ip)
+        _end_session(platform, key, person, "idle" if idle else "lifetime" if too_old else "inactive", ip)
     elif stale:
         with platform.db.unit_of_work() as session:
             session.execute(update(UserSession).where(UserSession.token_hash == key).values(last_seen_at=now))
@@ -136,7 +178,7 @@ def load_session(platform: Platform, token: str, ip: str | None = None) -> Actor
     return actor
 
 
-def _end_session(platform: Platform, key: str, user: User | None, why: str, ip: str | None) -> None:
+def _end_session(platform: Platform, key: str, user: User | _Person | None, why: str, ip: str | None) -> None:
     with platform.db.unit_of_work() as session:
         session.execute(delete(UserSession).where(UserSession.token_hash == key))
         if user is not None:
@@ -255,12 +297,12 @@ def load_token(platform: Platform, token: str, ip: str | None = None) -> Actor:
             raise NotSignedIn("令牌无效或已过期")
         if row.scope != "user":
             return Actor(label=row.name, scope=row.scope, ip=ip)
-        user = session.get(User, row.user_id, options=WITH_ROLES)
+        user = None if row.user_id is None else _person(session, row.user_id)
         if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
             raise NotSignedIn("令牌无效或已过期")
         if _must_change(user, platform):  # expired since the token was issued
             raise NotPermitted("密码已过期,请先在登录页面修改密码")
-        actor = actor_for(user, ip=ip)
+        actor = _actor_of(session, user, platform, ip=ip)
         stale = row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60)
     if stale:
         with platform.db.unit_of_work() as session:

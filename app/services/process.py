@@ -344,7 +344,7 @@ def _check_unit(session: Session, task: engine.ReadyTask) -> None:
 
 def _unit_ids(session: Session) -> frozenset[int]:
     """Every unit's id (a merged or retired unit's too: its old tasks still name it), read again after a change."""
-    return kept(session, "unit", lambda: frozenset(session.scalars(select(Unit.id))))
+    return kept(session, "unit", lambda: frozenset(session.scalars(select(Unit.id))), part="ids")
 
 
 def check_named_units(session: Session, data: dict[str, Any]) -> dict[str, Any]:

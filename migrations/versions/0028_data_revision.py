@@ -1,5 +1,5 @@
 """data_revision: a token per group of administrator-edited tables, changed by triggers on every write to them, so a
-process keeps the calendar, the dictionary, the deadline rules, the deployed definitions and the settings it built while their
+process keeps the calendar, the dictionary, the deadline rules, the deployed definitions, the settings and who each user is it built while their
 token stands (app/db.py `kept`) — one small read per transaction instead of reading the tables
 
 Revision ID: 0028_data_revision
@@ -17,7 +17,10 @@ depends_on = None
 GROUPS = {"calendar_day": "calendar", "local_holiday": "calendar", "calendar_year": "calendar",
           "dictionary_entry": "dictionary", "deadline_rule": "deadline_rule",
           "process_definition": "process_definition", "unit": "unit",
-          "setting": "setting"}
+          "setting": "setting", "user_account": "people", "user_role": "people", "role": "people",
+          "role_permission": "people", "permission": "people"}
+# A user's columns that make who they are; the sign-in counters (failed_logins, password_hash) change no token.
+PERSON_COLUMNS = "staff_no, name, unit_id, active, locked_until, must_change_password, password_changed_at, phone"
 
 # The schema is the changed table's own (TG_TABLE_SCHEMA), so the trigger works whatever the search_path
 # (pg_restore sets an empty one).
@@ -40,12 +43,13 @@ def upgrade() -> None:
     if postgres:
         op.execute(PG_FUNCTION)
     for table, group in GROUPS.items():
+        updated = f"UPDATE OF {PERSON_COLUMNS}" if table == "user_account" else "UPDATE"
         if postgres:
-            op.execute(f"CREATE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            op.execute(f"CREATE TRIGGER {table}_revision AFTER INSERT OR {updated} OR DELETE OR TRUNCATE ON {table} "
                        f"FOR EACH STATEMENT EXECUTE FUNCTION data_revision_bump('{group}')")
             continue
-        for verb in ("INSERT", "UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {table}_revision_{verb.lower()} AFTER {verb} ON {table} BEGIN "
+        for verb in ("INSERT", updated, "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_revision_{verb.split()[0].lower()} AFTER {verb} ON {table} BEGIN "
                        f"INSERT OR REPLACE INTO data_revision (name, token) "
                        f"VALUES ('{group}', lower(hex(randomblob(16)))); END")
     fresh = "md5(random()::text)" if postgres else "lower(hex(randomblob(16)))"  # never the same in two databases

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 
 from app.db import Database
 from app.models import DeadlineRule, DictionaryEntry, User
-from app.services import dictionary
+from app.services import auth, dictionary
 from app.services.auth import actor_for
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
@@ -94,3 +94,15 @@ def test_a_version_deployed_elsewhere_is_the_one_the_next_case_starts(demo, othe
     with demo.db.reading() as session:
         newer = latest_definition(session, "hotline_order")
     assert (newer.version, newer.checksum) == (first.version + 1, "new-checksum")
+
+
+def test_a_user_retired_or_stripped_of_a_role_elsewhere_acts_on_their_next_request(demo, other_host):
+    token, actor = auth.sign_in(demo, "cgleader01", auth.DOCUMENTED_DEMO_PASSWORD)
+    assert auth.load_session(demo, token) == actor and actor.can("case.supervise")
+    with other_host.db.engine.begin() as conn:  # psql: the leader role taken away
+        conn.execute(text("DELETE FROM user_role WHERE user_id = :u AND role_code = 'leader'"), {"u": actor.user_id})
+    stripped = auth.load_session(demo, token)
+    assert stripped is not None and not stripped.can("case.supervise")
+    with other_host.db.engine.begin() as conn:
+        conn.execute(text("UPDATE user_account SET active = false WHERE id = :u"), {"u": actor.user_id})
+    assert auth.load_session(demo, token) is None
