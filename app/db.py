@@ -75,7 +75,8 @@ def kept(session: Session, group: str, read: Callable[[], T], part: Hashable = N
     acts at once in every process. The tokens are read before the tables, so what is kept is never older than
     its token; a write in this transaction to a group's table reads them again. `read()` must build something
     immutable (it is shared by every later transaction); `part` names what one reader builds from the group (a
-    user of "people"; the unit ids beside the unit paths): each part is kept and read on its own. No token (a database emptied with triggers off): read."""
+    user of "people"; the unit ids beside the unit paths): each part is kept and read on its own. No token (a
+    database emptied with triggers off): read."""
     if _pending_revised(session):  # an unflushed change to such a table: read it back (the read's autoflush)
         return read()
     tokens = session.info.get(TOKENS)
