@@ -225,6 +225,21 @@ def find_task(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, 
     return row[0], row[1]
 
 
+def _task_to_work(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case]:
+    """`find_task` and `scope.may_work` in one statement, the case row locked until commit (`process.lock_case`:
+    one writer per case); NotFound / NotPermitted as they answer."""
+    if not actor.can("case.read"):
+        raise NotFound("任务不存在")
+    row = session.execute(select(HumanTask, Case, scope.workable_tasks(actor).label("workable")).join(Case)
+                          .where(HumanTask.id == task_id, scope.visible_cases(actor))
+                          .with_for_update(of=Case).execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("任务不存在")
+    if not row.workable:
+        raise NotPermitted("该任务不属于您的岗位或单位：任务只由其所属单位（或指定的经办人）办理")
+    return row[0], row[1]
+
+
 def get_task(platform: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
     """One task with its form's JSON Schema."""
     with platform.db.reading() as session:
@@ -280,16 +295,13 @@ def _record_conflict(platform: Platform, actor: Actor, task_id: str, reason: str
 
 def _complete(platform: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
     with platform.db.unit_of_work() as session:
-        task, case_row = find_task(session, actor, task_id)
-        if not scope.may_work(session, actor, task.id):
-            raise NotPermitted("该任务不属于您的岗位或单位：任务只由其所属单位（或指定的经办人）办理")
-        asked = scope.own_request(session, actor, case_row, task)
+        task, locked = _task_to_work(session, actor, task_id)
+        asked = scope.own_request(session, actor, locked, task)
         if asked is not None:  # refused, and the refusal is on the record (its own commit)
-            audit.record(session, platform, actor, "task.refused_own_request", case_id=case_row.id,
+            audit.record(session, platform, actor, "task.refused_own_request", case_id=locked.id,
                          detail={"task": task.spec_name, "title": task.title, "requested_by_task": asked})
             session.commit()
             raise NotPermitted(f"职责分离：「{task.title}」审批的是您本人提出的申请，须由其他有审批权限的人员办理")
-        locked = process.lock_case(session, case_row.id)
         if task.paused_at is not None:  # its clock stands still (app.services.pauses): resume it first
             raise Conflict("该任务正在暂停计时,请先恢复计时再办理")
         if task.form == "dispatch.json":  # a choice other than the 派单目录's needs its reason (audited)
