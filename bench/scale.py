@@ -21,7 +21,8 @@
 * The same starts and completions from 4 processes at once, and starts through HTTP (gunicorn, 4 workers,
   bench/http_starts.py), the bare engine's figure of the same run beside them.
 * One scheduler pass (timers, warnings, the ladder) over 100,000 open tasks (bench/sweeps.py): the steady state
-  and the first pass of a working day.
+  and the first pass of a working day; then the passes one scheduler takes to fire the rest of that day's rungs
+  (each pass spends at most `sweeps.PASS_BUDGET` on engine runs), the longest of them, and the rungs fired.
 
 Run: ``BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/huiyin_city nice .venv/bin/python bench/scale.py
 [--requests 100] [--cases 300] [--skip pgbench,pages,engine] [--sqlite]``. The engine part recreates the
@@ -306,7 +307,7 @@ def sweep_figures(tasks: int) -> None:
     """One scheduler pass over `tasks` open tasks (bench/sweeps.py), in the steady state and at midnight."""
     from datetime import datetime, time, timedelta
 
-    from sweeps import build, mark_done_before, one_pass
+    from sweeps import build, drain, mark_done_before, one_pass
 
     from app.clock import FrozenClock
 
@@ -319,6 +320,10 @@ def sweep_figures(tasks: int) -> None:
             line("sweep_pass_steady", one_pass(p, "steady state"), "s")
             p.clock = FrozenClock(datetime.combine(now.date() + timedelta(days=1), time(0, 1)))
             line("sweep_pass_midnight", one_pass(p, "the ladder's day begins"), "s")
+            passes, longest, fired = drain(p)  # the rest of the day's rungs, pass after pass
+            line("sweep_drain_passes", passes, "passes")
+            line("sweep_drain_longest_pass", longest, "s")
+            line("sweep_drain_fired", fired, "rungs")
         finally:
             p.db.dispose()
 

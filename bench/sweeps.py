@@ -172,6 +172,22 @@ def one_pass(p: Any, label: str) -> float:
     return wall
 
 
+def drain(p: Any, limit: int = 500) -> tuple[int, float, int]:
+    """Passes one scheduler runs until the ladder has nothing left to fire (each bounded by sweeps.PASS_BUDGET):
+    answers the passes, the longest pass's seconds and the rungs fired."""
+    passes, longest, fired = 0, 0.0, 0
+    while passes < limit:
+        t = time.perf_counter()
+        sweeps.sweep_due_timers(p, "bench")
+        sweeps.raise_warnings(p, "bench")
+        now_fired = sum(escalation.climb(p, "bench").fired.values())
+        passes, longest, fired = passes + 1, max(longest, time.perf_counter() - t), fired + now_fired
+        if not now_fired:
+            break
+    print(f"drained the day's rungs in {passes} passes (the longest {longest:.2f} s): {fired} fired", flush=True)
+    return passes, longest, fired
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
