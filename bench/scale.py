@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 import psycopg  # noqa: E402
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.clock import FrozenClock  # noqa: E402
@@ -58,7 +58,7 @@ from app.services.scope import visible_cases  # noqa: E402
 from app.services.tasks import LIGHTS, load_worklist  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from engine import KEYS, actors, parallel, pct, platform_for, postgres_url, sqlite_url  # noqa: E402
+from engine import KEYS, CpuMeter, actors, parallel, pct, platform_for, postgres_url, sqlite_url  # noqa: E402
 from engine import run as engine_run  # noqa: E402
 from http_starts import http_starts  # noqa: E402
 from pages import Recorder, config_for, signed_in  # noqa: E402
@@ -141,34 +141,6 @@ def pages_at_city(url: str, requests: int, users: list[str]) -> dict[str, tuple[
         finally:
             platform.db.dispose()
     return found
-
-
-class CpuMeter:
-    """CPU time of one request: this process's (Python: Flask, SQLAlchemy, Jinja) plus the PostgreSQL backends'
-    it used (their /proc/<pid>/schedstat, in ns, on this same host). On a loaded box the wall time is mostly
-    waiting for a core; the CPU time is what a quiet box would take."""
-
-    def __init__(self, engine: Any) -> None:
-        self.pids: set[int] = set()
-
-        @event.listens_for(engine, "connect")
-        def connected(dbapi_conn: Any, _: Any) -> None:
-            self.pids.add(dbapi_conn.info.backend_pid)
-
-        with engine.connect() as conn:  # the pool's connections made before this meter: known from here on
-            self.pids.add(conn.connection.dbapi_connection.info.backend_pid)
-
-    def backend_ns(self) -> int:
-        total = 0
-        for pid in list(self.pids):
-            try:
-                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                self.pids.discard(pid)  # a closed connection's backend
-        return total
-
-    def now(self) -> tuple[int, int]:
-        return time.process_time_ns(), self.backend_ns()
 
 
 def timed_gets(client: Any, rec: Recorder, cpu: CpuMeter, paths: list[str], name: str, staff_no: str
@@ -295,6 +267,11 @@ def engine_figures(name: str, cases: int, tmp: Path) -> None:
     line(f"engine_state_at_sign_for{suffix}", figures["state_bytes_sign_for"], "B/case")
     line(f"engine_state_at_close{suffix}", figures["state_bytes_close"], "B/case")
     line(f"engine_statements_per_start{suffix}", figures["start_statements"], "statements")
+    line(f"engine_client_cpu_per_start{suffix}", figures["start_client_cpu_ms"], "ms")
+    line(f"engine_client_cpu_per_completion{suffix}", figures["completion_client_cpu_ms"], "ms")
+    if not suffix:  # PostgreSQL's own CPU (its backends, /proc/<pid>/schedstat): what 2 cores share with the client
+        line("engine_server_cpu_per_start", figures["start_server_cpu_ms"], "ms")
+        line("engine_server_cpu_per_completion", figures["completion_server_cpu_ms"], "ms")
     line(f"engine_statements_per_completion{suffix}", figures["completion_statements"], "statements")
     line(f"engine_starts_4_processes{suffix}", starts4, "/s")
     line(f"engine_completions_4_processes{suffix}", completions4, "/s")

@@ -34,7 +34,7 @@ class SweepResult:
     deferred: int = 0
 
 
-PASS_BUDGET = 1.5  # seconds a pass spends on engine runs (timers, automatic 督办: 20–30 ms each); the rest is the
+PASS_BUDGET = 1.0  # seconds a pass spends on engine runs (timers, automatic 督办: 20–30 ms each); the rest is the
 # next pass's (a minute later) or another scheduler's, so no pass holds a scheduler for long
 
 
