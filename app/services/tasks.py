@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, func, literal_column, or_, select, union_all
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy.orm import Session, lazyload
 
 from app.domain.lights import LIGHT_LABELS
 from app.errors import Conflict, NotFound, NotPermitted
@@ -60,15 +60,12 @@ class Worklist:
 def select_rows(session: Session, now: datetime, where: list[Any], order: list[Any], *, limit: int,
                 offset: int = 0) -> list[TaskRow]:
     """Ready-task rows with their case, requester name, unit name and light (the requester's name only:
-    its encrypted columns are not loaded; of the case only what a task row shows, any other column refused)."""
+    its encrypted columns are not loaded)."""
     return [(task, case_, name, unit, light) for task, case_, name, unit, light in session.execute(
         select(HumanTask, Case, Requester.name, Unit.name, light_expr(now).label("light"))
         .join(Case, HumanTask.case_id == Case.id).join(Requester, Case.requester_id == Requester.id)
         .outerjoin(Unit, HumanTask.unit_id == Unit.id).where(*where).order_by(*order).limit(limit).offset(offset)
-        .options(lazyload(Case.requester), load_only(*ROW_CASE_COLUMNS, raiseload=True)))]
-
-
-ROW_CASE_COLUMNS = (Case.id, Case.number, Case.kind, Case.subject, Case.status, Case.due_at)  # what a row shows
+        .options(lazyload(Case.requester)))]
 
 
 def light_where(now: datetime, light: str) -> ColumnElement[bool]:
