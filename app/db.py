@@ -65,7 +65,9 @@ def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
 
 
 TOKENS = "revisions"
-_KEPT: dict[tuple[str, str, Hashable], tuple[str, Any]] = {}  # (database, group, part) → (token, what was built)
+# database → (group, part) → (its token, what was built); the few newest databases only (tests make thousands)
+_KEPT: dict[str, dict[tuple[str, Hashable], tuple[str, Any]]] = {}
+KEPT_DATABASES = 4
 
 
 def kept(session: Session, group: str, read: Callable[[], T], part: Hashable = None) -> T:
@@ -86,12 +88,17 @@ def kept(session: Session, group: str, read: Callable[[], T], part: Hashable = N
     token = tokens.get(group)
     if token is None:
         return read()
-    key = (str(session.get_bind().engine.url), group, part)
-    hit = _KEPT.get(key)
+    database, key = str(session.get_bind().engine.url), (group, part)
+    kept_here = _KEPT.get(database)
+    if kept_here is None:
+        for oldest in list(_KEPT)[:max(0, len(_KEPT) - KEPT_DATABASES + 1)]:
+            _KEPT.pop(oldest, None)
+        kept_here = _KEPT[database] = {}
+    hit = kept_here.get(key)
     if hit is not None and hit[0] == token:
         return cast(T, hit[1])
     value = read()
-    _KEPT[key] = (token, value)
+    kept_here[key] = (token, value)
     return value
 
 
