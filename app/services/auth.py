@@ -33,11 +33,8 @@ def token_hash(token: str) -> str:
 def actor_for(user: User, *, ip: str | None = None, session_token: str | None = None,
               platform: Platform | None = None) -> Actor:
     """The Actor a signed-in user acts as."""
-    return Actor(label=user.staff_no, user_id=user.id, name=user.name, unit_id=user.unit_id,
-                 unit_path=user.unit.path, roles=frozenset(user.role_codes),
-                 permissions=frozenset(user.permission_codes), ip=ip,
-                 must_change_password=_must_change(user, platform) if platform else False,
-                 session_token=session_token)
+    return _actor(_Person.of(user), user.unit.path, ip=ip, session_token=session_token,
+                  must_change=_must_change(user, platform) if platform else False)
 
 
 @dataclass(frozen=True)
@@ -55,16 +52,19 @@ class _Person:
     must_change_password: bool
     password_changed_at: datetime
 
+    @classmethod
+    def of(cls, user: User) -> _Person:
+        return cls(user.id, user.staff_no, user.name, user.unit_id, frozenset(user.role_codes),
+                   frozenset(user.permission_codes), user.active, user.locked_until, user.must_change_password,
+                   user.password_changed_at)
+
 
 def _person(session: Session, user_id: int) -> _Person | None:
     """The user as a request's actor needs it; read with roles and permissions in one query after a change to
     any user or role (`kept`, its part this user), else from what this process kept."""
     def read() -> _Person | None:
         user = session.get(User, user_id, options=WITH_ROLES)
-        return None if user is None else _Person(
-            user.id, user.staff_no, user.name, user.unit_id, frozenset(user.role_codes),
-            frozenset(user.permission_codes), user.active, user.locked_until, user.must_change_password,
-            user.password_changed_at)
+        return None if user is None else _Person.of(user)
     return kept(session, "people", read, part=user_id)
 
 
@@ -76,9 +76,16 @@ def _unit_path(session: Session, unit_id: int) -> str:
 
 def _actor_of(session: Session, person: _Person, platform: Platform, *, ip: str | None = None,
               session_token: str | None = None) -> Actor:
+    """The Actor of a kept person (the unit's path kept too)."""
+    return _actor(person, _unit_path(session, person.unit_id), ip=ip, session_token=session_token,
+                  must_change=_must_change(person, platform))
+
+
+def _actor(person: _Person, unit_path: str, *, ip: str | None, session_token: str | None,
+           must_change: bool) -> Actor:
     return Actor(label=person.staff_no, user_id=person.id, name=person.name, unit_id=person.unit_id,
-                 unit_path=_unit_path(session, person.unit_id), roles=person.roles, permissions=person.permissions,
-                 ip=ip, must_change_password=_must_change(person, platform), session_token=session_token)
+                 unit_path=unit_path, roles=person.roles, permissions=person.permissions, ip=ip,
+                 must_change_password=must_change, session_token=session_token)
 
 
 def _must_change(user: User | _Person, platform: Platform) -> bool:
