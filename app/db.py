@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from app.models.config import REVISED_TABLES
@@ -49,6 +50,11 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def conflict_insert(session: Session) -> Callable[..., Any]:
+    """The INSERT of the session's dialect (PostgreSQL's or SQLite's): the one with ON CONFLICT."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 MEMO = "memo"
 
 
@@ -64,7 +70,7 @@ def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
     return cast(T, memo[key])
 
 
-TOKENS = "revisions"
+TOKENS = "revisions"  # session.info: this transaction's tokens and what `kept` answered in it
 # database → (group, part) → (its token, what was built); the few newest databases only (tests make thousands)
 _KEPT: dict[str, dict[tuple[str, Hashable], tuple[str, Any]]] = {}
 KEPT_DATABASES = 4
@@ -74,21 +80,30 @@ def kept(session: Session, group: str, read: Callable[[], T], part: Hashable = N
     """What `read()` builds from the tables of `group` (app.models.REVISED_TABLES), kept in this process while
     they are unchanged: every write to them gives the group a new random token (triggers, migration 0028), so a
     transaction reads the tokens once (one small statement) instead of the tables, and an administrator's edit
-    acts at once in every process. The tokens are read before the tables, so what is kept is never older than
-    its token; a write in this transaction to a group's table reads them again. `read()` must build something
-    immutable (it is shared by every later transaction); `part` names what one reader builds from the group (a
-    user of "people"; the unit ids beside the unit paths): each part is kept and read on its own. No token (a
-    database emptied with triggers off): read."""
+    acts at once in every process. Within a transaction the answer is at hand however often it is asked. The
+    tokens are read before the tables, so what is kept is never older than its token; a write in this
+    transaction to a group's table reads them again. `read()` must build something immutable (it is shared by
+    every later transaction); `part` names what one reader builds from the group (a user of "people"; the unit
+    ids beside the unit paths): each part is kept and read on its own. No token (a database emptied with
+    triggers off): read once for the transaction."""
     if _pending_revised(session):  # an unflushed change to such a table: read it back (the read's autoflush)
         return read()
-    tokens = session.info.get(TOKENS)
-    if tokens is None:  # on the connection: a read that must not forget the transaction's memo
-        tokens = dict(session.connection().exec_driver_sql("SELECT name, token FROM data_revision").all())
-        session.info[TOKENS] = tokens
+    at_hand: tuple[dict[str, str], dict[tuple[str, Hashable], Any]] | None = session.info.get(TOKENS)
+    if at_hand is None:  # on the connection: a read that must not forget the transaction's memo
+        rows = session.connection().exec_driver_sql("SELECT name, token FROM data_revision").all()
+        at_hand = session.info[TOKENS] = ({name: token for name, token in rows}, {})
+    tokens, answered = at_hand
+    key = (group, part)
+    if key in answered:
+        return cast(T, answered[key])
     token = tokens.get(group)
-    if token is None:
-        return read()
-    database, key = str(session.get_bind().engine.url), (group, part)
+    value = read() if token is None else _kept_in_process(session, key, token, read)
+    answered[key] = value
+    return value
+
+
+def _kept_in_process(session: Session, key: tuple[str, Hashable], token: str, read: Callable[[], T]) -> T:
+    database = str(session.get_bind().engine.url)
     kept_here = _KEPT.get(database)
     if kept_here is None:
         for oldest in list(_KEPT)[:max(0, len(_KEPT) - KEPT_DATABASES + 1)]:

@@ -10,7 +10,7 @@ from sqlalchemy import Date, Integer, false, null, select, union_all
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from app.db import kept, remembered
+from app.db import kept
 from app.domain.calendar import CalendarDay as Day
 from app.domain.calendar import WorkCalendar
 from app.domain.deadlines import CountedFrom, OfficeHours, PeriodUnit, TimeLimit
@@ -23,7 +23,7 @@ def load_calendar(session: Session) -> WorkCalendar:
     """The calendar as administrators have confirmed it: entries, every region's local holidays and the
     confirmed years; built once in a process while the calendar tables are unchanged (`kept`), however many
     runs and rows of a page count working days. A task's own calendar is `unit_calendar` of it."""
-    return remembered(session, "calendar", lambda: kept(session, "calendar", lambda: _read_calendar(session)))
+    return kept(session, "calendar", lambda: _read_calendar(session))
 
 
 def _read_calendar(session: Session) -> WorkCalendar:

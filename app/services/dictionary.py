@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import kept, remembered
+from app.db import kept
 from app.domain.statuses import DICTIONARY_KIND as STATUS_KIND
 from app.errors import Invalid, NotFound, NotPermitted
 from app.models import DictionaryEntry
@@ -42,7 +42,7 @@ def preload(session: Session, *kinds: str) -> None:
 
 
 def _lists(session: Session) -> dict[str, tuple[Entry, ...]]:
-    return remembered(session, "dictionary", lambda: kept(session, "dictionary", lambda: _read(session)))
+    return kept(session, "dictionary", lambda: _read(session))
 
 
 def _read(session: Session) -> dict[str, tuple[Entry, ...]]:

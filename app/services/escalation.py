@@ -17,9 +17,9 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import conflict_insert
 from app.domain.calendar import CalendarYearMissing, WorkCalendar
 from app.errors import Conflict
 from app.models import Case, HumanTask, TaskEscalation, Unit
@@ -172,7 +172,7 @@ def _fire(platform: Platform, worker: str, task_id: str, rung: dict[str, Any],
 def _claim(session: Session, task: HumanTask, rung: dict[str, Any], now: datetime, worker: str) -> bool:
     row = {"task_id": task.id, "rung": rung["rung"], "case_id": task.case_id, "unit_id": task.unit_id,
            "action": rung["action"], "raised_at": now, "raised_by": worker, "outcome": {}}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = conflict_insert(session)
     stmt = insert(TaskEscalation).values(row).on_conflict_do_nothing().returning(TaskEscalation.task_id)
     return session.scalar(stmt) is not None
 

@@ -6,9 +6,9 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import conflict_insert
 from app.models import Case, HumanTask, SmsMessage, Unit, User, user_role
 from app.services.platform import Platform
 from app.services.settings import get_setting
@@ -21,13 +21,23 @@ log = logging.getLogger("huiyin.sms")
 def enqueue(session: Session, platform: Platform, *, dedupe_key: str, template: str, phone: str,
             values: dict[str, str], case_id: int | None = None) -> None:
     """Queue one message from its template; the dedupe key (a unique column) makes a repeat a no-op."""
-    body = str(get_setting(session, f"sms.template.{template}")).format_map(_Blank(values))
+    template_text = str(get_setting(session, f"sms.template.{template}"))
+    _insert(session, [_message(platform, dedupe_key, template, template_text, values, phone, case_id)])
+
+
+def _message(platform: Platform, dedupe_key: str, template: str, template_text: str, values: dict[str, str],
+             phone: str, case_id: int | None) -> dict[str, object]:
+    """One outbox row: the body filled in from the template's text, the phone encrypted."""
     now = platform.clock.now()
-    row = {"dedupe_key": dedupe_key, "template": template, "body": body, "case_id": case_id,
-           "phone_enc": platform.cipher.encrypt(phone, "sms.phone") or b"", "status": "pending", "attempts": 0,
-           "next_attempt_at": now, "created_at": now}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(SmsMessage).values(row).on_conflict_do_nothing(index_elements=[SmsMessage.dedupe_key]))
+    return {"dedupe_key": dedupe_key, "template": template, "body": template_text.format_map(_Blank(values)),
+            "case_id": case_id, "phone_enc": platform.cipher.encrypt(phone, "sms.phone") or b"",
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
+def _insert(session: Session, messages: list[dict[str, object]]) -> None:
+    """The messages in one statement; a dedupe key already queued is skipped."""
+    session.execute(conflict_insert(session)(SmsMessage).on_conflict_do_nothing(
+        index_elements=[SmsMessage.dedupe_key]), messages)
 
 
 class _Blank(dict[str, str]):
@@ -35,14 +45,10 @@ class _Blank(dict[str, str]):
         return ""
 
 
-def enqueue_warning(session: Session, platform: Platform, task_id: str, colour: str) -> None:
-    """Tell the task's handlers and their unit's leaders that a task turned yellow or red."""
-    enqueue_warnings(session, platform, [task_id], colour)
-
-
 def enqueue_warnings(session: Session, platform: Platform, task_ids: list[str], colour: str) -> None:
-    """`enqueue_warning` for many tasks in a few statements: tasks, cases and units in one query, the people
-    once per unit and role, the messages in one insert (a sweep raises hundreds at a time)."""
+    """Tell each task's handlers and their unit's leaders that it turned yellow or red, in a few statements:
+    tasks, cases and units in one query, the people once per unit and role, the messages in one insert (a
+    sweep raises hundreds at a time)."""
     if not task_ids:
         return
     rows = session.execute(select(HumanTask.id, HumanTask.title, HumanTask.role, HumanTask.unit_id, HumanTask.due_at,
@@ -50,7 +56,6 @@ def enqueue_warnings(session: Session, platform: Platform, task_ids: list[str], 
                            .join(Case, Case.id == HumanTask.case_id).outerjoin(Unit, Unit.id == HumanTask.unit_id)
                            .where(HumanTask.id.in_(task_ids))).all()
     template = str(get_setting(session, f"sms.template.warning_{colour}"))
-    now = platform.clock.now()
     people: dict[tuple[int | None, str], list[tuple[int, str]]] = {}
     messages = []
     for task_id, title, role, unit_id, due_at, case_id, number, unit_name in rows:
@@ -58,14 +63,10 @@ def enqueue_warnings(session: Session, platform: Platform, task_ids: list[str], 
             people[(unit_id, role)] = reachable_people(session, unit_id, {role, "leader"})
         values = {"number": number, "task": title, "unit": unit_name or "",
                   "due_at": f"{due_at:%m月%d日%H:%M}" if due_at else ""}
-        for user_id, phone in people[(unit_id, role)]:
-            messages.append({"dedupe_key": f"warn:{task_id}:{colour}:{user_id}", "template": f"warning_{colour}",
-                             "body": template.format_map(_Blank(values)), "case_id": case_id,
-                             "phone_enc": platform.cipher.encrypt(phone, "sms.phone") or b"", "status": "pending",
-                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+        messages += [_message(platform, f"warn:{task_id}:{colour}:{user_id}", f"warning_{colour}", template, values,
+                              phone, case_id) for user_id, phone in people[(unit_id, role)]]
     if messages:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(SmsMessage).on_conflict_do_nothing(index_elements=[SmsMessage.dedupe_key]), messages)
+        _insert(session, messages)
 
 
 def reachable_people(session: Session, unit_id: int | None, roles: set[str]) -> list[tuple[int, str]]:

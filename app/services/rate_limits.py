@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Insert, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import conflict_insert
 from app.errors import RateLimited
 from app.models import RateLimitCounter
 from app.services.platform import Platform
@@ -116,7 +116,7 @@ def _count(session: Session, key: str, now: datetime, seconds: int) -> tuple[int
     table = RateLimitCounter.__table__
     expired = table.c.expires_at <= now
     values = {"key": key, "hits": 1, "expires_at": now + timedelta(seconds=seconds)}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = conflict_insert(session)
     stmt = insert(RateLimitCounter).values(**values)
     upsert: Insert = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
         "hits": case((expired, 1), else_=table.c.hits + 1),

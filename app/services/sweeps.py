@@ -14,9 +14,9 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import conflict_insert
 from app.errors import HuiyinError
 from app.models import Case, HumanTask, ProcessTimer, TaskWarning
 from app.services import audit, incidents, notify, outbox, process
@@ -110,7 +110,6 @@ def _insert_warnings(session: Session, colour: str, condition: ColumnElement[boo
     source = (select(HumanTask.id, literal(colour), HumanTask.case_id, literal(now), literal(worker)).where(condition)
               .order_by(at, HumanTask.id).limit(batch))
     columns = ["task_id", "colour", "case_id", "raised_at", "raised_by"]
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert(TaskWarning) if dialect == "postgresql" else sqlite.insert(TaskWarning)) \
-        .from_select(columns, source).on_conflict_do_nothing().returning(TaskWarning.task_id)
+    stmt = conflict_insert(session)(TaskWarning).from_select(columns, source).on_conflict_do_nothing() \
+        .returning(TaskWarning.task_id)
     return list(session.scalars(stmt))
