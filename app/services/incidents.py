@@ -30,12 +30,11 @@ def _describe(error: process.ProcessIncident) -> str:
 
 def start_process(session: Session, platform: Platform, case: Case, definition: process.DefinitionVersion,
                   data: dict[str, Any]) -> process.RunChange | None:
-    """Start the case's process in a savepoint; if it fails, undo only the run and keep the case as an
-    incident (audited, in the caller's transaction) — answers None then. An appeal is never lost to a
-    broken definition."""
+    """Start the case's process; if it fails, keep the case as an incident (audited, in the caller's
+    transaction) — answers None then. An appeal is never lost to a broken definition. No savepoint is
+    needed: a failing start has stored nothing (`process.start`)."""
     try:
-        with session.begin_nested():
-            return process.start(session, platform, case, definition, data)
+        return process.start(session, platform, case, definition, data)
     except process.ProcessIncident as e:
         session.add(WorkflowState(case_id=case.id, definition_id=definition.id, serializer_version=UNSTARTED,
                                   state_json=json.dumps(data, ensure_ascii=False, default=str), revision=0,

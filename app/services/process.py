@@ -102,11 +102,11 @@ def latest_versions(session: Session) -> dict[str, DefinitionVersion]:
 
 def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,
           data: dict[str, Any]) -> RunChange:
-    """Start the case's process and save the first run."""
+    """Start the case's process and save the first run. A start that fails (ProcessIncident) has written
+    nothing: the engine runs and the units it names are checked before anything is stored."""
     run = _engine_call(engine.start_workflow, definition.spec_json(session), data, engine_now(platform))
     state = WorkflowState(case_id=case.id, definition_id=definition.id, state_json="", serializer_version="",
                           revision=0, updated_at=platform.clock.now())
-    session.add(state)
     return save(session, platform, case, state, run, new=True)
 
 
@@ -212,7 +212,12 @@ def save(session: Session, platform: Platform, case: Case, state: WorkflowState,
     """Store the run: engine state, the task projection, timers and the case's mirrored columns; answer
     what changed. `new`: the case's first run, so there are no earlier tasks or timers to compare with;
     `timers` False: the case's definition has no timer event, so it has no stored timers to compare with
-    (a migration to another version passes True: the old version's timers are rewritten)."""
+    (a migration to another version passes True: the old version's timers are rewritten). A run that names a
+    unit nobody could see is refused first, before anything is stored (a `new` state is added only then)."""
+    for task in run.tasks:
+        _check_unit(session, task)
+    if new:
+        session.add(state)
     now = platform.clock.now()
     state.state_json = run.state_json
     state.serializer_version = run.serializer_version
@@ -302,8 +307,7 @@ def _rewrite_tasks(session: Session, platform: Platform, case: Case, run: engine
     calendar: WorkCalendar | None = None
     ready: list[HumanTask] = []
     created: list[HumanTask] = []
-    for task in run.tasks:
-        _check_unit(session, task)
+    for task in run.tasks:  # their units were checked by `save`
         row = existing.pop(task.task_id, None)
         if row is not None:
             row.unit_id = task.unit_id

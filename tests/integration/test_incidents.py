@@ -127,6 +127,21 @@ def test_a_registration_whose_process_fails_to_start_keeps_the_case_as_an_incide
     assert case["number"] in client.get("/admin/incidents").get_data(as_text=True)
 
 
+def test_a_start_whose_first_task_names_an_unknown_unit_keeps_the_case_with_nothing_half_written(client, demo):
+    tamper_latest_hotline_order(demo, "dedupe_result = 'new'\ncentre_unit_id = 99999", task="dedupe")  # 受理: no such unit
+    response = register(client, token(client, "agent01"))
+
+    assert response.status_code == 201, response.get_json()
+    case_id = response.get_json()["id"]
+    with demo.db.reading() as session:
+        state = session.get_one(WorkflowState, case_id)
+        assert "unit 99999" in state.incident and state.serializer_version == "unstarted"
+        assert session.scalars(select(HumanTask).where(HumanTask.case_id == case_id)).all() == []
+        assert session.get_one(Case, case_id).due_at is None
+    incidents = client.get("/api/v1/incidents", headers=token(client, "sysadmin")).get_json()["items"]
+    assert [i["case_id"] for i in incidents] == [case_id]
+
+
 def test_an_unstarted_incident_cannot_be_supervised_and_says_why(client, demo):
     tamper_latest_hotline_order(demo, BROKEN_START, task="dedupe")
     case = register(client, token(client, "agent01")).get_json()
