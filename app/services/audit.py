@@ -26,17 +26,21 @@ GENESIS = "0" * 64
 def record(session: Session, platform: Platform, actor: Actor, action: str, *,
            case_id: int | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
     """Append one audit row in the caller's transaction; if the action rolls back, so does its row."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Held to commit: the chain head cannot fork between two concurrent writers.
-        # The lock is keyed by this audit table's oid, so other schemas' chains do not wait on ours.
-        session.execute(text("SELECT pg_advisory_xact_lock(to_regclass('audit_event')::oid::bigint)"))
-    prev = session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    prev = _chain_head(session) or GENESIS
     event = AuditEvent(at=platform.clock.now(), actor_id=actor.user_id, actor=actor.label, action=action,
                        case_id=case_id, detail=detail or {}, ip=actor.ip, prev_mac=prev, mac="")
     event.mac = _mac(platform.keys.audit_key, event)
     session.add(event)
     session.flush()
     return event
+
+
+def _chain_head(session: Session) -> str | None:
+    """The newest row's HMAC, under a lock held to commit, so two concurrent writers cannot fork the chain.
+    PostgreSQL: the lock and the read in one call (migration 0029); SQLite serializes writers already."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT audit_chain_head()"))
+    return session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
 
 
 def _mac(key: bytes, e: AuditEvent) -> str:
