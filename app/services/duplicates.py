@@ -14,12 +14,11 @@ candidates in its audit event, for whoever may later read both cases.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, text, true
+from sqlalchemy import ColumnElement, Integer, Select, delete, false, func, insert, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from app.domain import similarity, statuses
@@ -97,9 +96,9 @@ def _appeal(rules: _Rules, subject: str, content: str, location: str | None, cat
 
 # --- the index ----------------------------------------------------------------------------------------------------
 
-def index_case(session: Session, case: Case, *, new: bool = False) -> None:
+def index_case(session: Session, case: Case, *, new: bool = False) -> Appeal:
     """Write the case's band and place keys (in the registration's transaction; a re-index replaces them,
-    a `new` case has none to replace)."""
+    a `new` case has none to replace); answers the case parsed, for judging it next."""
     rules = _rules(session)
     appeal = _appeal(rules, case.subject, case.content, case.location, case.category)
     if not new:
@@ -113,6 +112,7 @@ def index_case(session: Session, case: Case, *, new: bool = False) -> None:
     for table, rows in ((DedupeBand, bands), (DedupePlace, places)):
         if rows:
             session.execute(insert(table), rows)
+    return appeal
 
 
 def reindex(platform: Platform, batch: int = 500) -> int:
@@ -139,51 +139,54 @@ def _newest_sql(table: str, column: str, count: int) -> str:
     return " UNION ALL ".join(one.format(n=n) for n in range(count))
 
 
-def _candidate_ids(session: Session, platform: Platform, draft: Draft, appeal: Appeal, since: datetime
-                   ) -> tuple[list[int], set[int]]:
-    """Candidate case ids (most key hits first) and which of them are the same requester's."""
-    same: set[int] = set()
+def _candidates(session: Session, platform: Platform, draft: Draft, appeal: Appeal, since: datetime,
+                exclude: int | None) -> Select[Any]:
+    """One statement for the candidates: the requester's newest cases and the cases with the most key hits,
+    each row with its hit count and whether it is the same requester's (`same`). The caller adds the scope."""
     who = requesters.same_requester(platform, requesters.normalised(
         RequesterInput(name="-", phone=draft.phone or None, id_number=draft.id_number or None)))
-    if who is not None:
-        same = set(session.scalars(select(Case.id).join(Requester).where(who, Case.created_at >= since)
-                                   .order_by(Case.created_at.desc()).limit(PER_REQUESTER)))
+    others = Case.id != exclude if exclude is not None else true()
+    same = (select(Case.id).join(Requester).where(who, Case.created_at >= since, others)
+            .order_by(Case.created_at.desc()).limit(PER_REQUESTER).cte("same")) if who is not None else None
     places = sorted(similarity.index_keys(appeal))
     bands = sorted(set(similarity.minhash_bands(appeal.shingles, BANDS, ROWS)))
     parts = [sql for sql in (_newest_sql("dedupe_place", "place_key", len(places)),
                              _newest_sql("dedupe_band", "band_key", len(bands))) if sql]
-    hits: Counter[int] = Counter()
-    if parts:
-        params: dict[str, Any] = {"since": since}
-        params.update({f"place_key_{n}": k for n, k in enumerate(places)})
-        params.update({f"band_key_{n}": k for n, k in enumerate(bands)})
-        hits.update(session.scalars(text(" UNION ALL ".join(parts)), params))
-    ids = [case_id for case_id, _ in hits.most_common()]
-    return [*same, *(i for i in ids if i not in same)], same
+    params = {"since": since} | {f"place_key_{n}": k for n, k in enumerate(places)} | {
+        f"band_key_{n}": k for n, k in enumerate(bands)} if parts else {}
+    keyed = text(" UNION ALL ".join(parts) or "SELECT CAST(NULL AS INTEGER) AS case_id WHERE 1 = 0").bindparams(
+        **params).columns(case_id=Integer).subquery("keyed")
+    hits = (select(keyed.c.case_id, func.count().label("hits"))
+            .where(keyed.c.case_id != exclude if exclude is not None else true())
+            .group_by(keyed.c.case_id).order_by(func.count().desc(), keyed.c.case_id.desc()).limit(JUDGED)
+            .cte("hits"))  # CTEs: each read once though named twice
+    wanted = Case.id.in_(select(hits.c.case_id))
+    is_same = Case.id.in_(select(same.c.id)) if same is not None else false()
+    return (select(Case.id, Case.number, Case.subject, Case.content, Case.location, Case.category, Case.status,
+                   Case.created_at, func.coalesce(hits.c.hits, 0).label("hits"), is_same.label("same"))
+            .outerjoin(hits, hits.c.case_id == Case.id).where(or_(wanted, is_same)))
 
 
 def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnElement[bool] | None = None,
-         exclude: int | None = None, limit: int = SHOWN, seen: ColumnElement[bool] | None = None) -> Finding:
+         exclude: int | None = None, limit: int = SHOWN, seen: ColumnElement[bool] | None = None,
+         appeal: Appeal | None = None) -> Finding:
     """The ranked candidates for a draft among the earlier cases of the window (those `visible` only, when given);
-    `seen`: whether the reader may see each, read with them (a registration records what it may not show)."""
+    `seen`: whether the reader may see each, read with them (a registration records what it may not show);
+    `appeal`: the draft already parsed (a registration has just indexed it)."""
     rules = _rules(session)
     now = platform.clock.now()
-    appeal = _appeal(rules, draft.subject, draft.content, draft.location, draft.category)
-    ids, same = _candidate_ids(session, platform, draft, appeal, now - timedelta(days=rules.days))
-    ids = [i for i in ids if i != exclude][:JUDGED]
-    if not ids:
-        return Finding([], False, rules.days)
-    query = select(Case.id, Case.number, Case.subject, Case.content, Case.location, Case.category, Case.status,
-                   Case.created_at, (seen if seen is not None else true()).label("seen")
-                   ).where(Case.id.in_(ids), Case.created_at <= now)
+    appeal = appeal or _appeal(rules, draft.subject, draft.content, draft.location, draft.category)
+    query = _candidates(session, platform, draft, appeal, now - timedelta(days=rules.days), exclude).add_columns(
+        (seen if seen is not None else true()).label("seen")).where(Case.created_at <= now)
     if visible is not None:
         query = query.where(visible)
+    rows = sorted(session.execute(query), key=lambda r: (not r.same, -r.hits, -r.id))[:JUDGED]
     found = []
-    for row in session.execute(query):
+    for row in rows:
         verdict = similarity.judge(appeal, _appeal(rules, row.subject, row.content, row.location, row.category),
-                                   row.id in same)
+                                   bool(row.same))
         reasons = verdict.reasons
-        if row.status == statuses.TERMINATED and row.id in same:
+        if row.status == statuses.TERMINATED and row.same:
             reasons = (*reasons, "已三级终结,不再受理")
         found.append(Candidate(row.id, row.number, verdict.score, reasons, row.status, row.subject, row.created_at,
                                bool(row.seen)))

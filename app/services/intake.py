@@ -22,6 +22,7 @@ from app.domain import statuses
 from app.domain.intake import IntakeDictionary, IntakeInput, IntakeRefused, check_intake
 from app.domain.intake_guards import GuardRule, guard_for, rules_from
 from app.domain.masking import SENSITIVE_KINDS
+from app.domain.similarity import Appeal
 from app.domain.uploads import CheckedUpload
 from app.errors import Invalid, NotPermitted
 from app.models import AuditEvent, Case, HumanTask, IdempotentRequest, Unit
@@ -148,16 +149,18 @@ def register(platform: Platform, actor: Actor, raw: Mapping[str, Any], idempoten
 def _judged(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
     """判重 at every intake: index the new case, judge it against every earlier case; the caller is shown the
     candidates they may see, the audit event records the best three (ids and scores) for later readers."""
-    duplicates.index_case(session, case, new=True)
-    return _finding(session, platform, actor, case, data)
+    appeal = duplicates.index_case(session, case, new=True)
+    return _finding(session, platform, actor, case, data, appeal)
 
 
-def _finding(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput) -> dict[str, Any]:
+def _finding(session: Session, platform: Platform, actor: Actor, case: Case, data: IntakeInput,
+             appeal: Appeal | None = None) -> dict[str, Any]:
     """The case judged against the cases registered before it (so a replay answers what the first call did)."""
     r = data.requester
     finding = duplicates.find(session, platform, duplicates.Draft(
         content=case.content, subject=case.subject, location=case.location, category=case.category,
-        phone=r.phone, id_number=r.id_number), visible=Case.id < case.id, exclude=case.id, seen=visible_cases(actor))
+        phone=r.phone, id_number=r.id_number), visible=Case.id < case.id, exclude=case.id, seen=visible_cases(actor),
+        appeal=appeal)
     return {"candidates": [c.as_json() for c in finding.candidates if c.seen],
             "is_duplicate": finding.is_duplicate and bool(finding.candidates) and finding.candidates[0].seen,
             "_recorded": [{"case_id": c.case_id, "score": c.score} for c in finding.candidates[:3]]}
