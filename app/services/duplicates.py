@@ -140,7 +140,7 @@ def _newest_sql(table: str, column: str, count: int) -> str:
 
 
 def _candidates(session: Session, platform: Platform, draft: Draft, appeal: Appeal, since: datetime,
-                exclude: int | None) -> Select[Any]:
+                exclude: int | None) -> Select[*tuple[Any, ...]]:
     """One statement for the candidates: the requester's newest cases and the cases with the most key hits,
     each row with its hit count and whether it is the same requester's (`same`). The caller adds the scope."""
     who = requesters.same_requester(platform, requesters.normalised(

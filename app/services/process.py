@@ -92,11 +92,21 @@ def latest_definition(session: Session, key: str) -> DefinitionVersion:
 
 def latest_versions(session: Session) -> dict[str, DefinitionVersion]:
     """Every process key's newest deployed version, by key in key order; read again only after a deploy (`kept`)."""
-    def read() -> dict[str, DefinitionVersion]:
+    return _versions(session)[0]
+
+
+def version_of(session: Session, definition_id: int) -> DefinitionVersion:
+    """A deployed version by its id (kept with the newest versions: one read of the definitions after a deploy)."""
+    return _versions(session)[1][definition_id]
+
+
+def _versions(session: Session) -> tuple[dict[str, DefinitionVersion], dict[int, DefinitionVersion]]:
+    def read() -> tuple[dict[str, DefinitionVersion], dict[int, DefinitionVersion]]:
         newest: dict[str, DefinitionVersion] = {}
+        by_id: dict[int, DefinitionVersion] = {}
         for row in session.execute(select(*_REF).order_by(ProcessDefinition.key, ProcessDefinition.version)):
-            newest[row.key] = DefinitionVersion(*row)
-        return newest
+            newest[row.key] = by_id[row.id] = DefinitionVersion(*row)
+        return newest, by_id
     return kept(session, "process_definition", read)
 
 
@@ -111,15 +121,15 @@ def start(session: Session, platform: Platform, case: Case, definition: Definiti
 
 
 def load_state(session: Session, case: Case) -> tuple[WorkflowState, str]:
-    """The case's engine state and the spec JSON of its definition version."""
-    row = session.execute(select(WorkflowState, *_REF).join(ProcessDefinition,
-                                                            ProcessDefinition.id == WorkflowState.definition_id)
-                          .where(WorkflowState.case_id == case.id)).first()
-    if row is None:
+    """The case's engine state and the spec JSON of its definition version. The state is often in the session
+    already (`steps.definition_of` read it with the forms), so no statement is sent for it; the case's row lock,
+    taken before either read, keeps it current."""
+    state = session.get(WorkflowState, case.id)
+    if state is None:
         raise Conflict("该诉求件没有运行中的流程")
-    if row[0].serializer_version == UNSTARTED:
+    if state.serializer_version == UNSTARTED:
         raise Conflict("该诉求件的流程未能启动，已转为异常件，待系统管理员处理后才能办理或督办")
-    return row[0], DefinitionVersion(*row[1:]).spec_json(session)
+    return state, version_of(session, state.definition_id).spec_json(session)
 
 
 def reassign_unit(session: Session, platform: Platform, case: Case, old: int, new: int) -> bool:
@@ -147,12 +157,12 @@ def complete(session: Session, platform: Platform, case: Case, task: HumanTask, 
     form names are checked first: a wrong one is the user's error, refused before anything changes."""
     form_data = check_named_units(session, form_data) if isinstance(form_data, dict) else form_data
     now = platform.clock.now()
+    state, spec_json = load_state(session, case)  # before the claim, which forgets what this transaction read
     claimed = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == "ready")
                               .values(state="done", completed_at=now, completed_by_id=user_id)
                               .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该任务已被他人处理,请刷新后查看最新状态")
-    state, spec_json = load_state(session, case)
     run = _engine_call(engine.complete_task, spec_json, state.state_json, task.id, form_data,
                        engine_now(platform))
     if case.responded_at is None and case.lead_unit_id is not None and task.unit_id == case.lead_unit_id:

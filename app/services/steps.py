@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from app import engine
 from app.db import remembered
 from app.models import Case, ProcessDefinition, WorkflowState
-from app.services.process import DefinitionVersion, latest_versions
+from app.services.process import DefinitionVersion, latest_versions, version_of
 
 LEADER_ROLE = "leader"  # the lane (role code) whose steps get a queue on /leader, beside every approval
 
 _DESCRIPTIONS: dict[str, engine.DefinitionDescription] = {}  # checksum → description; versions never change
-_REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
 
 
 def _describe(session: Session, definition: DefinitionVersion) -> engine.DefinitionDescription:
@@ -34,18 +33,21 @@ def _describe(session: Session, definition: DefinitionVersion) -> engine.Definit
 class CaseDefinition(NamedTuple):
     version: DefinitionVersion
     forms: dict[str, Any]  # form file → JSON Schema (forms_json alone: the BPMN and spec are large)
+    state: WorkflowState  # held here, it stays in the session for `process.load_state`
 
 
 def definition_of(session: Session, case_id: int) -> CaseDefinition | None:
     """The definition version a case runs on, with its forms; read once per transaction (the case page's
-    task forms and its approval rule, the dispatch desk's previews share it)."""
+    task forms and its approval rule, the dispatch desk's previews share it). The case's engine state is read
+    with them, so a completion that asked this first loads its state with no statement of its own
+    (`process.load_state`)."""
     def read() -> CaseDefinition | None:
-        row = session.execute(select(*_REF, ProcessDefinition.forms_json)
-                              .join(WorkflowState, WorkflowState.definition_id == ProcessDefinition.id)
+        row = session.execute(select(WorkflowState, ProcessDefinition.forms_json)
+                              .join(ProcessDefinition, WorkflowState.definition_id == ProcessDefinition.id)
                               .where(WorkflowState.case_id == case_id)).first()
         if row is None:
             return None
-        return CaseDefinition(DefinitionVersion(*row[:4]), json.loads(row[4]) if row[4] else {})
+        return CaseDefinition(version_of(session, row[0].definition_id), json.loads(row[1]) if row[1] else {}, row[0])
     return remembered(session, ("definition", case_id), read)
 
 
