@@ -5,7 +5,8 @@ Three indexed lookups, each bounded, all within the window (setting `dedupe.look
 - the same requester: the keyed hashes of phone and ID number (`requesters.same_requester`);
 - the same place: `dedupe_place` (place_key, created_at) for the draft's site and shop keys;
 - the same problem: `dedupe_band` (band_key, created_at) for the draft's MinHash LSH bands (BANDS × ROWS).
-The few hundred cases found are loaded by id and judged; the best is the decision (`dedupe.threshold`).
+All three and the rows of the cases found go in one statement (`_candidates`), driven from the few ids to the
+case rows by key; the JUDGED with the most hits are judged; the best is the decision (`dedupe.threshold`).
 
 Scope: a caller is shown only the candidates they may see (`scope.visible_cases`) — a hint is a case read.
 The registration itself judges against every case (no reader is shown anything) and records the best
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, delete, false, func, insert, or_, select, text, true
+from sqlalchemy import ColumnElement, Integer, Select, delete, false, func, insert, select, text, true, union
 from sqlalchemy.orm import Session
 
 from app.domain import similarity, statuses
@@ -139,7 +140,7 @@ def _newest_sql(table: str, column: str, count: int) -> str:
     return " UNION ALL ".join(one.format(n=n) for n in range(count))
 
 
-def _candidates(session: Session, platform: Platform, draft: Draft, appeal: Appeal, since: datetime,
+def _candidates(platform: Platform, draft: Draft, appeal: Appeal, since: datetime,
                 exclude: int | None) -> Select[*tuple[Any, ...]]:
     """One statement for the candidates: the requester's newest cases and the cases with the most key hits,
     each row with its hit count and whether it is the same requester's (`same`). The caller adds the scope."""
@@ -160,11 +161,13 @@ def _candidates(session: Session, platform: Platform, draft: Draft, appeal: Appe
             .where(keyed.c.case_id != exclude if exclude is not None else true())
             .group_by(keyed.c.case_id).order_by(func.count().desc(), keyed.c.case_id.desc()).limit(JUDGED)
             .cte("hits"))  # CTEs: each read once though named twice
-    wanted = Case.id.in_(select(hits.c.case_id))
+    wanted = select(hits.c.case_id)
+    ids = (union(select(same.c.id.label("case_id")), wanted) if same is not None else wanted).subquery("ids")
     is_same = Case.id.in_(select(same.c.id)) if same is not None else false()
+    # Driven from the few ids to the case rows by their key: never a pass over the cases.
     return (select(Case.id, Case.number, Case.subject, Case.content, Case.location, Case.category, Case.status,
                    Case.created_at, func.coalesce(hits.c.hits, 0).label("hits"), is_same.label("same"))
-            .outerjoin(hits, hits.c.case_id == Case.id).where(or_(wanted, is_same)))
+            .select_from(ids).join(Case, Case.id == ids.c.case_id).outerjoin(hits, hits.c.case_id == Case.id))
 
 
 def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnElement[bool] | None = None,
@@ -176,7 +179,7 @@ def find(session: Session, platform: Platform, draft: Draft, *, visible: ColumnE
     rules = _rules(session)
     now = platform.clock.now()
     appeal = appeal or _appeal(rules, draft.subject, draft.content, draft.location, draft.category)
-    query = _candidates(session, platform, draft, appeal, now - timedelta(days=rules.days), exclude).add_columns(
+    query = _candidates(platform, draft, appeal, now - timedelta(days=rules.days), exclude).add_columns(
         (seen if seen is not None else true()).label("seen")).where(Case.created_at <= now)
     if visible is not None:
         query = query.where(visible)
