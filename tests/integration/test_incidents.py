@@ -128,7 +128,8 @@ def test_a_registration_whose_process_fails_to_start_keeps_the_case_as_an_incide
 
 
 def test_a_start_whose_first_task_names_an_unknown_unit_keeps_the_case_with_nothing_half_written(client, demo):
-    tamper_latest_hotline_order(demo, "dedupe_result = 'new'\ncentre_unit_id = 99999", task="dedupe")  # 受理: no such unit
+    # 受理 is given to a unit that does not exist
+    tamper_latest_hotline_order(demo, "dedupe_result = 'new'\ncentre_unit_id = 99999", task="dedupe")
     response = register(client, token(client, "agent01"))
 
     assert response.status_code == 201, response.get_json()
