@@ -114,7 +114,10 @@ def _check_credentials(session: Session, platform: Platform, staff_no: str, pass
     """The user, or a failure that is audited and committed before it is raised."""
     s = platform.settings
     now = platform.clock.now()
-    user = session.scalar(select(User).where(User.staff_no == staff_no.strip()).with_for_update(of=User))
+    # FOR NO KEY UPDATE, not FOR UPDATE: an audit row of this user written meanwhile takes KEY SHARE on this row
+    # for its actor_id while holding the audit chain's lock, which this sign-in waits for next — a deadlock.
+    user = session.scalar(select(User).where(User.staff_no == staff_no.strip())
+                          .with_for_update(of=User, key_share=True))
     who = Actor(label=staff_no.strip()[:60] or "?", user_id=user.id if user else None, ip=ip)
     # The same argon2 work whether the account exists, is inactive or not: nothing to time.
     verified = _verify(platform, user.password_hash if user is not None else _dummy_hash(platform), password)

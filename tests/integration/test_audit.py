@@ -165,3 +165,32 @@ def test_the_chain_stays_whole_when_many_people_sign_in_at_once(app, demo):
     result = _verify(app)
     assert result.exit_code == 0, result.output
 
+
+
+def test_a_sign_in_in_progress_does_not_hold_up_an_audit_row_of_the_same_user(demo):
+    """The deadlock the load run met: a sign-in holds its user's row and then waits for the audit chain's lock,
+    while a step of the same user holds that lock and inserts its audit row (whose actor_id needs the row)."""
+    if not _is_pg(demo):
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    from sqlalchemy import text
+
+    from app.services.audit import record
+    from app.services.auth import _check_credentials
+
+    with demo.db.unit_of_work() as signing_in:
+        user = _check_credentials(signing_in, demo, "dispatch01", DEMO_PASSWORD, "127.0.0.1")  # the row is locked
+        with demo.db.unit_of_work() as step:
+            step.execute(text("SET LOCAL lock_timeout = '3s'"))  # with FOR UPDATE this insert waits, then fails
+            record(step, demo, _actor_of(demo, user.id), "task.conflict", detail={"reason": "test"})
+            step.commit()
+        signing_in.commit()
+    with demo.db.reading() as session:
+        assert "task.conflict" in session.scalars(select(AuditEvent.action)).all()
+
+
+def _actor_of(platform, user_id: int):  # type: ignore[no-untyped-def]
+    from app.models import User
+    from app.services.auth import actor_for
+
+    with platform.db.reading() as session:
+        return actor_for(session.get_one(User, user_id))
