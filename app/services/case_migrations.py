@@ -23,7 +23,8 @@ from app.services import audit, notify, process
 from app.services.actors import Actor
 from app.services.definitions import diff_summary, find_version, require_deployer
 from app.services.platform import Platform
-from app.services.process import UNSTARTED, DefinitionVersion, ProcessIncident
+from app.services.process import UNSTARTED, ProcessIncident
+from app.services.versions import DefinitionVersion
 
 MAX_CASES = 500  # cases one request may move (each in its own transaction)
 _REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotPermitted
 from app.models import Case, ProcessDefinition, ProcessTimer, WorkflowState
-from app.services import audit, notify, process
+from app.services import audit, notify, process, versions
 from app.services.actors import SYSTEM, Actor
 from app.services.platform import Platform
 
@@ -28,7 +28,7 @@ def _describe(error: process.ProcessIncident) -> str:
     return f"{error.message}({error.details.get('element', '')}:{error.details.get('reason', '')})"
 
 
-def start_process(session: Session, platform: Platform, case: Case, definition: process.DefinitionVersion,
+def start_process(session: Session, platform: Platform, case: Case, definition: versions.DefinitionVersion,
                   data: dict[str, Any]) -> process.RunChange | None:
     """Start the case's process; if it fails, keep the case as an incident (audited, in the caller's
     transaction) — answers None then. An appeal is never lost to a broken definition. No savepoint is
@@ -78,7 +78,7 @@ def _run_again(session: Session, platform: Platform, case: Case) -> process.RunC
     key = session.get_one(ProcessDefinition, state.definition_id).key
     session.delete(state)
     session.flush()
-    return process.start(session, platform, case, process.latest_definition(session, key), data)
+    return process.start(session, platform, case, versions.latest_definition(session, key), data)
 
 
 def retry(platform: Platform, actor: Actor, case_id: int) -> str:

@@ -35,8 +35,8 @@ from app.services import (
     incidents,
     knowledge_desk,
     notify,
-    process,
     screening,
+    versions,
 )
 from app.services.actors import Actor
 from app.services.cases import (
@@ -292,7 +292,7 @@ def _register(session: Session, platform: Platform, actor: Actor, data: IntakeIn
     requester = new_requester(session, platform, requester_in)
     number, query_code = new_case_identity(session, platform)
     key = data.process or _process_for(session, data)
-    definition = process.latest_definition(session, key)
+    definition = versions.latest_definition(session, key)
     case = Case(number=number, query_code=query_code, kind=data.kind, channel=data.channel,
                 category=data.category, subject=data.subject, content=data.content, requester=requester,
                 status=statuses.REGISTERED, process_key=definition.key, registering_unit_id=centre,

@@ -22,7 +22,6 @@ from app.models import (
     Case,
     DictionaryEntry,
     HumanTask,
-    ProcessDefinition,
     ProcessTimer,
     Unit,
     WorkflowState,
@@ -32,6 +31,7 @@ from app.services import audit, deadlines
 from app.services.actors import SYSTEM
 from app.services.calendar import load_calendar
 from app.services.platform import Platform
+from app.services.versions import DefinitionVersion, version_of
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 # Form fields that name units, with the words a refusal uses; any other `…_unit_id(s)` is "所选单位".
@@ -59,55 +59,6 @@ def lock_case(session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound("诉求件不存在")
     return case
-
-
-@dataclass(frozen=True)
-class DefinitionVersion:
-    """A deployed version as a run needs it; the spec JSON (large, immutable) is cached by checksum."""
-
-    id: int
-    key: str
-    version: int
-    checksum: str
-
-    def spec_json(self, session: Session) -> str:
-        spec = _SPECS.get(self.checksum)
-        if spec is None:
-            spec = session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == self.id)) or ""
-            _SPECS[self.checksum] = spec
-        return spec
-
-
-_SPECS: dict[str, str] = {}  # checksum → spec JSON; versions never change once deployed
-_REF = (ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.checksum)
-
-
-def latest_definition(session: Session, key: str) -> DefinitionVersion:
-    """The newest deployed version of `key`."""
-    found = latest_versions(session).get(key)
-    if found is None:
-        raise Invalid(f"流程定义不存在:{key}", {"process": f"流程定义不存在:{key}"})
-    return found
-
-
-def latest_versions(session: Session) -> dict[str, DefinitionVersion]:
-    """Every process key's newest deployed version, by key in key order; read again only after a deploy (`kept`)."""
-    return _versions(session)[0]
-
-
-def version_of(session: Session, definition_id: int) -> DefinitionVersion:
-    """A deployed version by its id (kept with the newest versions: one read of the definitions after a deploy)."""
-    return _versions(session)[1][definition_id]
-
-
-def _versions(session: Session) -> tuple[dict[str, DefinitionVersion], dict[int, DefinitionVersion]]:
-    def read() -> tuple[dict[str, DefinitionVersion], dict[int, DefinitionVersion]]:
-        newest: dict[str, DefinitionVersion] = {}
-        by_id: dict[int, DefinitionVersion] = {}
-        for row in session.execute(select(*_REF).order_by(ProcessDefinition.key, ProcessDefinition.version)):
-            newest[row.key] = by_id[row.id] = DefinitionVersion(*row)
-        return newest, by_id
-    return kept(session, "process_definition", read)
 
 
 def start(session: Session, platform: Platform, case: Case, definition: DefinitionVersion,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import engine
 from app.db import remembered
 from app.models import Case, ProcessDefinition, WorkflowState
-from app.services.process import DefinitionVersion, latest_versions, version_of
+from app.services.versions import DefinitionVersion, latest_versions, version_of
 
 LEADER_ROLE = "leader"  # the lane (role code) whose steps get a queue on /leader, beside every approval
 

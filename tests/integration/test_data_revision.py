@@ -16,7 +16,7 @@ from app.services import auth, dictionary
 from app.services.auth import actor_for
 from app.services.calendar import load_calendar, load_rule
 from app.services.platform import Platform
-from app.services.process import latest_definition
+from app.services.versions import latest_definition
 
 A_WORKDAY = date(2026, 12, 9)  # a Wednesday of a confirmed year
 
