@@ -160,6 +160,21 @@ def _sessions(bind: Engine, **kwargs: Any) -> sessionmaker[Session]:
     return factory
 
 
+def _read_only(engine: Engine) -> Engine:
+    """PostgreSQL: the engine's transactions begin READ ONLY (psycopg says so in its BEGIN: no round trip)."""
+    return engine if engine.dialect.name == "sqlite" else engine.execution_options(postgresql_readonly=True)
+
+
+def _end_read(session: Session) -> None:
+    """End a read-only PostgreSQL transaction with COMMIT, not ROLLBACK: psycopg forgets every statement it has
+    prepared on a ROLLBACK, so a connection whose reads roll back never prepares one, and PostgreSQL parses and
+    plans each statement again (a worklist's plans cost as much as running them). The transaction is READ ONLY,
+    so the COMMIT can keep nothing; anything left pending in the session is dropped as before."""
+    if session.get_bind().dialect.name != "sqlite" and session.in_transaction() and not (
+            session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 class Database:
     """Sessions for one database; services open one unit of work per use case."""
 
@@ -168,10 +183,11 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sessions(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
-        self._reader = _sessions(self.engine, expire_on_commit=False)
+        self._reader = _sessions(_read_only(self.engine), expire_on_commit=False)
         # The reports replica (REPORTS_DATABASE_URL): long aggregate reads off the primary's CPU and cache.
         self.reports_engine = make_engine(reports_url, **engine_kwargs) if reports_url else None
-        self._reports = _sessions(self.reports_engine, expire_on_commit=False) if self.reports_engine else None
+        self._reports = _sessions(_read_only(self.reports_engine), expire_on_commit=False) if self.reports_engine \
+            else None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -184,10 +200,11 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session; never commits."""
+        """A read-only session: on PostgreSQL a READ ONLY transaction (the server refuses a write in it)."""
         session = self._reader()
         try:
             yield session
+            _end_read(session)
         finally:
             session.close()
 
@@ -203,6 +220,7 @@ class Database:
         session = self._reports()
         try:
             yield session
+            _end_read(session)
         finally:
             session.close()
 

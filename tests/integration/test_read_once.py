@@ -49,3 +49,36 @@ def test_a_write_in_the_same_transaction_is_read_back(demo: Platform):
         before = len(every_unit(session))
         session.add(Unit(code="new", name="新单位", kind="section", path="/x/", active=True))
         assert len(every_unit(session)) == before + 1
+
+
+def test_a_read_only_transaction_refuses_a_write_and_keeps_what_it_was_given(platform: Platform):
+    """PostgreSQL: a `reading` transaction is READ ONLY, so ending it with COMMIT can keep nothing; SQLite
+    rolls it back as before. Either way the write is not kept."""
+    with platform.db.unit_of_work() as session:
+        session.add(Unit(code="kept", name="原单位", kind="section", path="/k/", active=True))
+        session.commit()
+    pg = platform.db.engine.dialect.name == "postgresql"
+    try:
+        with platform.db.reading() as session:
+            session.execute(update(Unit).where(Unit.code == "kept").values(name="改名"))
+    except Exception as refused:  # noqa: BLE001 - the driver's error for a write in a read-only transaction
+        assert pg and "read-only transaction" in str(refused)
+    else:
+        assert not pg, "PostgreSQL took a write in a read-only transaction"
+    with platform.db.reading() as session:
+        assert session.scalars(select(Unit.name).where(Unit.code == "kept")).one() == "原单位"
+
+
+def test_reads_that_repeat_are_prepared_once_on_postgresql(platform: Platform):
+    """psycopg prepares a statement after its fifth use on a connection, and forgets every one on a ROLLBACK:
+    reads ended with ROLLBACK were parsed and planned anew on every request. They now end with COMMIT."""
+    if platform.db.engine.dialect.name != "postgresql":
+        return  # SQLite has no server to plan a statement
+    asked = select(Unit.id).where(Unit.code == "nowhere")
+    for _ in range(8):
+        with platform.db.reading() as session:
+            assert session.scalars(asked).all() == []
+    with platform.db.reading() as session:
+        prepared = session.connection().exec_driver_sql(
+            "SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("FROM unit" in s and "unit.code = $1" in s for s in prepared), prepared
